@@ -1,0 +1,95 @@
+// Package worker counts chunks of text for the coordinator: an Engine spreads
+// chunks over the machine's cores, a Server offers the Engine over gRPC as
+// WorkerService, and a Worker joins the cluster so the coordinator finds it.
+package worker
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+
+	"tally/count"
+)
+
+// programCacheSize bounds the compiled programs kept between chunks; a job's
+// chunks reuse one program, so a few entries cover the jobs running at once.
+const programCacheSize = 64
+
+// Engine counts tasks, at most Threads at a time. It is safe for concurrent use.
+type Engine struct {
+	threads int
+	sem     chan struct{}
+
+	mu       sync.Mutex // guards programs and order
+	programs map[string]*count.Program
+	order    []string // insertion order, for eviction
+}
+
+// NewEngine returns an Engine running threads tasks at once; threads <= 0 means GOMAXPROCS.
+func NewEngine(threads int) *Engine {
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	return &Engine{threads: threads, sem: make(chan struct{}, threads), programs: map[string]*count.Program{}}
+}
+
+// Threads is how many tasks the Engine runs at once.
+func (e *Engine) Threads() int { return e.threads }
+
+// Process counts one task, waiting for a free thread first.
+func (e *Engine) Process(t Task) Result {
+	e.sem <- struct{}{}
+	defer func() { <-e.sem }()
+	res := Result{JobID: t.JobID, ChunkID: t.ChunkID, Attempt: t.Attempt}
+	prog, err := e.program(t)
+	if err != nil {
+		res.Err = fmt.Errorf("compile job %s: %w", t.JobID, err)
+		return res
+	}
+	res.Partial = prog.Run(t.Data)
+	return res
+}
+
+// program returns the compiled program for the task's spec, compiling it once.
+// The cache is keyed by the spec itself, not the job id, so two coordinators that
+// happen to reuse an id can never share a program.
+func (e *Engine) program(t Task) (*count.Program, error) {
+	key := specKey(t.Query.Spec)
+	e.mu.Lock()
+	p, ok := e.programs[key]
+	e.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := count.Compile(t.Query.Spec)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.programs[key]; !ok {
+		if len(e.order) >= programCacheSize {
+			delete(e.programs, e.order[0])
+			e.order = e.order[1:]
+		}
+		e.programs[key] = p
+		e.order = append(e.order, key)
+	}
+	return p, nil
+}
+
+// specKey is an unambiguous string form of a spec (targets are length-prefixed).
+func specKey(s count.Spec) string {
+	var b strings.Builder
+	switch {
+	case s.Count != nil:
+		fmt.Fprintf(&b, "count/%d/%t", s.Count.Mode, s.Count.IgnoreCase)
+		for _, t := range s.Count.Targets {
+			fmt.Fprintf(&b, "/%d:%s", len(t), t)
+		}
+	case s.Top != nil:
+		fmt.Fprintf(&b, "top/%t/%t", s.Top.WordsOnly, s.Top.Lower)
+	}
+	return b.String()
+}

@@ -1,0 +1,100 @@
+package worker
+
+import (
+	"errors"
+	"io"
+	"sync"
+
+	tallyv1 "tally/proto/tally/v1"
+)
+
+// Server offers an Engine as the gRPC WorkerService.
+type Server struct {
+	tallyv1.UnimplementedWorkerServiceServer
+	name   string
+	engine *Engine
+}
+
+// NewServer returns a WorkerService named name (its memberlist node name) over engine.
+func NewServer(name string, engine *Engine) *Server {
+	return &Server{name: name, engine: engine}
+}
+
+// Process serves one coordinator session. It announces Threads slots and counts
+// at most that many tasks of this session at once: a coordinator that sends more
+// is slowed by gRPC flow control, not buffered. When the coordinator closes its
+// side, the tasks already received are finished and answered before returning.
+func (s *Server) Process(stream tallyv1.WorkerService_ProcessServer) error {
+	ctx := stream.Context()
+	slots := s.engine.Threads()
+	hello := &tallyv1.WorkerHello{Name: s.name, Slots: uint32(slots)}
+	if err := stream.Send(&tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Hello{Hello: hello}}); err != nil {
+		return err
+	}
+
+	out := make(chan *tallyv1.ProcessResponse, slots)
+	sendErr := make(chan error, 1)
+	go func() { sendErr <- sendAll(stream, out) }()
+
+	sem := make(chan struct{}, slots)
+	var wg sync.WaitGroup
+	recvErr := s.receive(stream, sem, out, &wg)
+	wg.Wait()
+	close(out)
+	if err := <-sendErr; err != nil {
+		return err
+	}
+	if errors.Is(recvErr, io.EOF) {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return recvErr
+}
+
+// receive reads tasks until the stream ends, starting one goroutine per task once
+// a slot is free. It returns the error that ended the stream (io.EOF when clean).
+func (s *Server) receive(stream tallyv1.WorkerService_ProcessServer, sem chan struct{}, out chan<- *tallyv1.ProcessResponse, wg *sync.WaitGroup) error {
+	ctx := stream.Context()
+	for {
+		req, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			res := s.run(req.GetTask())
+			out <- &tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Result{Result: ResultToProto(res)}}
+		}()
+	}
+}
+
+// run converts and counts one task; a malformed task is answered with an error.
+func (s *Server) run(m *tallyv1.Task) Result {
+	t, err := TaskFromProto(m)
+	if err != nil {
+		return Result{JobID: m.GetJobId(), ChunkID: m.GetChunkId(), Attempt: m.GetAttempt(), Err: err}
+	}
+	return s.engine.Process(t)
+}
+
+// sendAll sends every response from out. After a send error it keeps draining
+// out, so that task goroutines never block, and returns the first error.
+func sendAll(stream tallyv1.WorkerService_ProcessServer, out <-chan *tallyv1.ProcessResponse) error {
+	var first error
+	for r := range out {
+		if first != nil {
+			continue
+		}
+		first = stream.Send(r)
+	}
+	return first
+}

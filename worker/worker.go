@@ -1,0 +1,167 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+
+	"tally/cluster"
+	tallyv1 "tally/proto/tally/v1"
+)
+
+// MaxMessageBytes bounds one gRPC message between coordinator and worker. It is
+// above the coordinator's hard limit on a chunk (a line that cannot be cut) plus
+// room for the frequency table that answers it.
+const MaxMessageBytes = 256 << 20
+
+// Config configures a Worker.
+type Config struct {
+	// ListenAddr is the gRPC address to serve WorkerService on; port 0 picks a free port.
+	ListenAddr string
+	// AdvertiseAddr is the gRPC address the coordinator dials; "" derives it from
+	// ListenAddr, taking the host from the gossip advertise address when ListenAddr's host is unspecified.
+	AdvertiseAddr string
+	// Threads is how many chunks are counted at once; 0 means GOMAXPROCS.
+	Threads int
+	// Cluster configures memberlist; Meta is filled in by Start.
+	Cluster cluster.Config
+	// Logger receives the worker's logs; nil discards them.
+	Logger *slog.Logger
+	// DrainTimeout bounds how long Close waits for in-flight chunks before stopping hard.
+	DrainTimeout time.Duration
+}
+
+// DefaultConfig returns a worker config for a single machine.
+func DefaultConfig() Config {
+	return Config{ListenAddr: "127.0.0.1:0", Cluster: cluster.DefaultConfig(), DrainTimeout: 10 * time.Second}
+}
+
+// Worker is a running worker: a gRPC server and a cluster member.
+type Worker struct {
+	cfg    Config
+	log    *slog.Logger
+	engine *Engine
+	lis    net.Listener
+	grpc   *grpc.Server
+	health *health.Server
+	node   *cluster.Node
+	served chan error
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start listens, serves WorkerService and joins the cluster.
+func Start(cfg Config) (*Worker, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	lis, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+	}
+	engine := NewEngine(cfg.Threads)
+	w := &Worker{cfg: cfg, log: log, engine: engine, lis: lis, served: make(chan error, 1)}
+	w.grpc = grpc.NewServer(
+		grpc.MaxRecvMsgSize(MaxMessageBytes),
+		grpc.MaxSendMsgSize(MaxMessageBytes),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+	)
+	w.health = health.NewServer()
+	healthpb.RegisterHealthServer(w.grpc, w.health)
+
+	ccfg := cfg.Cluster
+	ccfg.Meta = cluster.Meta{Role: cluster.RoleWorker, GRPCAddr: advertise(cfg, lis.Addr()), Cores: engine.Threads()}
+	ccfg.Logger = log
+	node, err := cluster.Start(ccfg)
+	if err != nil {
+		lis.Close()
+		return nil, fmt.Errorf("join cluster: %w", err)
+	}
+	w.node = node
+	if ccfg.Meta.GRPCAddr == "" {
+		// Listening on all interfaces: advertise the host memberlist advertises.
+		host, _, _ := net.SplitHostPort(node.GossipAddr())
+		_, port, _ := net.SplitHostPort(lis.Addr().String())
+		ccfg.Meta.GRPCAddr = net.JoinHostPort(host, port)
+		if err := node.UpdateMeta(ccfg.Meta); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("advertise grpc address: %w", err)
+		}
+	}
+	tallyv1.RegisterWorkerServiceServer(w.grpc, NewServer(node.Name(), engine))
+	go func() { w.served <- w.grpc.Serve(lis) }()
+	log.Info("worker started", "name", node.Name(), "grpc", ccfg.Meta.GRPCAddr, "gossip", node.GossipAddr(), "threads", engine.Threads())
+	return w, nil
+}
+
+// advertise returns the gRPC address to advertise, or "" when it must come from memberlist.
+func advertise(cfg Config, addr net.Addr) string {
+	if cfg.AdvertiseAddr != "" {
+		return cfg.AdvertiseAddr
+	}
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		if cfg.Cluster.AdvertiseAddr != "" {
+			return net.JoinHostPort(cfg.Cluster.AdvertiseAddr, port)
+		}
+		return ""
+	}
+	return addr.String()
+}
+
+// Addr is the address WorkerService listens on.
+func (w *Worker) Addr() string { return w.lis.Addr().String() }
+
+// Name is the worker's memberlist node name.
+func (w *Worker) Name() string { return w.node.Name() }
+
+// GossipAddr is the worker's memberlist address.
+func (w *Worker) GossipAddr() string { return w.node.GossipAddr() }
+
+// Engine is the worker's counting engine.
+func (w *Worker) Engine() *Engine { return w.engine }
+
+// Wait blocks until the gRPC server stops or ctx ends.
+func (w *Worker) Wait(ctx context.Context) error {
+	select {
+	case err := <-w.served:
+		return err
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// Close leaves the cluster, so the coordinator stops sending, then lets the
+// in-flight chunks finish (up to DrainTimeout) and stops the server. It is safe
+// to call more than once.
+func (w *Worker) Close() error {
+	w.closeOnce.Do(func() {
+		w.health.Shutdown()
+		leaveErr := w.node.Leave(2 * time.Second)
+		done := make(chan struct{})
+		go func() { w.grpc.GracefulStop(); close(done) }()
+		timeout := w.cfg.DrainTimeout
+		if timeout <= 0 {
+			timeout = 10 * time.Second
+		}
+		select {
+		case <-done:
+		case <-time.After(timeout):
+			w.grpc.Stop()
+			<-done
+		}
+		w.closeErr = errors.Join(leaveErr)
+	})
+	return w.closeErr
+}
