@@ -1,0 +1,275 @@
+// Package coordinator runs counting jobs on the cluster's workers: it keeps the
+// live worker set from memberlist, cuts uploaded documents into line-aligned
+// chunks, dispatches them by free worker slots, merges each chunk's result
+// exactly once, and serves CoordinatorService to clients.
+package coordinator
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"tally/cluster"
+	"tally/coordinator/chunk"
+	tallyv1 "tally/proto/tally/v1"
+	"tally/wire"
+	"tally/worker"
+)
+
+// Config configures a Coordinator.
+type Config struct {
+	// ListenAddr is the gRPC address for clients; port 0 picks a free port.
+	ListenAddr string
+	// Cluster configures memberlist; nil runs without gossip (workers are added with AddWorker).
+	Cluster *cluster.Config
+	// Dial opens links to workers; nil dials gRPC.
+	Dial Dialer
+	// ChunkSize is the default target chunk size in bytes.
+	ChunkSize int
+	// MaxLine is the longest line kept whole; a longer one fails the job.
+	MaxLine int
+	// Window is how many chunks one job may hold (queued or in flight).
+	Window int
+	// MaxAttempts is how many times one chunk is dispatched before its job fails.
+	MaxAttempts int
+	// JobHistory is how many finished jobs are remembered.
+	JobHistory int
+	// DrainTimeout bounds how long a leaving worker may take to answer its chunks.
+	DrainTimeout time.Duration
+	// Logger receives the coordinator's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a coordinator config for a single machine, without gossip.
+func DefaultConfig() Config {
+	return Config{
+		ListenAddr:   "127.0.0.1:0",
+		ChunkSize:    chunk.DefaultConfig().Size,
+		MaxLine:      chunk.DefaultConfig().MaxLine,
+		Window:       64,
+		MaxAttempts:  3,
+		JobHistory:   100,
+		DrainTimeout: 10 * time.Second,
+	}
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	switch {
+	case c.ChunkSize < 1:
+		return fmt.Errorf("chunk size %d must be at least 1 byte", c.ChunkSize)
+	case c.MaxLine < c.ChunkSize:
+		return fmt.Errorf("max line %d must be at least the chunk size %d", c.MaxLine, c.ChunkSize)
+	case c.MaxLine > worker.MaxMessageBytes/2:
+		return fmt.Errorf("max line %d is above the limit %d", c.MaxLine, worker.MaxMessageBytes/2)
+	case c.Window < 1:
+		return fmt.Errorf("window %d must be at least 1 chunk", c.Window)
+	case c.MaxAttempts < 1:
+		return fmt.Errorf("max attempts %d must be at least 1", c.MaxAttempts)
+	}
+	return nil
+}
+
+// Coordinator is a running coordinator.
+type Coordinator struct {
+	cfg    Config
+	log    *slog.Logger
+	sched  *scheduler
+	pool   *pool
+	jobs   *registry
+	node   *cluster.Node
+	lis    net.Listener
+	grpc   *grpc.Server
+	health *health.Server
+	ctx    context.Context // ends when the coordinator closes
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+
+	closeOnce sync.Once
+}
+
+// Start listens, serves CoordinatorService and, with a cluster config, joins the cluster.
+func Start(cfg Config) (*Coordinator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	dial := cfg.Dial
+	if dial == nil {
+		dial = DialGRPC
+	}
+	lis, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	c := &Coordinator{cfg: cfg, log: log, sched: newScheduler(), jobs: newRegistry(cfg.JobHistory), lis: lis, ctx: ctx, stop: stop}
+	c.pool = &pool{log: log, dial: dial, sched: c.sched, deliver: c.deliver, drain: cfg.DrainTimeout, sessions: map[string]*session{}}
+
+	if cfg.Cluster != nil {
+		ccfg := *cfg.Cluster
+		ccfg.Meta = cluster.Meta{Role: cluster.RoleCoordinator, GRPCAddr: lis.Addr().String()}
+		ccfg.Logger = log
+		node, err := cluster.Start(ccfg)
+		if err != nil {
+			lis.Close()
+			stop()
+			return nil, fmt.Errorf("join cluster: %w", err)
+		}
+		c.node = node
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.watchMembers()
+		}()
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.watchWaiting()
+	}()
+
+	c.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(maxClientMessage))
+	c.health = health.NewServer()
+	healthpb.RegisterHealthServer(c.grpc, c.health)
+	tallyv1.RegisterCoordinatorServiceServer(c.grpc, &service{c: c})
+	reflection.Register(c.grpc)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		if err := c.grpc.Serve(lis); err != nil {
+			log.Error("grpc server stopped", "err", err)
+		}
+	}()
+	log.Info("coordinator started", "grpc", lis.Addr().String())
+	return c, nil
+}
+
+// maxClientMessage bounds one client message: an upload's data message or a CountTexts request.
+const maxClientMessage = 64 << 20
+
+// Addr is the address clients dial.
+func (c *Coordinator) Addr() string { return c.lis.Addr().String() }
+
+// GossipAddr is the coordinator's memberlist address, "" without a cluster.
+func (c *Coordinator) GossipAddr() string {
+	if c.node == nil {
+		return ""
+	}
+	return c.node.GossipAddr()
+}
+
+// AddWorker adds a worker that is not found through gossip, such as the
+// embedded mode's in-process worker (with Config.Dial set to LocalDialer).
+func (c *Coordinator) AddWorker(name, addr string, cores int) {
+	c.pool.mu.Lock()
+	defer c.pool.mu.Unlock()
+	c.pool.startLocked(member{name: name, addr: addr, cores: cores})
+}
+
+// Close stops taking jobs, ends the running ones, leaves the cluster and stops.
+// It is safe to call more than once.
+func (c *Coordinator) Close() error {
+	c.closeOnce.Do(func() {
+		c.health.Shutdown()
+		for _, j := range c.jobs.running() {
+			j.fail(fmt.Errorf("coordinator is shutting down"))
+		}
+		c.stop()
+		done := make(chan struct{})
+		go func() { c.grpc.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			c.grpc.Stop()
+			<-done
+		}
+		if c.node != nil {
+			c.node.Leave(2 * time.Second)
+		}
+		c.pool.close()
+		c.wg.Wait()
+	})
+	return nil
+}
+
+// deliver hands a worker's result to its job and re-queues a failed chunk.
+func (c *Coordinator) deliver(workerName string, t *task, r worker.Result) {
+	if r.Err != nil {
+		c.log.Warn("chunk failed on worker", "job", t.job.id, "chunk", t.id, "worker", workerName, "err", r.Err)
+	}
+	if retry := t.job.complete(workerName, r); retry != nil {
+		c.sched.requeue(retry)
+	}
+}
+
+// watchMembers keeps the worker sessions in line with gossip.
+func (c *Coordinator) watchMembers() {
+	for {
+		var members []member
+		for _, m := range c.node.Members() {
+			if m.Meta.Role == cluster.RoleWorker && m.Meta.GRPCAddr != "" {
+				members = append(members, member{name: m.Name, addr: m.Meta.GRPCAddr, gossip: m.Addr, cores: m.Meta.Cores})
+			}
+		}
+		c.pool.sync(members)
+		select {
+		case <-c.node.Changes():
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+// watchWaiting tells running jobs whether they wait for workers.
+func (c *Coordinator) watchWaiting() {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+		case <-c.ctx.Done():
+			return
+		}
+		ready := c.pool.ready()
+		for _, j := range c.jobs.running() {
+			reason := ""
+			if ready == 0 && c.sched.queued(j) > 0 {
+				reason = "waiting for workers"
+			}
+			j.setWaiting(reason, ready)
+		}
+	}
+}
+
+// newJob creates and registers a job.
+func (c *Coordinator) newJob(parent context.Context, q wire.Query) *job {
+	j := newJob(parent, newID(), q, c.cfg.Window, c.cfg.MaxAttempts)
+	context.AfterFunc(c.ctx, func() { j.fail(fmt.Errorf("coordinator is shutting down")) })
+	c.jobs.add(j)
+	return j
+}
+
+// chunkConfig is the chunker config for a job: long lines may be cut at
+// whitespace only when no target contains whitespace, so no match can span a cut.
+func (c *Coordinator) chunkConfig(q wire.Query, size int) (chunk.Config, error) {
+	if size == 0 {
+		size = c.cfg.ChunkSize
+	}
+	cfg := chunk.Config{Size: size, MaxLine: c.cfg.MaxLine, SplitAtSpace: q.Spec.Top != nil || !q.Spec.Count.HasSpace()}
+	if size > cfg.MaxLine {
+		return cfg, fmt.Errorf("chunk size %d is above the coordinator's limit %d", size, cfg.MaxLine)
+	}
+	return cfg, cfg.Validate()
+}

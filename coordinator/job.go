@@ -1,0 +1,282 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tally/count"
+	tallyv1 "tally/proto/tally/v1"
+	"tally/wire"
+	"tally/worker"
+)
+
+// task is one chunk of a job, held from the upload until its result is merged,
+// so that it can be dispatched again if a worker fails.
+type task struct {
+	job      *job
+	id       uint64
+	doc      int
+	offset   int64
+	data     []byte
+	attempts atomic.Uint32 // dispatches so far
+}
+
+// workerTask is what a worker receives for t on its next attempt.
+func (t *task) workerTask() worker.Task {
+	return worker.Task{JobID: t.job.id, ChunkID: t.id, Attempt: t.attempts.Add(1), Query: t.job.query, Data: t.data}
+}
+
+// document is one document's running result.
+type document struct {
+	name   string
+	size   int64
+	stats  count.Stats
+	counts []int64
+}
+
+// errInput marks a job that failed because of its input, not the cluster.
+var errInput = errors.New("invalid input")
+
+// job is one counting job. Its merge state has one owner at a time: every
+// change goes through a method that holds mu.
+type job struct {
+	id       string
+	query    wire.Query
+	created  time.Time
+	ctx      context.Context // ends when the job ends, for whatever reason
+	cancel   context.CancelCauseFunc
+	window   chan struct{} // one token per chunk held: bounds the job's memory
+	attempts uint32        // dispatches of one chunk before the job fails
+
+	mu       sync.Mutex // guards every field below
+	state    tallyv1.JobState
+	err      error
+	docs     []*document
+	freq     *count.Freq
+	pending  map[uint64]*task // chunks not merged yet, by id
+	nextID   uint64
+	uploaded bool // the last chunk has been created
+	progress *tallyv1.JobProgress
+	workers  map[string]struct{}
+	finished time.Time
+	result   *tallyv1.JobResult
+	changed  chan struct{} // closed and replaced on every change, for watchers
+	done     chan struct{} // closed when the job ends
+}
+
+func newJob(parent context.Context, id string, q wire.Query, window int, attempts int) *job {
+	ctx, cancel := context.WithCancelCause(parent)
+	j := &job{
+		id: id, query: q, created: time.Now(), ctx: ctx, cancel: cancel,
+		window: make(chan struct{}, window), attempts: uint32(attempts),
+		state: tallyv1.JobState_JOB_STATE_RUNNING, pending: map[uint64]*task{},
+		progress: &tallyv1.JobProgress{}, workers: map[string]struct{}{}, changed: make(chan struct{}), done: make(chan struct{}),
+	}
+	if q.Spec.Top != nil {
+		j.freq = count.NewFreq()
+	}
+	// A parent that ends (client gone, coordinator stopping) ends the job.
+	context.AfterFunc(ctx, func() { j.end(context.Cause(ctx)) })
+	return j
+}
+
+// addDocument registers a document and returns its index.
+func (j *job) addDocument(name string, size int64) int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	d := &document{name: name, size: size}
+	if q := j.query.Spec.Count; q != nil {
+		d.counts = make([]int64, len(q.Targets))
+	}
+	j.docs = append(j.docs, d)
+	if size > 0 {
+		j.progress.BytesTotal += uint64(size)
+	}
+	j.notify()
+	return len(j.docs) - 1
+}
+
+// received records n more uploaded bytes.
+func (j *job) received(n int) {
+	j.mu.Lock()
+	j.progress.BytesReceived += uint64(n)
+	j.mu.Unlock()
+}
+
+// acquire waits for room for one more chunk in the job's window.
+func (j *job) acquire() error {
+	select {
+	case j.window <- struct{}{}:
+		return nil
+	case <-j.ctx.Done():
+		return context.Cause(j.ctx)
+	}
+}
+
+// addTask creates the task for a chunk; the caller holds a window token for it.
+func (j *job) addTask(doc int, offset int64, data []byte) *task {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	t := &task{job: j, id: j.nextID, doc: doc, offset: offset, data: data}
+	j.nextID++
+	j.pending[t.id] = t
+	return t
+}
+
+// dispatched records that a worker was sent a chunk.
+func (j *job) dispatched() {
+	j.mu.Lock()
+	j.progress.ChunksDispatched++
+	j.mu.Unlock()
+}
+
+// uploadDone records that every chunk has been created.
+func (j *job) uploadDone() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.uploaded = true
+	j.maybeFinish()
+}
+
+// complete merges a worker's result exactly once per chunk. It returns the task
+// to dispatch again when the worker failed on it and attempts remain.
+func (j *job) complete(workerName string, r worker.Result) (retry *task) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	t, ok := j.pending[r.ChunkID]
+	if !ok || j.state != tallyv1.JobState_JOB_STATE_RUNNING {
+		return nil // a duplicate (the chunk was retried) or a job that ended
+	}
+	d := j.docs[t.doc]
+	if r.Err != nil {
+		if t.attempts.Load() < j.attempts {
+			return t
+		}
+		j.failLocked(fmt.Errorf("chunk %d of document %q at byte offset %d failed %d times, last on worker %s: %w",
+			t.id, d.name, t.offset, t.attempts.Load(), workerName, r.Err))
+		return nil
+	}
+	if err := j.merge(d, r.Partial); err != nil {
+		j.failLocked(fmt.Errorf("merge chunk %d of document %q from worker %s: %w", t.id, d.name, workerName, err))
+		return nil
+	}
+	delete(j.pending, t.id)
+	<-j.window
+	j.workers[workerName] = struct{}{}
+	j.progress.ChunksDone++
+	j.progress.BytesCounted += uint64(len(t.data))
+	j.maybeFinish()
+	j.notify()
+	return nil
+}
+
+// merge adds one chunk's partial into its document and the job. j.mu is held.
+func (j *job) merge(d *document, p count.Partial) error {
+	if len(p.Counts) != len(d.counts) {
+		return fmt.Errorf("got %d counts, want %d", len(p.Counts), len(d.counts))
+	}
+	if j.freq != nil && p.Freq == nil {
+		return errors.New("top result without a frequency table")
+	}
+	d.stats.Add(p.Stats)
+	for i, n := range p.Counts {
+		d.counts[i] += n
+	}
+	if j.freq != nil {
+		j.freq.Merge(p.Freq)
+	}
+	return nil
+}
+
+// maybeFinish ends the job successfully once every chunk is merged. j.mu is held.
+func (j *job) maybeFinish() {
+	if j.state != tallyv1.JobState_JOB_STATE_RUNNING || !j.uploaded || len(j.pending) > 0 {
+		return
+	}
+	j.result = j.buildResult()
+	j.finishLocked(tallyv1.JobState_JOB_STATE_SUCCEEDED, nil)
+}
+
+// end stops a running job because cause ended its context: a cancel, a failure,
+// or the client or coordinator going away.
+func (j *job) end(cause error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.state != tallyv1.JobState_JOB_STATE_RUNNING {
+		return
+	}
+	if errors.Is(cause, context.Canceled) {
+		j.finishLocked(tallyv1.JobState_JOB_STATE_CANCELED, cause)
+		return
+	}
+	j.failLocked(cause)
+}
+
+// fail ends the job with err.
+func (j *job) fail(err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.state == tallyv1.JobState_JOB_STATE_RUNNING {
+		j.failLocked(err)
+	}
+}
+
+func (j *job) failLocked(err error) { j.finishLocked(tallyv1.JobState_JOB_STATE_FAILED, err) }
+
+// finishLocked moves the job to a final state and frees its chunks. j.mu is held.
+func (j *job) finishLocked(state tallyv1.JobState, err error) {
+	j.state, j.err, j.finished = state, err, time.Now()
+	j.pending = nil
+	j.freq = nil
+	close(j.done)
+	j.notify()
+	j.cancel(errJobEnded)
+}
+
+// errJobEnded is the cause of a job context that ended because the job did.
+var errJobEnded = errors.New("job ended")
+
+// notify wakes watchers. j.mu is held.
+func (j *job) notify() {
+	close(j.changed)
+	j.changed = make(chan struct{})
+}
+
+// setWaiting records why the job is not progressing ("" when it is).
+func (j *job) setWaiting(reason string, workers int) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.progress.Waiting != reason || j.progress.Workers != uint32(workers) {
+		j.progress.Waiting, j.progress.Workers = reason, uint32(workers)
+		j.notify()
+	}
+}
+
+// buildResult assembles the final answer. j.mu is held.
+func (j *job) buildResult() *tallyv1.JobResult {
+	res := &tallyv1.JobResult{
+		Workers:        uint32(len(j.workers)),
+		ElapsedSeconds: time.Since(j.created).Seconds(),
+	}
+	var total count.Partial
+	for _, d := range j.docs {
+		res.Documents = append(res.Documents, docToProto(d.name, d.stats, d.counts))
+		total.Merge(count.Partial{Stats: d.stats, Counts: d.counts})
+	}
+	if q := j.query.Spec.Count; q != nil && total.Counts == nil {
+		total.Counts = make([]int64, len(q.Targets))
+	}
+	res.Total = docToProto("total", total.Stats, total.Counts)
+	if j.freq != nil {
+		res.Top = wire.EntriesToProto(j.freq.Top(j.query.TopLimit))
+	}
+	return res
+}
+
+func docToProto(name string, s count.Stats, counts []int64) *tallyv1.DocumentResult {
+	return &tallyv1.DocumentResult{Name: name, Stats: wire.StatsToProto(s), Counts: wire.CountsToProto(counts)}
+}

@@ -1,0 +1,161 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+
+	tallyv1 "tally/proto/tally/v1"
+	"tally/worker"
+)
+
+// Link is a session with one worker. Send is called from one goroutine and Recv
+// from another; they may run at the same time. CloseSend tells the worker that no
+// more tasks come: Recv then returns the outstanding results and io.EOF. Close
+// aborts the session and is safe to call more than once.
+type Link interface {
+	// Slots is how many tasks the worker accepts at once.
+	Slots() int
+	Send(worker.Task) error
+	Recv() (worker.Result, error)
+	CloseSend() error
+	Close()
+}
+
+// Dialer opens a Link to the worker at a gRPC address.
+type Dialer func(ctx context.Context, addr string) (Link, error)
+
+// grpcLink is a Link over WorkerService.Process.
+type grpcLink struct {
+	conn   *grpc.ClientConn
+	stream tallyv1.WorkerService_ProcessClient
+	cancel context.CancelFunc
+	slots  int
+}
+
+// DialGRPC opens a WorkerService session and waits for the worker's hello.
+func DialGRPC(ctx context.Context, addr string) (Link, error) {
+	conn, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(worker.MaxMessageBytes), grpc.MaxCallSendMsgSize(worker.MaxMessageBytes)),
+		// Pings find a worker whose network vanished without closing the connection.
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("dial worker %s: %w", addr, err)
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	stop := context.AfterFunc(ctx, cancel) // the dial ctx bounds only the handshake below
+	stream, err := tallyv1.NewWorkerServiceClient(conn).Process(sctx)
+	var hello *tallyv1.ProcessResponse
+	if err == nil {
+		hello, err = stream.Recv()
+	}
+	if !stop() || err != nil {
+		cancel()
+		conn.Close()
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, fmt.Errorf("open session with worker %s: %w", addr, err)
+	}
+	h := hello.GetHello()
+	if h == nil || h.GetSlots() == 0 {
+		cancel()
+		conn.Close()
+		return nil, fmt.Errorf("worker %s did not say hello with its slots", addr)
+	}
+	return &grpcLink{conn: conn, stream: stream, cancel: cancel, slots: int(h.GetSlots())}, nil
+}
+
+func (l *grpcLink) Slots() int { return l.slots }
+
+func (l *grpcLink) Send(t worker.Task) error {
+	return l.stream.Send(&tallyv1.ProcessRequest{Task: worker.TaskToProto(t)})
+}
+
+func (l *grpcLink) Recv() (worker.Result, error) {
+	m, err := l.stream.Recv()
+	if err != nil {
+		return worker.Result{}, err
+	}
+	r := m.GetResult()
+	if r == nil {
+		return worker.Result{}, errors.New("worker sent a message that is not a result")
+	}
+	return worker.ResultFromProto(r), nil
+}
+
+func (l *grpcLink) CloseSend() error { return l.stream.CloseSend() }
+
+func (l *grpcLink) Close() {
+	l.cancel()
+	l.conn.Close()
+}
+
+// localLink is a Link to an Engine in this process: the embedded mode's worker.
+// It runs the same dispatch code as a remote worker, without the network.
+type localLink struct {
+	engine  *worker.Engine
+	results chan worker.Result
+	wg      sync.WaitGroup
+	done    chan struct{}
+	once    sync.Once
+	closing sync.Once
+}
+
+// LocalDialer returns a Dialer whose Links count on engine in this process.
+func LocalDialer(engine *worker.Engine) Dialer {
+	return func(ctx context.Context, addr string) (Link, error) {
+		return &localLink{
+			engine: engine,
+			// In-flight tasks never exceed Slots, so results never block.
+			results: make(chan worker.Result, engine.Threads()),
+			done:    make(chan struct{}),
+		}, nil
+	}
+}
+
+func (l *localLink) Slots() int { return l.engine.Threads() }
+
+func (l *localLink) Send(t worker.Task) error {
+	select {
+	case <-l.done:
+		return errors.New("link closed")
+	default:
+	}
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		l.results <- l.engine.Process(t)
+	}()
+	return nil
+}
+
+func (l *localLink) Recv() (worker.Result, error) {
+	select {
+	case r, ok := <-l.results:
+		if !ok {
+			return worker.Result{}, io.EOF
+		}
+		return r, nil
+	case <-l.done:
+		return worker.Result{}, errors.New("link closed")
+	}
+}
+
+func (l *localLink) CloseSend() error {
+	l.closing.Do(func() {
+		go func() { l.wg.Wait(); close(l.results) }()
+	})
+	return nil
+}
+
+func (l *localLink) Close() { l.once.Do(func() { close(l.done) }) }

@@ -1,0 +1,264 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"tally/worker"
+)
+
+// Worker states shown by ListWorkers.
+const (
+	stateConnecting = "connecting"
+	stateReady      = "ready"
+	stateFailed     = "failed"
+)
+
+// member is a worker as membership reports it.
+type member struct {
+	name, addr, gossip string
+	cores              int
+}
+
+// pool keeps one session per live worker. Each session takes chunks from the
+// scheduler while the worker has free slots and hands results to deliver.
+type pool struct {
+	log     *slog.Logger
+	dial    Dialer
+	sched   *scheduler
+	deliver func(workerName string, t *task, r worker.Result)
+	drain   time.Duration
+
+	mu       sync.Mutex // guards sessions
+	sessions map[string]*session
+	wg       sync.WaitGroup
+}
+
+// session is the coordinator's side of one worker.
+type session struct {
+	member
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex // guards state, inflight, slots and done
+	state    string
+	inflight map[*task]struct{}
+	slots    int
+	done     uint64
+}
+
+// sync makes the sessions match members: new workers get a session, workers
+// gone (or moved to a new address) lose theirs.
+func (p *pool) sync(members []member) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	seen := map[string]bool{}
+	for _, m := range members {
+		seen[m.name] = true
+		if s, ok := p.sessions[m.name]; ok {
+			if s.addr == m.addr {
+				continue
+			}
+			s.cancel()
+		}
+		p.startLocked(m)
+	}
+	for name, s := range p.sessions {
+		if !seen[name] {
+			p.log.Info("worker left", "worker", name)
+			s.cancel()
+			delete(p.sessions, name)
+		}
+	}
+}
+
+// startLocked starts a session for m. p.mu is held.
+func (p *pool) startLocked(m member) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &session{member: m, ctx: ctx, cancel: cancel, state: stateConnecting, inflight: map[*task]struct{}{}}
+	p.sessions[m.name] = s
+	p.log.Info("worker joined", "worker", m.name, "addr", m.addr)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.run(s)
+	}()
+}
+
+// close ends every session and waits for them.
+func (p *pool) close() {
+	p.mu.Lock()
+	for name, s := range p.sessions {
+		s.cancel()
+		delete(p.sessions, name)
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// ready is how many workers have a working session.
+func (p *pool) ready() int {
+	n := 0
+	for _, s := range p.list() {
+		if s.getState() == stateReady {
+			n++
+		}
+	}
+	return n
+}
+
+// list returns the sessions sorted by worker name.
+func (p *pool) list() []*session {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*session, 0, len(p.sessions))
+	for _, s := range p.sessions {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].name < out[b].name })
+	return out
+}
+
+// run keeps a session with the worker until the session is cancelled,
+// reconnecting with backoff when the link fails.
+func (p *pool) run(s *session) {
+	backoff := 100 * time.Millisecond
+	for s.ctx.Err() == nil {
+		link, err := p.dial(s.ctx, s.addr)
+		if err != nil {
+			s.setState(stateFailed)
+			p.log.Warn("worker unreachable", "worker", s.name, "err", err)
+		} else {
+			backoff = 100 * time.Millisecond
+			p.serve(s, link)
+		}
+		select {
+		case <-time.After(backoff):
+		case <-s.ctx.Done():
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// serve dispatches chunks over one link until it fails or the session ends. On
+// a graceful end the worker finishes what it holds; whatever is still in flight
+// when the link goes is queued again for other workers.
+func (p *pool) serve(s *session, link Link) {
+	free := make(chan struct{}, link.Slots())
+	for range link.Slots() {
+		free <- struct{}{}
+	}
+	s.mu.Lock()
+	s.state, s.slots = stateReady, link.Slots()
+	s.mu.Unlock()
+
+	lctx, lcancel := context.WithCancel(s.ctx)
+	recvDone := make(chan error, 1)
+	go func() {
+		recvDone <- p.receive(s, link, free)
+		lcancel()
+	}()
+
+	for {
+		select {
+		case <-free:
+		case <-lctx.Done():
+		}
+		if lctx.Err() != nil {
+			break
+		}
+		t, err := p.sched.next(lctx)
+		if err != nil {
+			break
+		}
+		s.mu.Lock()
+		s.inflight[t] = struct{}{}
+		s.mu.Unlock()
+		t.job.dispatched()
+		if err := link.Send(t.workerTask()); err != nil {
+			p.log.Warn("send to worker failed", "worker", s.name, "err", err)
+			break
+		}
+	}
+
+	var err error
+	received := false
+	if s.ctx.Err() != nil {
+		// The worker left or we are stopping: let it answer what it holds, for a while.
+		link.CloseSend()
+		select {
+		case err = <-recvDone:
+			received = true
+		case <-time.After(p.drain):
+		}
+	}
+	link.Close()
+	lcancel()
+	if !received {
+		err = <-recvDone
+	}
+	s.setState(stateFailed)
+	if err != nil && !errors.Is(err, io.EOF) && s.ctx.Err() == nil {
+		p.log.Warn("worker link failed", "worker", s.name, "err", err)
+	}
+	p.requeue(s)
+}
+
+// receive delivers results until the link ends, freeing a slot for each.
+func (p *pool) receive(s *session, link Link, free chan<- struct{}) error {
+	for {
+		r, err := link.Recv()
+		if err != nil {
+			return err
+		}
+		// A result that answers nothing in flight is ignored and frees no slot.
+		if t := s.take(r); t != nil {
+			free <- struct{}{}
+			p.deliver(s.name, t, r)
+		}
+	}
+}
+
+// take removes the in-flight task that r answers; nil if r answers none.
+func (s *session) take(r worker.Result) *task {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for t := range s.inflight {
+		if t.id == r.ChunkID && t.job.id == r.JobID {
+			delete(s.inflight, t)
+			s.done++
+			return t
+		}
+	}
+	return nil
+}
+
+// requeue sends the session's unanswered chunks back to the scheduler.
+func (p *pool) requeue(s *session) {
+	s.mu.Lock()
+	lost := s.inflight
+	s.inflight = map[*task]struct{}{}
+	s.mu.Unlock()
+	for t := range lost {
+		if t.job.ctx.Err() == nil {
+			p.sched.requeue(t)
+		}
+	}
+}
+
+func (s *session) setState(state string) {
+	s.mu.Lock()
+	s.state = state
+	s.mu.Unlock()
+}
+
+func (s *session) getState() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}

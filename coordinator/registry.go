@@ -1,0 +1,91 @@
+package coordinator
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"sync"
+)
+
+// registry remembers running jobs and the most recent finished ones.
+type registry struct {
+	history int // finished jobs kept
+
+	mu    sync.Mutex // guards jobs and order
+	jobs  map[string]*job
+	order []*job // oldest first
+}
+
+func newRegistry(history int) *registry {
+	return &registry{history: history, jobs: map[string]*job{}}
+}
+
+// newID returns a random job id; ids are random so that they never repeat
+// across coordinator restarts.
+func newID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// add registers j and forgets the oldest finished jobs beyond the history.
+func (r *registry) add(j *job) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.jobs[j.id] = j
+	r.order = append(r.order, j)
+	finished := 0
+	for _, o := range r.order {
+		if o.ended() {
+			finished++
+		}
+	}
+	kept := r.order[:0]
+	for _, o := range r.order {
+		if finished > r.history && o.ended() {
+			delete(r.jobs, o.id)
+			finished--
+			continue
+		}
+		kept = append(kept, o)
+	}
+	r.order = kept
+}
+
+// get returns the job with id, or nil.
+func (r *registry) get(id string) *job {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.jobs[id]
+}
+
+// list returns the jobs, newest first.
+func (r *registry) list() []*job {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*job, len(r.order))
+	for i, j := range r.order {
+		out[len(out)-1-i] = j
+	}
+	return out
+}
+
+// running returns the jobs that have not ended.
+func (r *registry) running() []*job {
+	var out []*job
+	for _, j := range r.list() {
+		if !j.ended() {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// ended reports whether the job reached a final state.
+func (j *job) ended() bool {
+	select {
+	case <-j.done:
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,127 @@
+package coordinator
+
+import (
+	"context"
+	"sync"
+)
+
+// scheduler holds the chunks waiting for a worker. Jobs take turns, one chunk
+// each, so that several jobs share the workers and none starves.
+type scheduler struct {
+	mu     sync.Mutex // guards queues, order, rr and wake
+	queues map[*job][]*task
+	order  []*job // jobs with queued chunks, in turn order
+	rr     int
+	wake   chan struct{} // closed and replaced when a chunk is queued
+}
+
+func newScheduler() *scheduler {
+	return &scheduler{queues: map[*job][]*task{}, wake: make(chan struct{})}
+}
+
+// push queues t behind its job's other chunks.
+func (s *scheduler) push(t *task) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.enqueue(t.job)
+	s.queues[t.job] = append(s.queues[t.job], t)
+	s.signal()
+}
+
+// requeue puts t back at the head of its job's queue: a retried chunk goes first,
+// because the job cannot finish without it.
+func (s *scheduler) requeue(t *task) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.enqueue(t.job)
+	s.queues[t.job] = append([]*task{t}, s.queues[t.job]...)
+	s.signal()
+}
+
+// drop forgets the queued chunks of j (a job that ended).
+func (s *scheduler) drop(j *job) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.remove(j)
+}
+
+// queued is how many chunks of j wait for a worker.
+func (s *scheduler) queued(j *job) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queues[j])
+}
+
+// next blocks until a chunk is queued and returns it, taking jobs in turn.
+func (s *scheduler) next(ctx context.Context) (*task, error) {
+	for {
+		s.mu.Lock()
+		t := s.pop()
+		wake := s.wake
+		s.mu.Unlock()
+		if t != nil {
+			return t, nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// pop takes the next job's first chunk, skipping jobs that ended. s.mu is held.
+func (s *scheduler) pop() *task {
+	for len(s.order) > 0 {
+		if s.rr >= len(s.order) {
+			s.rr = 0
+		}
+		j := s.order[s.rr]
+		q := s.queues[j]
+		if len(q) == 0 || j.ctx.Err() != nil {
+			s.remove(j)
+			continue
+		}
+		t := q[0]
+		q[0] = nil
+		s.queues[j] = q[1:]
+		if len(q) == 1 {
+			s.remove(j)
+		} else {
+			s.rr++
+		}
+		return t
+	}
+	return nil
+}
+
+// enqueue adds j to the turn order if it is not there. s.mu is held.
+func (s *scheduler) enqueue(j *job) {
+	if _, ok := s.queues[j]; !ok {
+		s.queues[j] = nil
+		s.order = append(s.order, j)
+	}
+}
+
+// remove takes j out of the turn order. s.mu is held.
+func (s *scheduler) remove(j *job) {
+	if _, ok := s.queues[j]; !ok {
+		return
+	}
+	delete(s.queues, j)
+	for i, o := range s.order {
+		if o == j {
+			s.order = append(s.order[:i], s.order[i+1:]...)
+			if i < s.rr {
+				s.rr--
+			}
+			break
+		}
+	}
+}
+
+// signal wakes the sessions waiting in next. s.mu is held.
+func (s *scheduler) signal() {
+	close(s.wake)
+	s.wake = make(chan struct{})
+}

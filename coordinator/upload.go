@@ -1,0 +1,124 @@
+package coordinator
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"tally/coordinator/chunk"
+	tallyv1 "tally/proto/tally/v1"
+)
+
+// source is the documents of one job, read one after another.
+type source interface {
+	// nextDocument returns the next document's header, or io.EOF after the last.
+	nextDocument() (*tallyv1.DocumentHeader, error)
+	// Read reads the current document's bytes; io.EOF at its end.
+	io.Reader
+}
+
+// feed cuts every document of src into chunks and queues them, holding at most
+// the job's window of chunks: a source faster than the workers is slowed down
+// here instead of being buffered.
+func (c *Coordinator) feed(j *job, src source, cfg chunk.Config) error {
+	for {
+		hdr, err := src.nextDocument()
+		if errors.Is(err, io.EOF) {
+			j.uploadDone()
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		doc := j.addDocument(hdr.GetName(), int64(hdr.GetSize()))
+		if err := c.feedDocument(j, doc, hdr.GetName(), src, cfg); err != nil {
+			return err
+		}
+	}
+}
+
+func (c *Coordinator) feedDocument(j *job, doc int, name string, r io.Reader, cfg chunk.Config) error {
+	cr, err := chunk.NewReader(r, cfg)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errInput, err)
+	}
+	for {
+		ch, err := cr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if errors.Is(err, chunk.ErrLineTooLong) {
+			return fmt.Errorf("%w: document %q: %w", errInput, name, err)
+		}
+		if err != nil {
+			return fmt.Errorf("read document %q: %w", name, err)
+		}
+		if err := j.acquire(); err != nil {
+			return err
+		}
+		c.sched.push(j.addTask(doc, ch.Offset, ch.Data))
+	}
+}
+
+// streamSource reads documents from a RunJob upload stream.
+type streamSource struct {
+	stream tallyv1.CoordinatorService_RunJobServer
+	job    *job
+	buf    []byte                   // unread data of the current document
+	next   *tallyv1.DocumentHeader // header that ended the current document
+	ended  bool                     // the client closed its side
+}
+
+func (s *streamSource) nextDocument() (*tallyv1.DocumentHeader, error) {
+	for s.next == nil && !s.ended {
+		// Skip what the previous document's reader left unread (nothing, normally).
+		if _, err := s.Read(make([]byte, 64<<10)); err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+	}
+	if s.next == nil {
+		return nil, io.EOF
+	}
+	h := s.next
+	s.next = nil
+	s.buf = nil
+	return h, nil
+}
+
+func (s *streamSource) Read(p []byte) (int, error) {
+	for len(s.buf) == 0 {
+		if s.next != nil || s.ended {
+			return 0, io.EOF
+		}
+		m, err := s.stream.Recv()
+		if errors.Is(err, io.EOF) {
+			s.ended = true
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("receive upload: %w", err)
+		}
+		switch msg := m.GetMessage().(type) {
+		case *tallyv1.RunJobRequest_Document:
+			s.next = msg.Document
+		case *tallyv1.RunJobRequest_Data:
+			if s.next == nil && s.job.documentCount() == 0 {
+				return 0, fmt.Errorf("%w: data sent before any document header", errInput)
+			}
+			s.buf = msg.Data
+		default:
+			return 0, fmt.Errorf("%w: unexpected %T after the job start", errInput, msg)
+		}
+	}
+	n := copy(p, s.buf)
+	s.buf = s.buf[n:]
+	s.job.received(n)
+	return n, nil
+}
+
+// documentCount is how many documents the job has.
+func (j *job) documentCount() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.docs)
+}
