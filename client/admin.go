@@ -1,0 +1,48 @@
+package client
+
+import (
+	"context"
+
+	tallyv1 "tally/proto/tally/v1"
+)
+
+// Workers lists the coordinator's live workers.
+func (c *Client) Workers(ctx context.Context) (*tallyv1.ListWorkersResponse, error) {
+	return c.api.ListWorkers(ctx, &tallyv1.ListWorkersRequest{})
+}
+
+// Jobs lists the jobs the coordinator remembers, newest first.
+func (c *Client) Jobs(ctx context.Context) ([]*tallyv1.Job, error) {
+	resp, err := c.api.ListJobs(ctx, &tallyv1.ListJobsRequest{})
+	return resp.GetJobs(), err
+}
+
+// GetJob returns one job, with its result when it succeeded.
+func (c *Client) GetJob(ctx context.Context, id string) (*tallyv1.Job, error) {
+	resp, err := c.api.GetJob(ctx, &tallyv1.GetJobRequest{JobId: id})
+	return resp.GetJob(), err
+}
+
+// CancelJob cancels a running job and returns its final snapshot.
+func (c *Client) CancelJob(ctx context.Context, id string) (*tallyv1.Job, error) {
+	resp, err := c.api.CancelJob(ctx, &tallyv1.CancelJobRequest{JobId: id})
+	return resp.GetJob(), err
+}
+
+// WatchJob calls fn with each snapshot of the job until it ends; the last one has a final state.
+func (c *Client) WatchJob(ctx context.Context, id string, fn func(*tallyv1.Job)) error {
+	stream, err := c.api.WatchJob(ctx, &tallyv1.WatchJobRequest{JobId: id})
+	if err != nil {
+		return err
+	}
+	for {
+		m, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		fn(m.GetJob())
+		if m.GetJob().GetState() != tallyv1.JobState_JOB_STATE_RUNNING {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,236 @@
+// Package client is the Go API for tally's CoordinatorService: run count and
+// top jobs over documents of any size, count small texts, and inspect jobs and
+// workers. The tally CLI is built on it.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"tally/count"
+	tallyv1 "tally/proto/tally/v1"
+	"tally/wire"
+)
+
+// uploadMessageBytes is the size of one upload data message.
+const uploadMessageBytes = 1 << 20
+
+// Client talks to one coordinator. It is safe for concurrent use.
+type Client struct {
+	conn *grpc.ClientConn
+	api  tallyv1.CoordinatorServiceClient
+}
+
+// Dial returns a Client for the coordinator at addr (host:port). Without
+// options it connects in plaintext; opts are appended to that default.
+func Dial(addr string, opts ...grpc.DialOption) (*Client, error) {
+	all := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)
+	conn, err := grpc.NewClient(addr, all...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to coordinator %s: %w", addr, err)
+	}
+	return &Client{conn: conn, api: tallyv1.NewCoordinatorServiceClient(conn)}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// API is the generated stub, for calls this package does not wrap.
+func (c *Client) API() tallyv1.CoordinatorServiceClient { return c.api }
+
+// Document is one input of a job. Open is called once, when the document's turn
+// to upload comes, and the reader is closed after it.
+type Document struct {
+	Name string
+	Size int64 // bytes if known, else 0; used for progress only
+	Open func() (io.ReadCloser, error)
+}
+
+// Job is a count or top job over documents.
+type Job struct {
+	Query     wire.Query
+	ChunkSize int // bytes; 0 uses the coordinator's default
+	Documents []Document
+}
+
+// Progress is a running job's state, as reported every fraction of a second.
+type Progress struct {
+	JobID         string
+	BytesReceived int64
+	BytesTotal    int64
+	BytesCounted  int64
+	ChunksDone    int64
+	Workers       int
+	Waiting       string // why the job is not progressing, or ""
+}
+
+// DocumentResult is one document's answer. Counts is parallel to the query's targets.
+type DocumentResult struct {
+	Name   string
+	Stats  count.Stats
+	Counts []int64
+}
+
+// Result is a finished job's answer.
+type Result struct {
+	JobID     string
+	Documents []DocumentResult
+	Total     DocumentResult
+	Top       []count.Entry // top jobs only, in SPEC order
+	Workers   int
+	Elapsed   time.Duration
+}
+
+// Run uploads the job's documents, reports progress to onProgress (which may be
+// nil; it is called from Run's goroutine) and returns the result. Cancelling ctx
+// cancels the job on the coordinator.
+func (c *Client) Run(ctx context.Context, job Job, onProgress func(Progress)) (*Result, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := c.api.RunJob(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("start job: %w", err)
+	}
+	start := &tallyv1.JobStart{Spec: wire.QueryToProto(job.Query), ChunkSize: uint64(job.ChunkSize)}
+	if err := stream.Send(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Start{Start: start}}); err != nil {
+		return nil, c.streamError(stream, err)
+	}
+	uploadErr := make(chan error, 1)
+	go func() {
+		err := upload(stream, job.Documents)
+		if err != nil {
+			cancel() // stop the job: the coordinator must not count a partial upload
+		}
+		uploadErr <- err
+	}()
+	res, err := receive(stream, onProgress)
+	if err != nil {
+		cancel()
+		if uerr := <-uploadErr; uerr != nil && !errors.Is(uerr, io.EOF) {
+			return nil, uerr
+		}
+		return nil, err
+	}
+	<-uploadErr
+	return res, nil
+}
+
+// streamError returns the status that ended the stream, which explains a failed Send.
+func (c *Client) streamError(stream tallyv1.CoordinatorService_RunJobClient, sendErr error) error {
+	if _, err := stream.Recv(); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return sendErr
+}
+
+// upload sends every document, then closes the send side.
+func upload(stream tallyv1.CoordinatorService_RunJobClient, docs []Document) error {
+	buf := make([]byte, uploadMessageBytes)
+	for _, d := range docs {
+		if err := uploadOne(stream, d, buf); err != nil {
+			return err
+		}
+	}
+	return stream.CloseSend()
+}
+
+func uploadOne(stream tallyv1.CoordinatorService_RunJobClient, d Document, buf []byte) error {
+	r, err := d.Open()
+	if err != nil {
+		return fmt.Errorf("open %s: %w", d.Name, err)
+	}
+	defer r.Close()
+	hdr := &tallyv1.DocumentHeader{Name: d.Name, Size: uint64(max(d.Size, 0))}
+	if err := stream.Send(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Document{Document: hdr}}); err != nil {
+		return err
+	}
+	for {
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			// Send serializes the message before returning, so buf can be reused.
+			if serr := stream.Send(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Data{Data: buf[:n]}}); serr != nil {
+				return serr
+			}
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", d.Name, err)
+		}
+	}
+}
+
+// receive reads events until the result.
+func receive(stream tallyv1.CoordinatorService_RunJobClient, onProgress func(Progress)) (*Result, error) {
+	var id string
+	for {
+		m, err := stream.Recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = errors.New("coordinator ended the job without a result")
+			}
+			return nil, err
+		}
+		switch ev := m.GetEvent().(type) {
+		case *tallyv1.RunJobResponse_Accepted:
+			id = ev.Accepted.GetJobId()
+		case *tallyv1.RunJobResponse_Progress:
+			if onProgress != nil {
+				onProgress(ProgressFromProto(id, ev.Progress))
+			}
+		case *tallyv1.RunJobResponse_Result:
+			return ResultFromProto(id, ev.Result), nil
+		}
+	}
+}
+
+// CountTexts counts q's targets in each of texts (a unary call, for small texts).
+func (c *Client) CountTexts(ctx context.Context, texts []string, q count.Query) (*Result, error) {
+	resp, err := c.api.CountTexts(ctx, &tallyv1.CountTextsRequest{
+		Texts: texts,
+		Query: &tallyv1.CountQuery{Mode: wire.ModeToProto(q.Mode), Targets: q.Targets, IgnoreCase: q.IgnoreCase},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ResultFromProto("", &tallyv1.JobResult{Documents: resp.GetDocuments(), Total: resp.GetTotal()}), nil
+}
+
+// ProgressFromProto converts a progress message of job id.
+func ProgressFromProto(id string, p *tallyv1.JobProgress) Progress {
+	return Progress{
+		JobID:         id,
+		BytesReceived: int64(p.GetBytesReceived()),
+		BytesTotal:    int64(p.GetBytesTotal()),
+		BytesCounted:  int64(p.GetBytesCounted()),
+		ChunksDone:    int64(p.GetChunksDone()),
+		Workers:       int(p.GetWorkers()),
+		Waiting:       p.GetWaiting(),
+	}
+}
+
+// ResultFromProto converts a job result message of job id.
+func ResultFromProto(id string, m *tallyv1.JobResult) *Result {
+	r := &Result{
+		JobID:   id,
+		Total:   documentFromProto(m.GetTotal()),
+		Top:     wire.EntriesFromProto(m.GetTop()),
+		Workers: int(m.GetWorkers()),
+		Elapsed: time.Duration(m.GetElapsedSeconds() * float64(time.Second)),
+	}
+	for _, d := range m.GetDocuments() {
+		r.Documents = append(r.Documents, documentFromProto(d))
+	}
+	return r
+}
+
+func documentFromProto(d *tallyv1.DocumentResult) DocumentResult {
+	return DocumentResult{Name: d.GetName(), Stats: wire.StatsFromProto(d.GetStats()), Counts: wire.CountsFromProto(d.GetCounts())}
+}

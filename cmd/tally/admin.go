@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"tally/client"
+	tallyv1 "tally/proto/tally/v1"
+)
+
+// adminFlags are the flags of cluster and jobs.
+type adminFlags struct {
+	coordinator string
+	json        bool
+}
+
+func parseAdmin(name, synopsis string, args []string) (adminFlags, []string, error) {
+	fs := newFlagSet(name, synopsis)
+	var f adminFlags
+	fs.StringVar(&f.coordinator, "coordinator", "127.0.0.1:7070", "coordinator HOST:PORT")
+	fs.BoolVar(&f.json, "json", false, "print JSON (the API's messages in protobuf JSON form)")
+	rest, err := parse(fs, args)
+	return f, rest, err
+}
+
+func runCluster(ctx context.Context, args []string, e env) error {
+	f, rest, err := parseAdmin("cluster", "tally cluster [--json] [--coordinator HOST:PORT]", args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	c, err := client.Dial(f.coordinator)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	resp, err := c.Workers(ctx)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return printProto(e, resp)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WORKER\tADDRESS\tCORES\tSTATE\tIN FLIGHT\tCHUNKS DONE")
+	for _, w := range resp.GetWorkers() {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\n", w.GetName(), w.GetAddress(), w.GetCores(), w.GetState(), w.GetInFlight(), w.GetChunksDone())
+	}
+	tw.Flush()
+	fmt.Fprintf(e.stdout, "%d workers; coordinator %s at %s\n", len(resp.GetWorkers()), resp.GetCoordinator(), f.coordinator)
+	return nil
+}
+
+func runJobs(ctx context.Context, args []string, e env) error {
+	f, rest, err := parseAdmin("jobs", "tally jobs list|show ID|watch ID|cancel ID [--json] [--coordinator HOST:PORT]", args)
+	if err != nil {
+		return err
+	}
+	if len(rest) == 0 {
+		return usagef("give a subcommand: list, show ID, watch ID or cancel ID")
+	}
+	sub, ids := rest[0], rest[1:]
+	if (sub == "list") != (len(ids) == 0) || len(ids) > 1 {
+		return usagef("usage: tally jobs list | show ID | watch ID | cancel ID")
+	}
+	c, err := client.Dial(f.coordinator)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	switch sub {
+	case "list":
+		jobs, err := c.Jobs(ctx)
+		if err != nil {
+			return err
+		}
+		if f.json {
+			return printProto(e, &tallyv1.ListJobsResponse{Jobs: jobs})
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "JOB\tSTATE\tKIND\tDOCUMENTS\tBYTES\tCREATED\tERROR")
+		for _, j := range jobs {
+			kind := "count"
+			if j.GetSpec().GetTop() != nil {
+				kind = "top"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", j.GetId(), stateName(j.GetState()), kind, j.GetDocuments(),
+				j.GetProgress().GetBytesReceived(), j.GetCreatedAt().AsTime().Local().Format(time.DateTime), j.GetError())
+		}
+		return tw.Flush()
+	case "show":
+		j, err := c.GetJob(ctx, ids[0])
+		if err != nil {
+			return err
+		}
+		return printProto(e, j)
+	case "watch":
+		return c.WatchJob(ctx, ids[0], func(j *tallyv1.Job) {
+			if f.json {
+				printProto(e, j)
+				return
+			}
+			p := j.GetProgress()
+			fmt.Fprintf(e.stdout, "%s %s: %d bytes received, %d counted, %d chunks done, %d workers %s\n", j.GetId(), stateName(j.GetState()),
+				p.GetBytesReceived(), p.GetBytesCounted(), p.GetChunksDone(), p.GetWorkers(), p.GetWaiting())
+		})
+	case "cancel":
+		j, err := c.CancelJob(ctx, ids[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "job %s: %s\n", j.GetId(), stateName(j.GetState()))
+		return nil
+	}
+	return usagef("unknown jobs subcommand %q (list, show, watch, cancel)", sub)
+}
+
+func stateName(s tallyv1.JobState) string {
+	switch s {
+	case tallyv1.JobState_JOB_STATE_RUNNING:
+		return "running"
+	case tallyv1.JobState_JOB_STATE_SUCCEEDED:
+		return "succeeded"
+	case tallyv1.JobState_JOB_STATE_FAILED:
+		return "failed"
+	case tallyv1.JobState_JOB_STATE_CANCELED:
+		return "cancelled"
+	}
+	return "unknown"
+}
+
+func printProto(e env, m proto.Message) error {
+	b, err := protojson.MarshalOptions{Multiline: true, EmitUnpopulated: false}.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(e.stdout, string(b))
+	return err
+}

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+
+	"tally/client"
+	"tally/coordinator"
+	"tally/worker"
+)
+
+// connect returns a client for addr, or for an embedded coordinator with one
+// in-process worker when addr is empty. The embedded coordinator runs the
+// same job code as a cluster's and is reached over gRPC on loopback; only its
+// worker link is in-process. closeAll releases everything.
+func connect(addr string) (*client.Client, func(), error) {
+	if addr != "" {
+		c, err := client.Dial(addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, func() { c.Close() }, nil
+	}
+	engine := worker.NewEngine(0)
+	cfg := coordinator.DefaultConfig()
+	cfg.Dial = coordinator.LocalDialer(engine)
+	coord, err := coordinator.Start(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("start embedded coordinator: %w", err)
+	}
+	host, _ := os.Hostname()
+	coord.AddWorker("embedded-"+host, "in-process", runtime.GOMAXPROCS(0))
+	c, err := client.Dial(coord.Addr())
+	if err != nil {
+		coord.Close()
+		return nil, nil, err
+	}
+	return c, func() { c.Close(); coord.Close() }, nil
+}

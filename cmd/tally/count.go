@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"tally/client"
+	"tally/count"
+	"tally/wire"
+)
+
+// jobFlags are the flags count and top share.
+type jobFlags struct {
+	chunkSize   sizeFlag
+	json        bool
+	coordinator string
+}
+
+func (f *jobFlags) register(fs *flag.FlagSet) {
+	fs.Var(&f.chunkSize, "chunk-size", "target chunk size, e.g. 1MiB (default: the coordinator's, 1MiB)")
+	fs.BoolVar(&f.json, "json", false, "print exactly one JSON object on stdout")
+	fs.StringVar(&f.coordinator, "coordinator", "", "coordinator HOST:PORT; empty runs an embedded coordinator and worker in this process")
+}
+
+func runCount(ctx context.Context, args []string, e env) error {
+	fs := newFlagSet("count", "tally count [--mode token|word|substring] [-i] -e TARGET [-e TARGET]... [--targets-file FILE] [--chunk-size SIZE] [--json] [--coordinator HOST:PORT] PATH...")
+	var jf jobFlags
+	jf.register(fs)
+	mode := fs.String("mode", "token", "what a match is: token (whole whitespace-separated token), word (like grep -w) or substring")
+	ignoreCase := fs.Bool("i", false, "ignore case, as Python's re.IGNORECASE")
+	var targets multiFlag
+	fs.Var(&targets, "e", "a target to count (repeatable)")
+	targetsFile := fs.String("targets-file", "", "file with one target per line (added to -e targets)")
+	paths, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	m, err := count.ParseMode(*mode)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if *targetsFile != "" {
+		more, err := readTargets(*targetsFile)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		targets = append(targets, more...)
+	}
+	if len(targets) == 0 {
+		return usagef("no targets: give at least one -e TARGET or --targets-file FILE")
+	}
+	q := wire.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: *ignoreCase}}}
+	if err := q.Spec.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	res, err := runJob(ctx, e, jf, q, paths)
+	if err != nil {
+		return err
+	}
+	if jf.json {
+		return writeJSON(e.stdout, countJSON(res, q))
+	}
+	return writeCountTable(e.stdout, res, targets)
+}
+
+func runTop(ctx context.Context, args []string, e env) error {
+	fs := newFlagSet("top", "tally top [-n K] [--words-only] [--lower] [--chunk-size SIZE] [--json] [--coordinator HOST:PORT] PATH...")
+	var jf jobFlags
+	jf.register(fs)
+	n := fs.Int("n", 10, "how many entries to show; 0 shows all")
+	wordsOnly := fs.Bool("words-only", false, "count runs of word characters instead of whitespace-separated tokens")
+	lower := fs.Bool("lower", false, "lower-case every token before counting")
+	paths, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *n < 0 {
+		return usagef("-n %d: give 0 (all) or a positive number", *n)
+	}
+	q := wire.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: *wordsOnly, Lower: *lower}}, TopLimit: *n}
+	res, err := runJob(ctx, e, jf, q, paths)
+	if err != nil {
+		return err
+	}
+	if jf.json {
+		return writeJSON(e.stdout, topJSON(res, q))
+	}
+	return writeTopTable(e.stdout, res)
+}
+
+// runJob runs q over paths on the named coordinator or an embedded one.
+func runJob(ctx context.Context, e env, jf jobFlags, q wire.Query, paths []string) (*client.Result, error) {
+	if len(paths) == 0 {
+		return nil, usagef("no input: give at least one PATH (a file, a directory, or - for stdin)")
+	}
+	docs, err := client.FileDocuments(paths, e.stdin)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	c, closeAll, err := connect(jf.coordinator)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll()
+	return c.Run(ctx, client.Job{Query: q, ChunkSize: int(jf.chunkSize), Documents: docs}, nil)
+}
+
+// readTargets reads one target per line; blank lines are skipped, and a CR
+// before the newline is dropped.
+func readTargets(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read targets file: %w", err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if t := strings.TrimSuffix(sc.Text(), "\r"); t != "" {
+			out = append(out, t)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read targets file %s: %w", path, err)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("targets file " + path + " has no targets")
+	}
+	return out, nil
+}

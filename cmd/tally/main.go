@@ -1,0 +1,101 @@
+// Command tally counts words in large text corpora on a cluster, or in this
+// process when no coordinator is named. Run `tally help` for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+const help = `tally counts words in large text corpora, exactly, on every core of a cluster.
+
+usage:
+  tally count [--mode token|word|substring] [-i] -e TARGET [-e TARGET]... [--targets-file FILE] [--chunk-size SIZE] [--json] [--coordinator HOST:PORT] PATH...
+  tally top [-n K] [--words-only] [--lower] [--chunk-size SIZE] [--json] [--coordinator HOST:PORT] PATH...
+  tally cluster [--json] [--coordinator HOST:PORT]
+  tally jobs list|show ID|watch ID|cancel ID [--json] [--coordinator HOST:PORT]
+  tally coordinator --listen HOST:PORT --gossip HOST:PORT
+  tally worker --join HOST:PORT --listen HOST:PORT --gossip HOST:PORT [--threads N]
+
+A PATH is a file, a directory (read recursively) or - for stdin. Without
+--coordinator (or TALLY_COORDINATOR) count and top run an embedded coordinator
+and worker in this process. Run 'tally COMMAND --help' for a command's flags.
+
+exit codes: 0 success, 1 the job failed, 2 usage error
+`
+
+// env is what a command reads and writes besides its arguments.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], env{os.Stdin, os.Stdout, os.Stderr})
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the exit code.
+func run(ctx context.Context, args []string, e env) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, help)
+		return 2
+	}
+	commands := map[string]func(context.Context, []string, env) error{
+		"count":       runCount,
+		"top":         runTop,
+		"cluster":     runCluster,
+		"jobs":        runJobs,
+		"coordinator": runCoordinator,
+		"worker":      runWorker,
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "--help" {
+		fmt.Fprint(e.stdout, help)
+		return 0
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(e.stderr, "tally: unknown command %q (commands: count, top, cluster, jobs, coordinator, worker)\n", name)
+		return 2
+	}
+	err := cmd(ctx, args[1:], e)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, new(usageError)):
+		fmt.Fprintf(e.stderr, "tally %s: %v\n", name, err)
+		return 2
+	}
+	fmt.Fprintf(e.stderr, "tally %s: %s\n", name, describe(err))
+	return 1
+}
+
+// describe turns an error into one line, without gRPC's "rpc error: code = ..." noise.
+func describe(err error) string {
+	msg := err.Error()
+	if s, ok := status.FromError(err); ok {
+		msg = s.Message()
+		switch s.Code() {
+		case codes.Unavailable:
+			msg = "coordinator unavailable: " + msg
+		case codes.Canceled:
+			msg = "cancelled"
+		}
+	}
+	return strings.ReplaceAll(msg, "\n", " ")
+}

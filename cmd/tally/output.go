@@ -1,0 +1,140 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+
+	"tally/client"
+	"tally/count"
+	"tally/wire"
+)
+
+// The JSON output is a public contract: fields may be added, never renamed or removed.
+
+type statsJSON struct {
+	Name   string           `json:"name,omitempty"`
+	Bytes  int64            `json:"bytes"`
+	Lines  int64            `json:"lines"`
+	Tokens int64            `json:"tokens"`
+	Counts map[string]int64 `json:"counts,omitempty"`
+}
+
+type countOutput struct {
+	Job        string      `json:"job"`
+	Mode       string      `json:"mode"`
+	IgnoreCase bool        `json:"ignore_case"`
+	Targets    []string    `json:"targets"`
+	Documents  []statsJSON `json:"documents"`
+	Total      statsJSON   `json:"total"`
+	Workers    int         `json:"workers"`
+	Elapsed    float64     `json:"elapsed_seconds"`
+}
+
+type topEntry struct {
+	Token string `json:"token"`
+	Count int64  `json:"count"`
+}
+
+type topOutput struct {
+	Job        string      `json:"job"`
+	Mode       string      `json:"mode"`
+	IgnoreCase bool        `json:"ignore_case"`
+	WordsOnly  bool        `json:"words_only"`
+	Lower      bool        `json:"lower"`
+	Limit      int         `json:"n"`
+	Documents  []statsJSON `json:"documents"`
+	Total      statsJSON   `json:"total"`
+	Top        []topEntry  `json:"top"`
+	Workers    int         `json:"workers"`
+	Elapsed    float64     `json:"elapsed_seconds"`
+}
+
+func docJSON(d client.DocumentResult, targets []string) statsJSON {
+	s := statsJSON{Name: d.Name, Bytes: d.Stats.Bytes, Lines: d.Stats.Lines, Tokens: d.Stats.Tokens}
+	if targets != nil {
+		s.Counts = map[string]int64{}
+		for i, t := range targets {
+			if i < len(d.Counts) {
+				s.Counts[t] = d.Counts[i]
+			}
+		}
+	}
+	return s
+}
+
+func countJSON(r *client.Result, q wire.Query) countOutput {
+	cq := q.Spec.Count
+	out := countOutput{Job: r.JobID, Mode: cq.Mode.String(), IgnoreCase: cq.IgnoreCase, Targets: cq.Targets,
+		Documents: []statsJSON{}, Workers: r.Workers, Elapsed: r.Elapsed.Seconds()}
+	for _, d := range r.Documents {
+		out.Documents = append(out.Documents, docJSON(d, cq.Targets))
+	}
+	out.Total = docJSON(r.Total, cq.Targets)
+	out.Total.Name = ""
+	return out
+}
+
+func topJSON(r *client.Result, q wire.Query) topOutput {
+	mode := count.Token
+	if q.Spec.Top.WordsOnly {
+		mode = count.Word
+	}
+	out := topOutput{Job: r.JobID, Mode: mode.String(), WordsOnly: q.Spec.Top.WordsOnly, Lower: q.Spec.Top.Lower, Limit: q.TopLimit,
+		Documents: []statsJSON{}, Top: []topEntry{}, Workers: r.Workers, Elapsed: r.Elapsed.Seconds()}
+	for _, d := range r.Documents {
+		out.Documents = append(out.Documents, docJSON(d, nil))
+	}
+	out.Total = docJSON(r.Total, nil)
+	out.Total.Name = ""
+	for _, e := range r.Top {
+		out.Top = append(out.Top, topEntry{Token: e.Token, Count: e.Count})
+	}
+	return out
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// writeCountTable prints one row per document and a total row, numbers right-aligned.
+func writeCountTable(w io.Writer, r *client.Result, targets []string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "document\tbytes\tlines\ttokens\t")
+	for _, t := range targets {
+		fmt.Fprintf(tw, "%s\t", strconv.Quote(t)[1:len(strconv.Quote(t))-1])
+	}
+	fmt.Fprintln(tw)
+	row := func(d client.DocumentResult) {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t", d.Name, d.Stats.Bytes, d.Stats.Lines, d.Stats.Tokens)
+		for _, n := range d.Counts {
+			fmt.Fprintf(tw, "%d\t", n)
+		}
+		fmt.Fprintln(tw)
+	}
+	for _, d := range r.Documents {
+		row(d)
+	}
+	total := r.Total
+	total.Name = "total"
+	row(total)
+	return tw.Flush()
+}
+
+// writeTopTable prints the frequency table, then the documents' totals.
+func writeTopTable(w io.Writer, r *client.Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "rank\tcount\t token")
+	for i, e := range r.Top {
+		fmt.Fprintf(tw, "%d\t%d\t %s\n", i+1, e.Count, strconv.Quote(e.Token)[1:len(strconv.Quote(e.Token))-1])
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%d documents, %d bytes, %d lines, %d tokens\n", len(r.Documents), r.Total.Stats.Bytes, r.Total.Stats.Lines, r.Total.Stats.Tokens)
+	return err
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"tally/cluster"
+	"tally/coordinator"
+	"tally/worker"
+)
+
+// gossipFlags configure memberlist, for both servers.
+type gossipFlags struct {
+	gossip, advertise, join, name, logLevel string
+}
+
+func (g *gossipFlags) register(fs *flag.FlagSet, defGossip string) {
+	fs.StringVar(&g.gossip, "gossip", defGossip, "memberlist HOST:PORT to bind (port 0 picks a free port)")
+	fs.StringVar(&g.advertise, "gossip-advertise", "", "memberlist HOST:PORT other nodes reach this node at (default: the bind address)")
+	fs.StringVar(&g.name, "name", "", "unique node name (default: ROLE-HOSTNAME-PORT)")
+	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+// config turns the flags into a cluster config.
+func (g *gossipFlags) config() (cluster.Config, error) {
+	cfg := cluster.DefaultConfig()
+	host, port, err := splitHostPort(g.gossip)
+	if err != nil {
+		return cfg, usagef("--gossip %q: %v", g.gossip, err)
+	}
+	cfg.BindAddr, cfg.BindPort, cfg.NodeName = host, port, g.name
+	if g.advertise != "" {
+		host, port, err := splitHostPort(g.advertise)
+		if err != nil {
+			return cfg, usagef("--gossip-advertise %q: %v", g.advertise, err)
+		}
+		cfg.AdvertiseAddr, cfg.AdvertisePort = host, port
+	}
+	for _, j := range strings.Split(g.join, ",") {
+		if j = strings.TrimSpace(j); j != "" {
+			cfg.Join = append(cfg.Join, j)
+		}
+	}
+	return cfg, nil
+}
+
+func (g *gossipFlags) logger(e env) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return nil, usagef("--log-level %q: want debug, info, warn or error", g.logLevel)
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})), nil
+}
+
+func splitHostPort(s string) (string, int, error) {
+	host, p, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("bad port %q", p)
+	}
+	return host, port, nil
+}
+
+func runCoordinator(ctx context.Context, args []string, e env) error {
+	fs := newFlagSet("coordinator", "tally coordinator --listen HOST:PORT --gossip HOST:PORT [--join HOST:PORT,...]")
+	listen := fs.String("listen", "127.0.0.1:7070", "gRPC HOST:PORT for clients (port 0 picks a free port)")
+	var g gossipFlags
+	g.register(fs, "127.0.0.1:7946")
+	fs.StringVar(&g.join, "join", "", "comma-separated memberlist addresses of existing members (optional)")
+	chunkSize := sizeFlag(coordinator.DefaultConfig().ChunkSize)
+	fs.Var(&chunkSize, "chunk-size", "default target chunk size")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	ccfg, err := g.config()
+	if err != nil {
+		return err
+	}
+	log, err := g.logger(e)
+	if err != nil {
+		return err
+	}
+	cfg := coordinator.DefaultConfig()
+	cfg.ListenAddr, cfg.Cluster, cfg.ChunkSize, cfg.Logger = *listen, &ccfg, int(chunkSize), log
+	if cfg.MaxLine < cfg.ChunkSize {
+		cfg.MaxLine = cfg.ChunkSize
+	}
+	c, err := coordinator.Start(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "coordinator listening on %s, gossip on %s\n", c.Addr(), c.GossipAddr())
+	<-ctx.Done()
+	log.Info("shutting down")
+	return c.Close()
+}
+
+func runWorker(ctx context.Context, args []string, e env) error {
+	fs := newFlagSet("worker", "tally worker --join HOST:PORT --listen HOST:PORT --gossip HOST:PORT [--threads N]")
+	listen := fs.String("listen", "127.0.0.1:0", "gRPC HOST:PORT for the coordinator (port 0 picks a free port)")
+	advertise := fs.String("advertise", "", "gRPC HOST:PORT the coordinator dials (default: derived from --listen)")
+	threads := fs.Int("threads", 0, "chunks counted at once (default: GOMAXPROCS)")
+	var g gossipFlags
+	g.register(fs, "127.0.0.1:0")
+	fs.StringVar(&g.join, "join", "", "comma-separated memberlist addresses of any members, e.g. the coordinator's --gossip (required)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if g.join == "" {
+		return usagef("--join is required: give the coordinator's (or any member's) gossip HOST:PORT")
+	}
+	if *threads < 0 {
+		return usagef("--threads %d: want 0 (all cores) or more", *threads)
+	}
+	ccfg, err := g.config()
+	if err != nil {
+		return err
+	}
+	log, err := g.logger(e)
+	if err != nil {
+		return err
+	}
+	cfg := worker.DefaultConfig()
+	cfg.ListenAddr, cfg.AdvertiseAddr, cfg.Threads, cfg.Cluster, cfg.Logger = *listen, *advertise, *threads, ccfg, log
+	w, err := worker.Start(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "worker %s listening on %s, gossip on %s\n", w.Name(), w.Addr(), w.GossipAddr())
+	err = w.Wait(ctx)
+	log.Info("shutting down")
+	start := time.Now()
+	if cerr := w.Close(); cerr != nil {
+		return cerr
+	}
+	log.Info("stopped", "after", time.Since(start).Round(time.Millisecond))
+	return err
+}
