@@ -103,14 +103,19 @@ func writeJSON(w io.Writer, v any) error {
 
 // writeCountTable prints one row per document and a total row, numbers right-aligned.
 func writeCountTable(w io.Writer, r *client.Result, targets []string) error {
+	// Numbers align right; names are padded here so that they align left.
+	width := len("document")
+	for _, d := range r.Documents {
+		width = max(width, len(d.Name))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "document\tbytes\tlines\ttokens\t")
+	fmt.Fprintf(tw, "%-*s\tbytes\tlines\ttokens\t", width, "document")
 	for _, t := range targets {
 		fmt.Fprintf(tw, "%s\t", strconv.Quote(t)[1:len(strconv.Quote(t))-1])
 	}
 	fmt.Fprintln(tw)
 	row := func(d client.DocumentResult) {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t", d.Name, d.Stats.Bytes, d.Stats.Lines, d.Stats.Tokens)
+		fmt.Fprintf(tw, "%-*s\t%d\t%d\t%d\t", width, d.Name, d.Stats.Bytes, d.Stats.Lines, d.Stats.Tokens)
 		for _, n := range d.Counts {
 			fmt.Fprintf(tw, "%d\t", n)
 		}
