@@ -1,0 +1,102 @@
+package count
+
+import (
+	"math/bits"
+	"unicode/utf8"
+)
+
+// runeAC counts ignore-case word or substring targets in one pass. It walks
+// the text's characters, maps each to the symbol of its ignore-case class
+// (every member of a class that occurs in a target gets that class's symbol)
+// and steps the automaton. Positions are character indexes, because a match
+// has as many characters as its target but not always as many bytes. Word
+// boundaries are checked on the text's own characters, never on the folded
+// ones: U+0345 folds with 'ι' yet is a mark, not a word character.
+type runeAC struct {
+	a     *automaton
+	ascii [utf8.RuneSelf]int32
+	// other holds the symbols of non-ASCII runes. Invalid bytes decode to
+	// surrogates, which no valid target contains, so they find nothing here.
+	other map[rune]int32
+	word  bool
+	// ringMask sizes the ring of recent character offsets that locates a
+	// match's first character: it must hold the longest target.
+	ringMask int
+}
+
+func newRuneAC(pats []string, word bool) *runeAC {
+	m := &runeAC{word: word, other: make(map[rune]int32)}
+	symbol := map[rune]int32{} // canonical rune -> symbol
+	seqs := make([][]int32, len(pats))
+	maxLen := 0
+	for i, p := range pats {
+		for _, r := range p {
+			c := fold(r)
+			sym, ok := symbol[c]
+			if !ok {
+				sym = int32(len(symbol) + 1)
+				symbol[c] = sym
+				m.addClass(c, sym)
+			}
+			seqs[i] = append(seqs[i], sym)
+		}
+		maxLen = max(maxLen, len(seqs[i]))
+	}
+	m.a = buildAutomaton(len(symbol)+1, seqs)
+	m.ringMask = 1<<bits.Len(uint(maxLen)) - 1
+	return m
+}
+
+func (m *runeAC) addClass(c rune, sym int32) {
+	for _, r := range foldClass(c) {
+		if r < utf8.RuneSelf {
+			m.ascii[r] = sym
+		} else {
+			m.other[r] = sym
+		}
+	}
+}
+
+func (m *runeAC) match(text []byte, counts []int64) (int64, bool) {
+	a := m.a
+	lastEnd := make([]int, len(a.plen))
+	ring := make([]int, m.ringMask+1)
+	s := int32(0)
+	n := 0 // characters read so far
+	for i := 0; i < len(text); {
+		ring[n&m.ringMask] = i
+		var sym int32
+		if b := text[i]; b < utf8.RuneSelf {
+			sym = m.ascii[b]
+			i++
+		} else {
+			r, size := decodeRune(text[i:])
+			sym = m.other[r]
+			i += size
+		}
+		n++
+		v := a.delta[s+sym]
+		if v >= 0 {
+			s = v
+			continue
+		}
+		s = ^v
+		p := s / a.k
+		if a.own[p] < 0 {
+			p = a.dict[p]
+		}
+		for ; p >= 0; p = a.dict[p] {
+			pat := a.own[p]
+			start := n - int(a.plen[pat])
+			if start < lastEnd[pat] {
+				continue
+			}
+			if m.word && (wordBefore(text, ring[start&m.ringMask]) || wordAt(text, i)) {
+				continue
+			}
+			counts[pat]++
+			lastEnd[pat] = n
+		}
+	}
+	return 0, false
+}

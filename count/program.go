@@ -1,0 +1,168 @@
+package count
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+)
+
+// Program is a compiled Spec. It is read-only after Compile, so Run is safe
+// for concurrent use by many goroutines: each call keeps its scratch state to
+// itself.
+type Program struct {
+	spec Spec
+	// For count jobs: the matcher counts each distinct target (after folding
+	// under ignore-case) once, and slot maps every target to its distinct one.
+	m     matcher
+	slot  []int
+	npats int
+}
+
+// matcher counts distinct targets in text, adding to counts (one per
+// pattern). Matchers that cut the text into tokens anyway also return the
+// token count and true, to spare Run a second pass.
+type matcher interface {
+	match(text []byte, counts []int64) (tokens int64, ok bool)
+}
+
+// Many-target jobs take one pass over the text for all targets; up to this
+// many case-sensitive targets, one vectorised bytes.Index pass per target is
+// faster.
+const maxIndexTargets = 3
+
+// Compile validates s and prepares it to run.
+func Compile(s Spec) (*Program, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Program{spec: cloneSpec(s)}
+	if q := p.spec.Count; q != nil {
+		pats := p.distinct(q)
+		p.m = newMatcher(q.Mode, q.IgnoreCase, pats)
+	}
+	return p, nil
+}
+
+// distinct fills slot and returns the distinct targets. Duplicates each get
+// the full count, and counting a pattern once is cheaper than counting it twice.
+func (p *Program) distinct(q *Query) []string {
+	var pats []string
+	seen := make(map[string]int)
+	for _, t := range q.Targets {
+		key := t
+		if q.IgnoreCase {
+			key = foldString(t)
+		}
+		id, ok := seen[key]
+		if !ok {
+			id = len(pats)
+			seen[key] = id
+			pats = append(pats, t)
+		}
+		p.slot = append(p.slot, id)
+	}
+	p.npats = len(pats)
+	return pats
+}
+
+func newMatcher(mode Mode, ignoreCase bool, pats []string) matcher {
+	switch {
+	case mode == Token && (ignoreCase || len(pats) > maxIndexTargets):
+		return newTokenSet(pats, ignoreCase)
+	case mode == Token:
+		return &indexToken{pats: toBytes(pats)}
+	case ignoreCase:
+		return newRuneAC(pats, mode == Word)
+	case len(pats) > maxIndexTargets:
+		return newByteAC(pats, mode == Word)
+	default:
+		return &indexWord{pats: toBytes(pats), word: mode == Word}
+	}
+}
+
+func toBytes(pats []string) [][]byte {
+	out := make([][]byte, len(pats))
+	for i, p := range pats {
+		out[i] = []byte(p)
+	}
+	return out
+}
+
+func cloneSpec(s Spec) Spec {
+	if s.Count != nil {
+		q := *s.Count
+		q.Targets = slices.Clone(q.Targets)
+		s.Count = &q
+	}
+	if s.Top != nil {
+		t := *s.Top
+		s.Top = &t
+	}
+	return s
+}
+
+// Spec returns a copy of the spec the program was compiled from.
+func (p *Program) Spec() Spec { return cloneSpec(p.spec) }
+
+// Run computes the spec over text. Stats are always filled; Counts (one per
+// target) for a count job, Freq for a top job.
+func (p *Program) Run(text []byte) Partial {
+	out := Partial{Stats: Stats{
+		Bytes: int64(len(text)),
+		Lines: int64(bytes.Count(text, newline)),
+	}}
+	var tokens int64
+	var counted bool
+	if t := p.spec.Top; t != nil {
+		out.Freq, tokens, counted = runTop(*t, text)
+	} else {
+		uniq := make([]int64, p.npats)
+		tokens, counted = p.m.match(text, uniq)
+		out.Counts = make([]int64, len(p.slot))
+		for i, id := range p.slot {
+			out.Counts[i] = uniq[id]
+		}
+	}
+	if !counted {
+		tokens = countTokens(text)
+	}
+	out.Stats.Tokens = tokens
+	return out
+}
+
+// Partial is the result of a Spec over some text. Partials merge
+// associatively and commutatively: merging the Partials of a document's
+// line-aligned chunks, in any order, equals Run over the whole document.
+type Partial struct {
+	// Stats are the text's statistics; Run always fills them.
+	Stats Stats
+	// Counts holds, for a count job, one count per Query.Targets entry.
+	Counts []int64
+	// Freq is the token table of a top job, nil otherwise.
+	Freq *Freq
+}
+
+// Merge adds o into p. Either side may be the zero Partial (no Counts, nil
+// Freq), so a zero Partial is the identity to start a merge from. p never
+// shares memory with o afterwards. Merge panics if both hold counts for
+// different numbers of targets, which only a mix-up of jobs can cause.
+func (p *Partial) Merge(o Partial) {
+	p.Stats.Add(o.Stats)
+	switch {
+	case len(o.Counts) == 0:
+	case len(p.Counts) == 0:
+		p.Counts = append([]int64(nil), o.Counts...)
+	case len(p.Counts) != len(o.Counts):
+		panic(fmt.Sprintf("count: merge of partials with %d and %d counts", len(p.Counts), len(o.Counts)))
+	default:
+		for i, n := range o.Counts {
+			p.Counts[i] += n
+		}
+	}
+	if o.Freq != nil {
+		if p.Freq == nil {
+			p.Freq = NewFreq()
+		}
+		p.Freq.Merge(o.Freq)
+	}
+}
