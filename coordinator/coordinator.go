@@ -243,6 +243,9 @@ func (c *Coordinator) watchWaiting() {
 			return
 		}
 		ready := c.pool.ready()
+		// Retried chunks skip the workers that failed them while others are
+		// ready; a change in the ready set can make them takeable, so look again.
+		c.sched.wakeAll()
 		for _, j := range c.jobs.running() {
 			reason := ""
 			if ready == 0 && c.sched.queued(j) > 0 {
@@ -256,7 +259,13 @@ func (c *Coordinator) watchWaiting() {
 // newJob creates and registers a job.
 func (c *Coordinator) newJob(parent context.Context, q wire.Query) *job {
 	j := newJob(parent, newID(), q, c.cfg.Window, c.cfg.MaxAttempts)
-	context.AfterFunc(c.ctx, func() { j.fail(fmt.Errorf("coordinator is shutting down")) })
+	stop := context.AfterFunc(c.ctx, func() { j.fail(fmt.Errorf("coordinator is shutting down")) })
+	// When the job ends, free what it holds: its queued chunks, and the hook
+	// above, which would otherwise keep every job reachable until Close.
+	context.AfterFunc(j.ctx, func() {
+		stop()
+		c.sched.drop(j)
+	})
 	c.jobs.add(j)
 	return j
 }

@@ -23,6 +23,29 @@ type task struct {
 	offset   int64
 	data     []byte
 	attempts atomic.Uint32 // dispatches so far
+
+	mu       sync.Mutex      // guards failedOn
+	failedOn map[string]bool // workers that failed this chunk, avoided on retry
+}
+
+// failed records that workerName could not count t.
+func (t *task) failed(workerName string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.failedOn == nil {
+		t.failedOn = map[string]bool{}
+	}
+	t.failedOn[workerName] = true
+}
+
+// avoids reports whether t should not go to workerName: it failed there, and
+// there are other ready workers it has not failed on. ready is called only
+// for a chunk that failed on workerName.
+func (t *task) avoids(workerName string, ready func() int) bool {
+	t.mu.Lock()
+	failedHere, failures := t.failedOn[workerName], len(t.failedOn)
+	t.mu.Unlock()
+	return failedHere && failures < ready()
 }
 
 // workerTask is what a worker receives for t on its next attempt.
@@ -109,6 +132,9 @@ func (j *job) received(n int) {
 
 // acquire waits for room for one more chunk in the job's window.
 func (j *job) acquire() error {
+	if j.ctx.Err() != nil {
+		return context.Cause(j.ctx) // select picks at random: check first
+	}
 	select {
 	case j.window <- struct{}{}:
 		return nil
@@ -118,13 +144,17 @@ func (j *job) acquire() error {
 }
 
 // addTask creates the task for a chunk; the caller holds a window token for it.
-func (j *job) addTask(doc int, offset int64, data []byte) *task {
+// A job that has ended takes no more chunks.
+func (j *job) addTask(doc int, offset int64, data []byte) (*task, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.state != tallyv1.JobState_JOB_STATE_RUNNING {
+		return nil, errJobEnded
+	}
 	t := &task{job: j, id: j.nextID, doc: doc, offset: offset, data: data}
 	j.nextID++
 	j.pending[t.id] = t
-	return t
+	return t, nil
 }
 
 // dispatched records that a worker was sent a chunk.
@@ -153,6 +183,7 @@ func (j *job) complete(workerName string, r worker.Result) (retry *task) {
 	}
 	d := j.docs[t.doc]
 	if r.Err != nil {
+		t.failed(workerName)
 		if t.attempts.Load() < j.attempts {
 			return t
 		}

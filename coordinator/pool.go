@@ -60,11 +60,8 @@ func (p *pool) sync(members []member) {
 	seen := map[string]bool{}
 	for _, m := range members {
 		seen[m.name] = true
-		if s, ok := p.sessions[m.name]; ok {
-			if s.addr == m.addr {
-				continue
-			}
-			s.cancel()
+		if s, ok := p.sessions[m.name]; ok && s.addr == m.addr {
+			continue
 		}
 		p.startLocked(m)
 	}
@@ -77,8 +74,11 @@ func (p *pool) sync(members []member) {
 	}
 }
 
-// startLocked starts a session for m. p.mu is held.
+// startLocked starts a session for m, replacing any session of the same name. p.mu is held.
 func (p *pool) startLocked(m member) {
+	if old, ok := p.sessions[m.name]; ok {
+		old.cancel()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{member: m, ctx: ctx, cancel: cancel, state: stateConnecting, inflight: map[*task]struct{}{}}
 	p.sessions[m.name] = s
@@ -172,7 +172,7 @@ func (p *pool) serve(s *session, link Link) {
 		if lctx.Err() != nil {
 			break
 		}
-		t, err := p.sched.next(lctx)
+		t, err := p.sched.next(lctx, func(t *task) bool { return !t.avoids(s.name, p.ready) })
 		if err != nil {
 			break
 		}

@@ -52,11 +52,12 @@ func (s *scheduler) queued(j *job) int {
 	return len(s.queues[j])
 }
 
-// next blocks until a chunk is queued and returns it, taking jobs in turn.
-func (s *scheduler) next(ctx context.Context) (*task, error) {
+// next blocks until a chunk that accept takes is queued and returns it,
+// taking jobs in turn. accept is called with s.mu held and must not block.
+func (s *scheduler) next(ctx context.Context, accept func(*task) bool) (*task, error) {
 	for {
 		s.mu.Lock()
-		t := s.pop()
+		t := s.pop(accept)
 		wake := s.wake
 		s.mu.Unlock()
 		if t != nil {
@@ -70,9 +71,10 @@ func (s *scheduler) next(ctx context.Context) (*task, error) {
 	}
 }
 
-// pop takes the next job's first chunk, skipping jobs that ended. s.mu is held.
-func (s *scheduler) pop() *task {
-	for len(s.order) > 0 {
+// pop takes the first accepted chunk of the next job in turn, forgetting jobs
+// that ended. s.mu is held.
+func (s *scheduler) pop(accept func(*task) bool) *task {
+	for tried := 0; tried < len(s.order); {
 		if s.rr >= len(s.order) {
 			s.rr = 0
 		}
@@ -82,17 +84,29 @@ func (s *scheduler) pop() *task {
 			s.remove(j)
 			continue
 		}
-		t := q[0]
-		q[0] = nil
-		s.queues[j] = q[1:]
-		if len(q) == 1 {
-			s.remove(j)
-		} else {
-			s.rr++
+		for i, t := range q {
+			if accept != nil && !accept(t) {
+				continue
+			}
+			s.queues[j] = append(q[:i:i], q[i+1:]...)
+			if len(q) == 1 {
+				s.remove(j)
+			} else {
+				s.rr++
+			}
+			return t
 		}
-		return t
+		s.rr++
+		tried++
 	}
 	return nil
+}
+
+// wakeAll makes every waiting session look at the queue again.
+func (s *scheduler) wakeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.signal()
 }
 
 // enqueue adds j to the turn order if it is not there. s.mu is held.

@@ -61,7 +61,12 @@ func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 		}
 	}()
 	err = s.report(stream, j)
-	<-uploaded
+	if err == nil {
+		<-uploaded // a job succeeds only after its upload ended
+	}
+	// A job that ended early returns at once: the upload goroutine may sit in
+	// stream.Recv on a stalled client, and returning ends the stream, which
+	// unblocks it.
 	return err
 }
 

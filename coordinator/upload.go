@@ -56,7 +56,11 @@ func (c *Coordinator) feedDocument(j *job, doc int, name string, r io.Reader, cf
 		if err := j.acquire(); err != nil {
 			return err
 		}
-		c.sched.push(j.addTask(doc, ch.Offset, ch.Data))
+		t, err := j.addTask(doc, ch.Offset, ch.Data)
+		if err != nil {
+			return err
+		}
+		c.sched.push(t)
 	}
 }
 
