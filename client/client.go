@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -151,14 +152,15 @@ func uploadOne(stream tallyv1.CoordinatorService_RunJobClient, d Document, buf [
 		return err
 	}
 	for {
-		n, err := io.ReadFull(r, buf)
+		// One Read per message: a slow source (a pipe) is sent as it arrives.
+		n, err := r.Read(buf)
 		if n > 0 {
 			// Send serializes the message before returning, so buf can be reused.
 			if serr := stream.Send(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Data{Data: buf[:n]}}); serr != nil {
 				return serr
 			}
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
@@ -192,7 +194,14 @@ func receive(stream tallyv1.CoordinatorService_RunJobClient, onProgress func(Pro
 }
 
 // CountTexts counts q's targets in each of texts (a unary call, for small texts).
+// The texts travel as protobuf strings, so they must be valid UTF-8; Run takes
+// documents of any bytes.
 func (c *Client) CountTexts(ctx context.Context, texts []string, q count.Query) (*Result, error) {
+	for i, t := range texts {
+		if !utf8.ValidString(t) {
+			return nil, fmt.Errorf("text %d is not valid UTF-8: CountTexts carries UTF-8 strings; use Run for arbitrary bytes", i)
+		}
+	}
 	resp, err := c.api.CountTexts(ctx, &tallyv1.CountTextsRequest{
 		Texts: texts,
 		Query: &tallyv1.CountQuery{Mode: wire.ModeToProto(q.Mode), Targets: q.Targets, IgnoreCase: q.IgnoreCase},

@@ -175,7 +175,7 @@ func (c *Coordinator) GossipAddr() string {
 func (c *Coordinator) AddWorker(name, addr string, cores int) {
 	c.pool.mu.Lock()
 	defer c.pool.mu.Unlock()
-	c.pool.startLocked(member{name: name, addr: addr, cores: cores})
+	c.pool.startLocked(member{name: name, addr: addr, cores: cores, static: true})
 }
 
 // Close stops taking jobs, ends the running ones, leaves the cluster and stops.

@@ -23,6 +23,7 @@ const (
 type member struct {
 	name, addr, gossip string
 	cores              int
+	static             bool // added by AddWorker, not by gossip: sync leaves it alone
 }
 
 // pool keeps one session per live worker. Each session takes chunks from the
@@ -66,7 +67,7 @@ func (p *pool) sync(members []member) {
 		p.startLocked(m)
 	}
 	for name, s := range p.sessions {
-		if !seen[name] {
+		if !seen[name] && !s.static {
 			p.log.Info("worker left", "worker", name)
 			s.cancel()
 			delete(p.sessions, name)

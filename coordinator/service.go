@@ -51,14 +51,11 @@ func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 		return err
 	}
 
-	// The upload runs beside the progress loop; the handler returns only after
-	// it, since the stream must not be read once the handler has returned.
+	// The upload runs beside the progress loop.
 	uploaded := make(chan struct{})
 	go func() {
 		defer close(uploaded)
-		if err := s.c.feed(j, &streamSource{stream: stream, job: j}, ccfg); err != nil {
-			j.fail(err)
-		}
+		s.c.feedJob(j, &streamSource{stream: stream, job: j}, ccfg)
 	}()
 	err = s.report(stream, j)
 	if err == nil {
@@ -122,9 +119,7 @@ func (s *service) CountTexts(ctx context.Context, req *tallyv1.CountTextsRequest
 		return nil, status.Error(codes.Internal, err.Error())
 	}
 	j := s.c.newJob(ctx, q)
-	if err := s.c.feed(j, newTextSource(req.GetTexts()), ccfg); err != nil {
-		j.fail(err)
-	}
+	s.c.feedJob(j, newTextSource(req.GetTexts()), ccfg)
 	<-j.done
 	snap := j.snapshot(true)
 	if snap.GetState() != tallyv1.JobState_JOB_STATE_SUCCEEDED {

@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,20 @@ type source interface {
 	nextDocument() (*tallyv1.DocumentHeader, error)
 	// Read reads the current document's bytes; io.EOF at its end.
 	io.Reader
+}
+
+// feedJob feeds src into j and ends j if that fails. An error that comes from
+// the job ending (a cancel, a client gone) keeps the job's own cause, so a
+// cancelled job reads as cancelled, not failed.
+func (c *Coordinator) feedJob(j *job, src source, cfg chunk.Config) {
+	err := c.feed(j, src, cfg)
+	switch {
+	case err == nil:
+	case j.ctx.Err() != nil:
+		j.end(context.Cause(j.ctx))
+	default:
+		j.fail(err)
+	}
 }
 
 // feed cuts every document of src into chunks and queues them, holding at most
@@ -68,9 +83,9 @@ func (c *Coordinator) feedDocument(j *job, doc int, name string, r io.Reader, cf
 type streamSource struct {
 	stream tallyv1.CoordinatorService_RunJobServer
 	job    *job
-	buf    []byte                   // unread data of the current document
+	buf    []byte                  // unread data of the current document
 	next   *tallyv1.DocumentHeader // header that ended the current document
-	ended  bool                     // the client closed its side
+	ended  bool                    // the client closed its side
 }
 
 func (s *streamSource) nextDocument() (*tallyv1.DocumentHeader, error) {

@@ -814,7 +814,8 @@ func (x *Job) GetDocuments() uint32 {
 // CountTextsRequest carries small texts and the targets to count in each.
 type CountTextsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// texts are the documents, counted independently.
+	// texts are the documents, counted independently. They are UTF-8 (a proto
+	// string); send text of arbitrary bytes with RunJob.
 	Texts []string `protobuf:"bytes,1,rep,name=texts,proto3" json:"texts,omitempty"`
 	// query says what to count.
 	Query         *CountQuery `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`

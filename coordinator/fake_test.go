@@ -1,0 +1,146 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"tally/worker"
+)
+
+// fakeLink is a Link made of funcs, so that each test says only what differs
+// (the style of WTF's mock package).
+type fakeLink struct {
+	SlotsFn     func() int
+	SendFn      func(worker.Task) error
+	RecvFn      func() (worker.Result, error)
+	CloseSendFn func() error
+	CloseFn     func()
+}
+
+func (l *fakeLink) Slots() int                   { return l.SlotsFn() }
+func (l *fakeLink) Send(t worker.Task) error     { return l.SendFn(t) }
+func (l *fakeLink) Recv() (worker.Result, error) { return l.RecvFn() }
+func (l *fakeLink) CloseSend() error             { return l.CloseSendFn() }
+func (l *fakeLink) Close()                       { l.CloseFn() }
+
+// event is what one Recv returns: a result, or an error that ends the link.
+type event struct {
+	r   worker.Result
+	err error
+}
+
+// newScriptedLink returns a fakeLink that answers each task it is sent with
+// the events script returns for it (none, one, several, or an error that
+// drops the link), in order. Send runs script at once, so that CloseSend can
+// queue io.EOF behind every answer. Recv blocks until an event or Close.
+func newScriptedLink(slots int, script func(worker.Task) []event) *fakeLink {
+	events := make(chan event, 1<<12)
+	closed := make(chan struct{})
+	var once sync.Once
+	var mu sync.Mutex // guards dead
+	dead := false
+	push := func(e event) {
+		select {
+		case events <- e:
+		case <-closed:
+		}
+	}
+	return &fakeLink{
+		SlotsFn: func() int { return slots },
+		SendFn: func(t worker.Task) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if dead {
+				return errors.New("fake link is down")
+			}
+			for _, e := range script(t) {
+				if e.err != nil {
+					dead = true // nothing after a dropped link reaches the coordinator
+				}
+				push(e)
+				if dead {
+					break
+				}
+			}
+			return nil
+		},
+		RecvFn: func() (worker.Result, error) {
+			select {
+			case e := <-events:
+				return e.r, e.err
+			case <-closed:
+				return worker.Result{}, errors.New("fake link closed")
+			}
+		},
+		CloseSendFn: func() error {
+			push(event{err: io.EOF})
+			return nil
+		},
+		CloseFn: func() { once.Do(func() { close(closed) }) },
+	}
+}
+
+// fakeDialer dials the fake workers by address. A worker's func is called
+// once per dial, and may return an error to refuse the connection.
+func fakeDialer(workers map[string]func() (Link, error)) Dialer {
+	return func(ctx context.Context, addr string) (Link, error) {
+		dial, ok := workers[addr]
+		if !ok {
+			return nil, fmt.Errorf("no fake worker at %q", addr)
+		}
+		return dial()
+	}
+}
+
+// answer is one result a fake worker produced, for the test to inspect.
+type answer struct {
+	worker string
+	task   worker.Task
+	err    error
+	lost   bool // counted but never delivered (the link dropped)
+}
+
+// answerLog records what the fake workers did. It is safe for concurrent use.
+type answerLog struct {
+	mu      sync.Mutex // guards answers
+	answers []answer
+}
+
+func (l *answerLog) add(a answer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a.task.Data = nil
+	l.answers = append(l.answers, a)
+}
+
+func (l *answerLog) all() []answer {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]answer(nil), l.answers...)
+}
+
+// countingScript answers each task with engine's result, passes the result
+// through shape (which returns the events to deliver), and logs what it did.
+func countingScript(name string, engine *worker.Engine, log *answerLog, shape func(r worker.Result) []event) func(worker.Task) []event {
+	return func(t worker.Task) []event {
+		r := engine.Process(t)
+		evs := shape(r)
+		delivered := false
+		for _, e := range evs {
+			if e.err != nil {
+				break
+			}
+			delivered = true
+			log.add(answer{worker: name, task: t, err: e.r.Err})
+		}
+		if !delivered {
+			log.add(answer{worker: name, task: t, lost: true})
+		}
+		return evs
+	}
+}
+
+func deliver(r worker.Result) []event { return []event{{r: r}} }

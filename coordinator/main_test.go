@@ -1,0 +1,285 @@
+package coordinator
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"tally/client"
+	"tally/count"
+	"tally/wire"
+	"tally/worker"
+)
+
+// TestMain fails the package if a test leaves a goroutine behind: every
+// Coordinator, Worker, client and fake a test starts is closed in t.Cleanup.
+// No function is ignored. memberlist (in the cluster tests) ends a peer's
+// probe only when its ack timer fires, up to a probe interval (1 s) after
+// Shutdown, longer than goleak's own retries (about half a second), so Find
+// is polled for a few seconds before VerifyNone gives its verdict.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		deadline := time.Now().Add(leakWait)
+		for goleak.Find() != nil && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		var rep leakReport
+		goleak.VerifyNone(&rep)
+		if rep.failed {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// leakWait is how long goroutines may take to end after the last test.
+const leakWait = 5 * time.Second
+
+// leakReport is the goleak.TestingT of TestMain, where there is no *testing.T.
+type leakReport struct{ failed bool }
+
+func (r *leakReport) Error(args ...any) {
+	r.failed = true
+	fmt.Fprintln(os.Stderr, append([]any{"goleak:"}, args...)...)
+}
+
+// testLog routes logs to t.Log until the test's cleanups run.
+type testLog struct {
+	mu   sync.Mutex // guards done; held while logging, so nothing logs after the test ends
+	tb   testing.TB
+	done bool
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.done {
+		l.tb.Log(strings.TrimSpace(string(p)))
+	}
+	return len(p), nil
+}
+
+// newTestLogger returns a logger that writes to t.Log. Call it before starting
+// what logs: cleanups run last-in first-out, so that closes first.
+func newTestLogger(tb testing.TB) *slog.Logger {
+	l := &testLog{tb: tb}
+	tb.Cleanup(func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.done = true
+	})
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// testConfig is DefaultConfig with a test logger and short drain.
+func testConfig(tb testing.TB) Config {
+	cfg := DefaultConfig()
+	cfg.Logger = newTestLogger(tb)
+	cfg.DrainTimeout = 2 * time.Second
+	return cfg
+}
+
+// MustStart starts a coordinator and closes it in t.Cleanup.
+func MustStart(tb testing.TB, cfg Config) *Coordinator {
+	tb.Helper()
+	c, err := Start(cfg)
+	if err != nil {
+		tb.Fatalf("start coordinator: %v", err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+// MustEmbedded starts a coordinator with in-process workers, as the CLI's
+// embedded mode does: Config.Dial is LocalDialer and workers are added by hand.
+func MustEmbedded(tb testing.TB, workers, threads int, modify func(*Config)) *Coordinator {
+	tb.Helper()
+	cfg := testConfig(tb)
+	engine := worker.NewEngine(threads)
+	cfg.Dial = LocalDialer(engine)
+	if modify != nil {
+		modify(&cfg)
+	}
+	c := MustStart(tb, cfg)
+	for i := range workers {
+		c.AddWorker(fmt.Sprintf("local-%d", i), "local", threads)
+	}
+	return c
+}
+
+// MustClient dials c with the client package and closes it in t.Cleanup.
+func MustClient(tb testing.TB, c *Coordinator) *client.Client {
+	tb.Helper()
+	cl, err := client.Dial(c.Addr())
+	if err != nil {
+		tb.Fatalf("dial coordinator: %v", err)
+	}
+	tb.Cleanup(func() { cl.Close() })
+	return cl
+}
+
+// testCtx is a context that ends with the test, or after d.
+func testCtx(tb testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
+// waitFor polls cond until it holds, failing the test after timeout.
+func waitFor(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("gave up after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// doc is one input document held in memory.
+type doc struct {
+	name string
+	data []byte
+}
+
+func clientDocs(ds []doc) []client.Document {
+	out := make([]client.Document, len(ds))
+	for i, d := range ds {
+		out[i] = client.Document{Name: d.name, Size: int64(len(d.data)), Open: func() (io.ReadCloser, error) {
+			return io.NopCloser(bytes.NewReader(d.data)), nil
+		}}
+	}
+	return out
+}
+
+// MustReadDocs reads the named shared test texts.
+func MustReadDocs(tb testing.TB, names ...string) []doc {
+	tb.Helper()
+	var ds []doc
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join("../testdata/text", n))
+		if err != nil {
+			tb.Fatalf("read test text: %v", err)
+		}
+		ds = append(ds, doc{n, b})
+	}
+	return ds
+}
+
+// MustCompile compiles a spec the test knows to be valid.
+func MustCompile(tb testing.TB, s count.Spec) *count.Program {
+	tb.Helper()
+	p, err := count.Compile(s)
+	if err != nil {
+		tb.Fatalf("compile %+v: %v", s, err)
+	}
+	return p
+}
+
+// reference is the answer of one single pass over each whole document,
+// count.Compile(spec).Run(data), merged into the totals as a job merges them.
+func reference(tb testing.TB, q wire.Query, ds []doc) *client.Result {
+	tb.Helper()
+	p := MustCompile(tb, q.Spec)
+	res := &client.Result{Total: client.DocumentResult{Name: "total"}}
+	var total count.Partial
+	for _, d := range ds {
+		part := p.Run(d.data)
+		res.Documents = append(res.Documents, client.DocumentResult{Name: d.name, Stats: part.Stats, Counts: part.Counts})
+		total.Merge(part)
+	}
+	res.Total.Stats, res.Total.Counts = total.Stats, total.Counts
+	if q.Spec.Count != nil && res.Total.Counts == nil {
+		res.Total.Counts = make([]int64, len(q.Spec.Count.Targets))
+	}
+	if q.Spec.Top != nil {
+		if total.Freq == nil {
+			total.Freq = count.NewFreq()
+		}
+		res.Top = total.Freq.Top(q.TopLimit)
+	}
+	return res
+}
+
+// diffResult describes how got's answer differs from want's, or returns "".
+func diffResult(got, want *client.Result) string {
+	var d []string
+	if len(got.Documents) != len(want.Documents) {
+		d = append(d, fmt.Sprintf("got %d documents, want %d", len(got.Documents), len(want.Documents)))
+	}
+	for i := range min(len(got.Documents), len(want.Documents)) {
+		if s := diffDoc(got.Documents[i], want.Documents[i]); s != "" {
+			d = append(d, "document "+want.Documents[i].Name+": "+s)
+		}
+	}
+	if s := diffDoc(got.Total, want.Total); s != "" {
+		d = append(d, "total: "+s)
+	}
+	if !slices.Equal(got.Top, want.Top) {
+		d = append(d, fmt.Sprintf("top: got %d entries %.300v, want %d entries %.300v", len(got.Top), got.Top, len(want.Top), want.Top))
+	}
+	return strings.Join(d, "\n")
+}
+
+func diffDoc(got, want client.DocumentResult) string {
+	var d []string
+	if got.Name != want.Name {
+		d = append(d, fmt.Sprintf("name: got %q, want %q", got.Name, want.Name))
+	}
+	if got.Stats != want.Stats {
+		d = append(d, fmt.Sprintf("stats: got %+v, want %+v", got.Stats, want.Stats))
+	}
+	if !slices.Equal(got.Counts, want.Counts) {
+		d = append(d, fmt.Sprintf("counts: got %v, want %v", got.Counts, want.Counts))
+	}
+	return strings.Join(d, "; ")
+}
+
+// MustRun runs job through cl and fails the test on an error.
+func MustRun(tb testing.TB, ctx context.Context, cl *client.Client, job client.Job) *client.Result {
+	tb.Helper()
+	res, err := cl.Run(ctx, job, nil)
+	if err != nil {
+		tb.Fatalf("run job: %v", err)
+	}
+	return res
+}
+
+// checkExact fails the test when res is not the reference answer for q over ds.
+func checkExact(tb testing.TB, res *client.Result, q wire.Query, ds []doc) {
+	tb.Helper()
+	if d := diffResult(res, reference(tb, q, ds)); d != "" {
+		tb.Errorf("result differs from one pass over each document:\n%s", d)
+	}
+}
+
+// wantCode fails the test unless err is a gRPC status with code want.
+func wantCode(tb testing.TB, err error, want codes.Code) {
+	tb.Helper()
+	if got := status.Code(err); got != want {
+		tb.Errorf("got code %v (err %v), want %v", got, err, want)
+	}
+}
+
+func countQ(m count.Mode, ignoreCase bool, targets ...string) wire.Query {
+	return wire.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: ignoreCase}}}
+}
+
+func topQ(wordsOnly, lower bool, limit int) wire.Query {
+	return wire.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: wordsOnly, Lower: lower}}, TopLimit: limit}
+}

@@ -1,0 +1,181 @@
+package worker
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+
+	"tally/count"
+	"tally/wire"
+)
+
+// TestEngineProcessMatchesRun checks every query over every shared text against
+// the single-pass reference, and that the result echoes the task's identity.
+func TestEngineProcessMatchesRun(t *testing.T) {
+	e := NewEngine(2)
+	texts := MustReadTexts(t)
+	for qname, q := range testQueries() {
+		t.Run(qname, func(t *testing.T) {
+			for name, data := range texts {
+				task := Task{JobID: "job-" + qname, ChunkID: 7, Attempt: 2, Query: q, Data: data}
+				res := e.Process(task)
+				if res.Err != nil {
+					t.Fatalf("%s: got error %v, want none", name, res.Err)
+				}
+				if res.JobID != task.JobID || res.ChunkID != 7 || res.Attempt != 2 {
+					t.Errorf("%s: got id %s/%d/%d, want %s/7/2", name, res.JobID, res.ChunkID, res.Attempt, task.JobID)
+				}
+				if d := diffPartial(res.Partial, MustRun(t, q.Spec, data)); d != "" {
+					t.Errorf("%s: %s", name, d)
+				}
+			}
+		})
+	}
+}
+
+// TestEngineConcurrent runs many tasks of several specs at once (the race
+// detector checks the program cache) and checks each answer.
+func TestEngineConcurrent(t *testing.T) {
+	e := NewEngine(3)
+	texts := MustReadTexts(t)
+	names := make([]string, 0, len(texts))
+	for n := range texts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	queries := testQueries()
+	qnames := make([]string, 0, len(queries))
+	for n := range queries {
+		qnames = append(qnames, n)
+	}
+	sort.Strings(qnames)
+
+	type job struct {
+		q    wire.Query
+		data []byte
+		what string
+	}
+	var jobs []job
+	for i, qn := range qnames {
+		for _, n := range names[:min(4, len(names))] {
+			jobs = append(jobs, job{queries[qn], texts[names[(i+len(n))%len(names)]], qn + " on " + names[(i+len(n))%len(names)]})
+		}
+	}
+	results := make([]Result, len(jobs))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Go(func() {
+			results[i] = e.Process(Task{JobID: "same-job", ChunkID: uint64(i), Query: j.q, Data: j.data})
+		})
+	}
+	wg.Wait()
+	for i, j := range jobs {
+		if results[i].Err != nil {
+			t.Errorf("%s: got error %v, want none", j.what, results[i].Err)
+			continue
+		}
+		if d := diffPartial(results[i].Partial, MustRun(t, j.q.Spec, j.data)); d != "" {
+			t.Errorf("%s: %s", j.what, d)
+		}
+	}
+}
+
+// TestEngineProgramCache checks that compiled programs are keyed by the spec:
+// different specs sent under one job id each get their own answer, and equal
+// specs share one program.
+func TestEngineProgramCache(t *testing.T) {
+	data := []byte("the cat ab c abc\nThe a bc the\n")
+	cq := func(m count.Mode, ic bool, targets ...string) wire.Query {
+		return wire.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: ic}}}
+	}
+	specs := []struct {
+		name string
+		q    wire.Query
+	}{
+		{"token the", cq(count.Token, false, "the")},
+		{"token the -i", cq(count.Token, true, "the")},
+		{"substring the", cq(count.Substring, false, "the")},
+		{"word the", cq(count.Word, false, "the")},
+		// Same concatenation of targets, cut differently: the key must tell them apart.
+		{"substring ab,c", cq(count.Substring, false, "ab", "c")},
+		{"substring a,bc", cq(count.Substring, false, "a", "bc")},
+		{"top", wire.Query{Spec: count.Spec{Top: &count.TopQuery{}}}},
+		{"top lower", wire.Query{Spec: count.Spec{Top: &count.TopQuery{Lower: true}}}},
+		{"top words", wire.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: true}}}},
+	}
+	e := NewEngine(1)
+	for round := range 2 {
+		for _, s := range specs {
+			t.Run(fmt.Sprintf("%s/round %d", s.name, round), func(t *testing.T) {
+				res := e.Process(Task{JobID: "one-job", ChunkID: 1, Query: s.q, Data: data})
+				if res.Err != nil {
+					t.Fatalf("got error %v, want none", res.Err)
+				}
+				if d := diffPartial(res.Partial, MustRun(t, s.q.Spec, data)); d != "" {
+					t.Error(d)
+				}
+			})
+		}
+	}
+	e.mu.Lock()
+	n := len(e.programs)
+	e.mu.Unlock()
+	if n != len(specs) {
+		t.Errorf("got %d cached programs after two rounds, want %d (one per spec)", n, len(specs))
+	}
+}
+
+// TestEngineProgramCacheBounded checks that the cache stays bounded and an
+// evicted spec is compiled again with the right answer.
+func TestEngineProgramCacheBounded(t *testing.T) {
+	e := NewEngine(1)
+	data := []byte("t0 t1 t2 t3 t70 t70\n")
+	for i := range programCacheSize + 10 {
+		target := fmt.Sprintf("t%d", i)
+		q := wire.Query{Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{target}}}}
+		res := e.Process(Task{JobID: "j", Query: q, Data: data})
+		if d := diffPartial(res.Partial, MustRun(t, q.Spec, data)); res.Err != nil || d != "" {
+			t.Fatalf("target %s: got err %v, diff %s; want the reference", target, res.Err, d)
+		}
+	}
+	e.mu.Lock()
+	n := len(e.programs)
+	e.mu.Unlock()
+	if n != programCacheSize {
+		t.Errorf("got %d cached programs, want %d", n, programCacheSize)
+	}
+	q := wire.Query{Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"t0"}}}}
+	if res := e.Process(Task{Query: q, Data: data}); res.Err != nil || res.Partial.Counts[0] != 1 {
+		t.Errorf("evicted spec: got counts %v err %v, want [1]", res.Partial.Counts, res.Err)
+	}
+}
+
+// TestEngineBadSpec checks that a spec the kernel rejects is an error result.
+func TestEngineBadSpec(t *testing.T) {
+	e := NewEngine(1)
+	for name, q := range map[string]wire.Query{
+		"empty target":   {Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{""}}}},
+		"space in token": {Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"a b"}}}},
+		"no query":       {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := e.Process(Task{JobID: "j", ChunkID: 3, Attempt: 1, Query: q, Data: []byte("a b\n")})
+			if res.Err == nil {
+				t.Fatalf("got no error, want one")
+			}
+			if res.JobID != "j" || res.ChunkID != 3 || res.Attempt != 1 {
+				t.Errorf("got id %s/%d/%d, want j/3/1", res.JobID, res.ChunkID, res.Attempt)
+			}
+		})
+	}
+}
+
+func TestNewEngineThreads(t *testing.T) {
+	if got := NewEngine(3).Threads(); got != 3 {
+		t.Errorf("got %d threads, want 3", got)
+	}
+	if got := NewEngine(0).Threads(); got < 1 {
+		t.Errorf("got %d threads for 0, want GOMAXPROCS (>= 1)", got)
+	}
+}

@@ -1,0 +1,129 @@
+package worker
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"tally/count"
+	"tally/wire"
+)
+
+// TestMain fails the package if a test leaves a goroutine behind. Every
+// server, connection and Worker a test starts is closed in t.Cleanup. No
+// function is ignored: a Worker's memberlist shuts down its goroutines within
+// about a probe interval (1 s) after Leave, longer than goleak's own retries
+// (about half a second), so Find is polled for a few seconds before
+// VerifyNone gives its verdict.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		deadline := time.Now().Add(leakWait)
+		for goleak.Find() != nil && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		var rep leakReport
+		goleak.VerifyNone(&rep)
+		if rep.failed {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// leakWait is how long goroutines may take to end after the last test.
+const leakWait = 5 * time.Second
+
+// leakReport is the goleak.TestingT of TestMain, where there is no *testing.T.
+type leakReport struct{ failed bool }
+
+func (r *leakReport) Error(args ...any) {
+	r.failed = true
+	fmt.Fprintln(os.Stderr, append([]any{"goleak:"}, args...)...)
+}
+
+// waitFor polls cond until it holds, failing the test after timeout.
+func waitFor(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("gave up after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// MustReadTexts returns the shared test texts by file name.
+func MustReadTexts(tb testing.TB) map[string][]byte {
+	tb.Helper()
+	paths, err := filepath.Glob("../testdata/text/*.txt")
+	if err != nil || len(paths) == 0 {
+		tb.Fatalf("glob test texts: got %d files, err %v; want some", len(paths), err)
+	}
+	texts := map[string][]byte{}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			tb.Fatalf("read %s: %v", p, err)
+		}
+		texts[filepath.Base(p)] = b
+	}
+	return texts
+}
+
+// testQueries are count and top queries over every mode and option.
+func testQueries() map[string]wire.Query {
+	c := func(m count.Mode, ic bool, targets ...string) wire.Query {
+		return wire.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: ic}}}
+	}
+	t := func(wordsOnly, lower bool, limit int) wire.Query {
+		return wire.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: wordsOnly, Lower: lower}}, TopLimit: limit}
+	}
+	return map[string]wire.Query{
+		"token":            c(count.Token, false, "the", "a", "Alice"),
+		"token many -i":    c(count.Token, true, "the", "a", "alice", "i", "and", "is"),
+		"word -i":          c(count.Word, true, "the", "σ", "ß", "k"),
+		"substring":        c(count.Substring, false, "th", "the ", "aa"),
+		"substring many":   c(count.Substring, false, "e", "he", "the", "a", "an", "and"),
+		"top":              t(false, false, 0),
+		"top words lower":  t(true, true, 10),
+		"top words":        t(true, false, 5),
+		"top lower all":    t(false, true, 0),
+		"word many exact":  c(count.Word, false, "the", "a", "of", "to", "in"),
+		"token dup target": c(count.Token, false, "the", "the"),
+	}
+}
+
+// MustRun is the single-pass reference answer: count.Compile(spec).Run(data).
+func MustRun(tb testing.TB, s count.Spec, data []byte) count.Partial {
+	tb.Helper()
+	p, err := count.Compile(s)
+	if err != nil {
+		tb.Fatalf("compile %+v: %v", s, err)
+	}
+	return p.Run(data)
+}
+
+// diffPartial describes how got differs from want, or returns "".
+func diffPartial(got, want count.Partial) string {
+	var d []string
+	if got.Stats != want.Stats {
+		d = append(d, fmt.Sprintf("stats: got %+v, want %+v", got.Stats, want.Stats))
+	}
+	if !slices.Equal(got.Counts, want.Counts) {
+		d = append(d, fmt.Sprintf("counts: got %v, want %v", got.Counts, want.Counts))
+	}
+	if (got.Freq == nil) != (want.Freq == nil) {
+		d = append(d, fmt.Sprintf("freq: got nil=%t, want nil=%t", got.Freq == nil, want.Freq == nil))
+	} else if g, w := got.Freq.Top(0), want.Freq.Top(0); !slices.Equal(g, w) {
+		d = append(d, fmt.Sprintf("freq: got %d entries %.200v, want %d entries %.200v", len(g), g, len(w), w))
+	}
+	return strings.Join(d, "; ")
+}
