@@ -22,6 +22,11 @@ import (
 // uploadMessageBytes is the size of one upload data message.
 const uploadMessageBytes = 1 << 20
 
+// MaxResultBytes bounds one message from the coordinator. A full frequency
+// table (top -n 0) of a large corpus runs to tens of MB, far above gRPC's
+// default 4 MiB.
+const MaxResultBytes = 1 << 30
+
 // Client talks to one coordinator. It is safe for concurrent use.
 type Client struct {
 	conn *grpc.ClientConn
@@ -31,7 +36,10 @@ type Client struct {
 // Dial returns a Client for the coordinator at addr (host:port). Without
 // options it connects in plaintext; opts are appended to that default.
 func Dial(addr string, opts ...grpc.DialOption) (*Client, error) {
-	all := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)
+	all := append([]grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxResultBytes)),
+	}, opts...)
 	conn, err := grpc.NewClient(addr, all...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to coordinator %s: %w", addr, err)

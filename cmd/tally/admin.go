@@ -19,17 +19,17 @@ type adminFlags struct {
 	json        bool
 }
 
-func parseAdmin(name, synopsis string, args []string) (adminFlags, []string, error) {
+func parseAdmin(name, synopsis string, args []string, e env) (adminFlags, []string, error) {
 	fs := newFlagSet(name, synopsis)
 	var f adminFlags
 	fs.StringVar(&f.coordinator, "coordinator", "127.0.0.1:7070", "coordinator HOST:PORT")
 	fs.BoolVar(&f.json, "json", false, "print JSON (the API's messages in protobuf JSON form)")
-	rest, err := parse(fs, args)
+	rest, err := parse(fs, args, e.stdout)
 	return f, rest, err
 }
 
 func runCluster(ctx context.Context, args []string, e env) error {
-	f, rest, err := parseAdmin("cluster", "tally cluster [--json] [--coordinator HOST:PORT]", args)
+	f, rest, err := parseAdmin("cluster", "tally cluster [--json] [--coordinator HOST:PORT]", args, e)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func runCluster(ctx context.Context, args []string, e env) error {
 }
 
 func runJobs(ctx context.Context, args []string, e env) error {
-	f, rest, err := parseAdmin("jobs", "tally jobs list|show ID|watch ID|cancel ID [--json] [--coordinator HOST:PORT]", args)
+	f, rest, err := parseAdmin("jobs", "tally jobs list|show ID|watch ID|cancel ID [--json] [--coordinator HOST:PORT]", args, e)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func runCount(ctx context.Context, args []string, e env) error {
 	var targets multiFlag
 	fs.Var(&targets, "e", "a target to count (repeatable)")
 	targetsFile := fs.String("targets-file", "", "file with one target per line (added to -e targets)")
-	paths, err := parse(fs, args)
+	paths, err := parse(fs, args, e.stdout)
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func runTop(ctx context.Context, args []string, e env) error {
 	n := fs.Int("n", 10, "how many entries to show; 0 shows all")
 	wordsOnly := fs.Bool("words-only", false, "count runs of word characters instead of whitespace-separated tokens")
 	lower := fs.Bool("lower", false, "lower-case every token before counting")
-	paths, err := parse(fs, args)
+	paths, err := parse(fs, args, e.stdout)
 	if err != nil {
 		return err
 	}

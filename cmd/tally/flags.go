@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -23,31 +24,34 @@ func envName(name string) string {
 // newFlagSet returns a FlagSet whose usage lists each flag with its environment variable.
 func newFlagSet(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
+	// Parse errors become one line from run; usage is printed only for --help, by parse.
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: %s\n\nflags (each also settable from the environment variable shown):\n", synopsis)
+		out := fs.Output()
+		fmt.Fprintf(out, "usage: %s\n\nflags (each also settable from the environment variable shown):\n", synopsis)
 		fs.VisitAll(func(f *flag.Flag) {
 			env := envName(f.Name)
 			if _, ok := f.Value.(*multiFlag); ok {
 				env += " (newline-separated)"
 			}
 			def := ""
-			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "[]" {
+			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
 				def = fmt.Sprintf(" (default %s)", f.DefValue)
 			}
 			dash := "--"
 			if len(f.Name) == 1 {
 				dash = "-"
 			}
-			fmt.Fprintf(os.Stderr, "  %s%s\n        %s%s [%s]\n", dash, f.Name, f.Usage, def, env)
+			fmt.Fprintf(out, "  %s%s\n        %s%s [%s]\n", dash, f.Name, f.Usage, def, env)
 		})
 	}
 	return fs
 }
 
 // parse applies environment defaults, then parses args, allowing flags after
-// positional arguments (tally count -e x book.txt --json). It returns the positional arguments.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+// positional arguments (tally count -e x book.txt --json). It returns the
+// positional arguments; for --help it prints the usage to help and returns flag.ErrHelp.
+func parse(fs *flag.FlagSet, args []string, help io.Writer) ([]string, error) {
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		v, ok := os.LookupEnv(envName(f.Name))
@@ -71,6 +75,8 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if err == flag.ErrHelp {
+				fs.SetOutput(help)
+				fs.Usage()
 				return nil, err
 			}
 			return nil, usageError{err.Error()}

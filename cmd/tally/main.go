@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -85,11 +86,13 @@ func run(ctx context.Context, args []string, e env) int {
 	return 1
 }
 
+// grpcNoise is the prefix gRPC puts on a status error's message.
+var grpcNoise = regexp.MustCompile(`rpc error: code = \w+ desc = `)
+
 // describe turns an error into one line, without gRPC's "rpc error: code = ..." noise.
 func describe(err error) string {
-	msg := err.Error()
+	msg := grpcNoise.ReplaceAllString(err.Error(), "")
 	if s, ok := status.FromError(err); ok {
-		msg = s.Message()
 		switch s.Code() {
 		case codes.Unavailable:
 			msg = "coordinator unavailable: " + msg

@@ -78,7 +78,7 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&g.join, "join", "", "comma-separated memberlist addresses of existing members (optional)")
 	chunkSize := sizeFlag(coordinator.DefaultConfig().ChunkSize)
 	fs.Var(&chunkSize, "chunk-size", "default target chunk size")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := parse(fs, args, e.stdout); err != nil {
 		return err
 	}
 	ccfg, err := g.config()
@@ -112,7 +112,7 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	var g gossipFlags
 	g.register(fs, "127.0.0.1:0")
 	fs.StringVar(&g.join, "join", "", "comma-separated memberlist addresses of any members, e.g. the coordinator's --gossip (required)")
-	if _, err := parse(fs, args); err != nil {
+	if _, err := parse(fs, args, e.stdout); err != nil {
 		return err
 	}
 	if g.join == "" {

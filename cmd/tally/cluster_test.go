@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// firstLineWriter keeps what a process writes and hands its first line to
+// first. exec's copying goroutine calls Write; Wait waits for that goroutine.
+type firstLineWriter struct {
+	mu    sync.Mutex // guards buf and sent
+	buf   bytes.Buffer
+	sent  bool
+	first chan string
+}
+
+func (w *firstLineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if line, _, ok := strings.Cut(w.buf.String(), "\n"); ok && !w.sent {
+		w.sent = true
+		w.first <- line
+	}
+	return len(p), nil
+}
+
+func (w *firstLineWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// lockedBuffer is a bytes.Buffer safe for exec's copying goroutine and the test.
+type lockedBuffer struct {
+	mu  sync.Mutex // guards buf
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// mustStart starts the tally binary with args and returns the first line it
+// prints on stdout. On cleanup it sends SIGTERM, expects exit 0 within a few
+// seconds (else kills the process) and logs the process's stderr if the test failed.
+func mustStart(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(tallyBin, args...)
+	stdout := &firstLineWriter{first: make(chan string, 1)}
+	stderr := new(lockedBuffer)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s after SIGTERM: got %v, want exit 0", name, err)
+			}
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Errorf("%s: still running 15s after SIGTERM, killed", name)
+		}
+		if t.Failed() {
+			t.Logf("%s stdout:\n%s\n%s stderr:\n%s", name, stdout, name, stderr)
+		}
+	})
+	select {
+	case line := <-stdout.first:
+		return line
+	case err := <-done:
+		done <- err // for the cleanup
+		t.Fatalf("%s exited before it was ready: %v\nstderr:\n%s", name, err, stderr)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s: no first line on stdout after 30s\nstderr:\n%s", name, stderr)
+	}
+	return ""
+}
+
+// startCluster starts a coordinator and n workers on 127.0.0.1 and waits until
+// the coordinator lists n ready workers. It returns the coordinator's gRPC address.
+func startCluster(t *testing.T, n int) string {
+	t.Helper()
+	line := mustStart(t, "coordinator", "coordinator", "--listen", "127.0.0.1:0", "--gossip", "127.0.0.1:0")
+	m := regexp.MustCompile(`^coordinator listening on (\S+), gossip on (\S+)$`).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("coordinator: got first line %q, want \"coordinator listening on ADDR, gossip on ADDR\"", line)
+	}
+	addr, gossip := m[1], m[2]
+	for i := range n {
+		name := fmt.Sprintf("worker%d", i+1)
+		if line := mustStart(t, name, "worker", "--join", gossip, "--threads", "1"); !strings.HasPrefix(line, "worker ") {
+			t.Fatalf("%s: got first line %q, want \"worker NAME listening on ...\"", name, line)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := runTally(t, "", "cluster", "--json", "--coordinator", addr)
+		ready := 0
+		if r.code == 0 {
+			var resp struct {
+				Workers []struct{ Name, State string }
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &resp); err != nil {
+				t.Fatalf("cluster --json: %v\n%s", err, r.stdout)
+			}
+			for _, w := range resp.Workers {
+				if w.State == "ready" {
+					ready++
+				}
+			}
+		}
+		if ready == n {
+			return addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster --json: got %d ready workers after 30s, want %d (%v)", ready, n, r)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestCluster runs jobs on a real coordinator and three worker processes and
+// compares them with the embedded mode.
+func TestCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	t.Parallel()
+	addr := startCluster(t, 3)
+
+	var jobs []string
+	queries := [][]string{
+		{"count", "-e", "the", "-e", "Alice", "-e", "is", "-e", "--", "-e", "\u212a", "-e", "\u00e9"},
+		{"count", "--mode", "word", "-i", "-e", "the", "-e", "alice", "-e", "the end", "-e", "\u03c3"},
+		{"count", "--mode", "substring", "-e", "the", "-e", "aa", "-e", "of the", "-e", "\r"},
+		{"top", "-n", "0"},
+		{"top", "-n", "0", "--words-only", "--lower"},
+	}
+	for _, q := range queries {
+		for _, size := range []string{"", "4096"} {
+			args := append(append([]string(nil), q...), textDir)
+			if size != "" {
+				args = append(args, "--chunk-size", size)
+			}
+			want := runJSON(t, args...)
+			got := runJSON(t, append(args, "--coordinator", addr)...)
+			if g, w := fmt.Sprint(got.answer()), fmt.Sprint(want.answer()); g != w {
+				t.Errorf("%q on the cluster: got %s, want (embedded) %s", args, clip(g), clip(w))
+			}
+			if got.Workers < 1 || got.Workers > 3 {
+				t.Errorf("%q on the cluster: got workers %d, want 1..3", args, got.Workers)
+			}
+			jobs = append(jobs, got.Job)
+		}
+	}
+
+	// Small chunks spread over the workers.
+	alice := filepath.Join(textDir, "alice.txt")
+	o := runJSON(t, "count", "-e", "the", "--chunk-size", "4096", "--coordinator", addr, alice)
+	if o.Workers < 2 {
+		t.Errorf("count --chunk-size 4096 alice.txt: got workers %d, want >= 2", o.Workers)
+	}
+	jobs = append(jobs, o.Job)
+
+	// The binary as a client, with the coordinator from the environment.
+	cmd := exec.Command(tallyBin, "count", "-e", "the", alice, "--json")
+	cmd.Env = append(os.Environ(), "TALLY_COORDINATOR="+addr)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("TALLY_COORDINATOR=%s tally count: %v", addr, err)
+	}
+	checkContract(t, "count", string(out))
+	var viaEnv countOut
+	decodeOne(t, string(out), &viaEnv)
+	if g, w := fmt.Sprint(viaEnv.answer()), fmt.Sprint(o.answer()); g != w {
+		t.Errorf("TALLY_COORDINATOR: got %s, want %s", g, w)
+	}
+	jobs = append(jobs, viaEnv.Job)
+
+	checkJobs(t, addr, jobs)
+}
+
+// checkJobs checks that jobs list and jobs show know every job as succeeded.
+func checkJobs(t *testing.T, addr string, jobs []string) {
+	t.Helper()
+	list := mustRun(t, "jobs", "list", "--coordinator", addr)
+	rows := map[string][]string{}
+	for _, l := range strings.Split(strings.TrimSpace(list), "\n")[1:] {
+		f := strings.Fields(l)
+		rows[f[0]] = f
+	}
+	for _, id := range jobs {
+		if f, ok := rows[id]; !ok || f[1] != "succeeded" {
+			t.Errorf("jobs list: job %s: got row %q, want a succeeded row\n%s", id, f, list)
+		}
+	}
+	var listed struct{ Jobs []struct{ ID, State string } }
+	if err := json.Unmarshal([]byte(mustRun(t, "jobs", "list", "--json", "--coordinator", addr)), &listed); err != nil {
+		t.Fatal(err)
+	}
+	if len(listed.Jobs) != len(jobs) {
+		t.Errorf("jobs list --json: got %d jobs, want %d", len(listed.Jobs), len(jobs))
+	}
+	for _, id := range []string{jobs[0], jobs[len(jobs)-1]} {
+		var job struct {
+			ID, State string
+			Result    struct {
+				Total struct{ Stats struct{ Bytes string } }
+			}
+		}
+		out := mustRun(t, "jobs", "show", id, "--coordinator", addr)
+		if err := json.Unmarshal([]byte(out), &job); err != nil {
+			t.Fatalf("jobs show %s: %v\n%s", id, err, out)
+		}
+		if job.ID != id || job.State != "JOB_STATE_SUCCEEDED" {
+			t.Errorf("jobs show %s: got id %q, state %q; want %s, JOB_STATE_SUCCEEDED", id, job.ID, job.State, id)
+		}
+		if job.Result.Total.Stats.Bytes == "" {
+			t.Errorf("jobs show %s: got no result total\n%s", id, out)
+		}
+	}
+	r := runTally(t, "", "jobs", "show", "nosuchjob", "--coordinator", addr)
+	if r.code != 1 {
+		t.Errorf("jobs show nosuchjob: got %v, want exit 1", r)
+	}
+	checkOneLine(t, []string{"jobs", "show", "nosuchjob"}, r.stderr, "nosuchjob")
+}
