@@ -6,6 +6,7 @@ package coordinator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -42,6 +43,8 @@ type Config struct {
 	MaxAttempts int
 	// JobHistory is how many finished jobs are remembered.
 	JobHistory int
+	// WorkerWait is how long a job waits with no worker before it fails; 0 waits forever.
+	WorkerWait time.Duration
 	// DrainTimeout bounds how long a leaving worker may take to answer its chunks.
 	DrainTimeout time.Duration
 	// Logger receives the coordinator's logs; nil discards them.
@@ -55,7 +58,8 @@ func DefaultConfig() Config {
 		ChunkSize:    chunk.DefaultConfig().Size,
 		MaxLine:      chunk.DefaultConfig().MaxLine,
 		Window:       64,
-		MaxAttempts:  3,
+		MaxAttempts:  4,
+		WorkerWait:   time.Minute,
 		JobHistory:   100,
 		DrainTimeout: 10 * time.Second,
 	}
@@ -115,7 +119,7 @@ func Start(cfg Config) (*Coordinator, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	c := &Coordinator{cfg: cfg, log: log, sched: newScheduler(), jobs: newRegistry(cfg.JobHistory), lis: lis, ctx: ctx, stop: stop}
-	c.pool = &pool{log: log, dial: dial, sched: c.sched, deliver: c.deliver, drain: cfg.DrainTimeout, sessions: map[string]*session{}}
+	c.pool = &pool{log: log, dial: dial, sched: c.sched, deliver: c.deliver, backup: c.straggler, drain: cfg.DrainTimeout, sessions: map[string]*session{}}
 
 	if cfg.Cluster != nil {
 		ccfg := *cfg.Cluster
@@ -155,6 +159,9 @@ func Start(cfg Config) (*Coordinator, error) {
 	log.Info("coordinator started", "grpc", lis.Addr().String())
 	return c, nil
 }
+
+// ErrNoWorkers fails a job that waited longer than Config.WorkerWait for a worker.
+var ErrNoWorkers = errors.New("no workers")
 
 // maxClientMessage bounds one client message: an upload's data message or a CountTexts request.
 const maxClientMessage = 64 << 20
@@ -214,6 +221,17 @@ func (c *Coordinator) deliver(workerName string, t *task, r worker.Result) {
 	}
 }
 
+// straggler returns a chunk for workerName to back up, taking jobs oldest first.
+func (c *Coordinator) straggler(workerName string) *task {
+	jobs := c.jobs.running()
+	for i := len(jobs) - 1; i >= 0; i-- {
+		if t := jobs[i].straggler(workerName); t != nil {
+			return t
+		}
+	}
+	return nil
+}
+
 // watchMembers keeps the worker sessions in line with gossip.
 func (c *Coordinator) watchMembers() {
 	for {
@@ -251,7 +269,9 @@ func (c *Coordinator) watchWaiting() {
 			if ready == 0 && c.sched.queued(j) > 0 {
 				reason = "waiting for workers"
 			}
-			j.setWaiting(reason, ready)
+			if waited := j.setWaiting(reason, ready); c.cfg.WorkerWait > 0 && waited > c.cfg.WorkerWait {
+				j.fail(fmt.Errorf("%w: waited %s and none joined", ErrNoWorkers, c.cfg.WorkerWait))
+			}
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"tally/count"
@@ -13,45 +12,6 @@ import (
 	"tally/wire"
 	"tally/worker"
 )
-
-// task is one chunk of a job, held from the upload until its result is merged,
-// so that it can be dispatched again if a worker fails.
-type task struct {
-	job      *job
-	id       uint64
-	doc      int
-	offset   int64
-	data     []byte
-	attempts atomic.Uint32 // dispatches so far
-
-	mu       sync.Mutex      // guards failedOn
-	failedOn map[string]bool // workers that failed this chunk, avoided on retry
-}
-
-// failed records that workerName could not count t.
-func (t *task) failed(workerName string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.failedOn == nil {
-		t.failedOn = map[string]bool{}
-	}
-	t.failedOn[workerName] = true
-}
-
-// avoids reports whether t should not go to workerName: it failed there, and
-// there are other ready workers it has not failed on. ready is called only
-// for a chunk that failed on workerName.
-func (t *task) avoids(workerName string, ready func() int) bool {
-	t.mu.Lock()
-	failedHere, failures := t.failedOn[workerName], len(t.failedOn)
-	t.mu.Unlock()
-	return failedHere && failures < ready()
-}
-
-// workerTask is what a worker receives for t on its next attempt.
-func (t *task) workerTask() worker.Task {
-	return worker.Task{JobID: t.job.id, ChunkID: t.id, Attempt: t.attempts.Add(1), Query: t.job.query, Data: t.data}
-}
 
 // document is one document's running result.
 type document struct {
@@ -73,29 +33,32 @@ type job struct {
 	ctx      context.Context // ends when the job ends, for whatever reason
 	cancel   context.CancelCauseFunc
 	window   chan struct{} // one token per chunk held: bounds the job's memory
-	attempts uint32        // dispatches of one chunk before the job fails
+	attempts int           // failures of one chunk before the job fails
 
-	mu       sync.Mutex // guards every field below
-	state    tallyv1.JobState
-	err      error
-	docs     []*document
-	freq     *count.Freq
-	pending  map[uint64]*task // chunks not merged yet, by id
-	nextID   uint64
-	uploaded bool // the last chunk has been created
-	progress *tallyv1.JobProgress
-	workers  map[string]struct{}
-	finished time.Time
-	result   *tallyv1.JobResult
-	changed  chan struct{} // closed and replaced on every change, for watchers
-	done     chan struct{} // closed when the job ends
+	mu           sync.Mutex // guards every field below
+	state        tallyv1.JobState
+	err          error
+	docs         []*document
+	freq         *count.Freq
+	pending      map[uint64]*task // chunks not merged yet, by id
+	nextID       uint64
+	uploaded     bool // the last chunk has been created
+	progress     *tallyv1.JobProgress
+	workers      map[string]struct{}
+	finished     time.Time
+	result       *tallyv1.JobResult
+	waitingSince time.Time     // when progress.Waiting was last set
+	latency      time.Duration // sum of merged chunks' dispatch-to-result times
+	merged       int           // chunks merged, for the mean latency
+	changed      chan struct{} // closed and replaced on every change, for watchers
+	done         chan struct{} // closed when the job ends
 }
 
 func newJob(parent context.Context, id string, q wire.Query, window int, attempts int) *job {
 	ctx, cancel := context.WithCancelCause(parent)
 	j := &job{
 		id: id, query: q, created: time.Now(), ctx: ctx, cancel: cancel,
-		window: make(chan struct{}, window), attempts: uint32(attempts),
+		window: make(chan struct{}, window), attempts: attempts,
 		state: tallyv1.JobState_JOB_STATE_RUNNING, pending: map[uint64]*task{},
 		progress: &tallyv1.JobProgress{}, workers: map[string]struct{}{}, changed: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -182,13 +145,11 @@ func (j *job) complete(workerName string, r worker.Result) (retry *task) {
 		return nil // a duplicate (the chunk was retried) or a job that ended
 	}
 	d := j.docs[t.doc]
+	t.stopped(workerName)
 	if r.Err != nil {
-		t.failed(workerName)
-		if t.attempts.Load() < j.attempts {
+		if j.countFailure(t, workerName, r.Err) {
 			return t
 		}
-		j.failLocked(fmt.Errorf("chunk %d of document %q at byte offset %d failed %d times, last on worker %s: %w",
-			t.id, d.name, t.offset, t.attempts.Load(), workerName, r.Err))
 		return nil
 	}
 	if err := j.merge(d, r.Partial); err != nil {
@@ -196,6 +157,7 @@ func (j *job) complete(workerName string, r worker.Result) (retry *task) {
 		return nil
 	}
 	delete(j.pending, t.id)
+	j.recordLatency(t)
 	<-j.window
 	j.workers[workerName] = struct{}{}
 	j.progress.ChunksDone++
@@ -203,6 +165,83 @@ func (j *job) complete(workerName string, r worker.Result) (retry *task) {
 	j.maybeFinish()
 	j.notify()
 	return nil
+}
+
+// lost records that workerName lost t (an error result, or a link that broke
+// while it held t). It returns whether t should be dispatched again; when t
+// has failed on too many workers, the job fails naming the chunk's place.
+func (j *job) lost(t *task, workerName string, cause error) (retry bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, ok := j.pending[t.id]; !ok || j.state != tallyv1.JobState_JOB_STATE_RUNNING {
+		return false
+	}
+	t.stopped(workerName)
+	return j.countFailure(t, workerName, cause)
+}
+
+// countFailure counts a failure of t on workerName and fails the job when t
+// has failed MaxAttempts times. It reports whether t may be retried. j.mu is held.
+func (j *job) countFailure(t *task, workerName string, cause error) bool {
+	n := t.failed(workerName)
+	if n < j.attempts {
+		return true
+	}
+	j.failLocked(fmt.Errorf("chunk %d of document %q at byte offset %d failed %d times, last on worker %s: %w",
+		t.id, j.docs[t.doc].name, t.offset, n, workerName, cause))
+	return false
+}
+
+// recordLatency adds t's time in flight to the job's mean. j.mu is held.
+func (j *job) recordLatency(t *task) {
+	if d := t.firstSent(); !d.IsZero() {
+		j.latency += time.Since(d)
+		j.merged++
+	}
+}
+
+// backupAfter is how long a chunk may stay in flight before an idle worker
+// runs a backup copy. As in MapReduce, once every chunk exists (the end of the
+// job) any chunk slower than the mean gets one, since idle workers would
+// otherwise do nothing; before that, only clear outliers do, such as a chunk
+// on a worker that hangs.
+func (j *job) backupAfter() time.Duration {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	mean := minBackupAge
+	if j.merged > 0 {
+		mean = max(minBackupAge, j.latency/time.Duration(j.merged))
+	}
+	if j.uploaded {
+		return mean
+	}
+	return max(outlierAge, 3*mean)
+}
+
+// minBackupAge and outlierAge bound backupAfter from below, so that ordinary
+// jitter on a busy machine starts no backups.
+const (
+	minBackupAge = 20 * time.Millisecond
+	outlierAge   = 200 * time.Millisecond
+)
+
+// straggler returns a chunk in flight on another worker for longer than
+// backupAfter and without a backup yet, oldest first, or nil.
+func (j *job) straggler(workerName string) *task {
+	after := j.backupAfter()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.state != tallyv1.JobState_JOB_STATE_RUNNING {
+		return nil
+	}
+	var best *task
+	var bestAge time.Duration
+	for _, t := range j.pending {
+		if age, ok := t.backupCandidate(workerName); ok && age >= after && age > bestAge {
+			best, bestAge = t, age
+		}
+	}
+	return best
 }
 
 // merge adds one chunk's partial into its document and the job. j.mu is held.
@@ -277,14 +316,22 @@ func (j *job) notify() {
 	j.changed = make(chan struct{})
 }
 
-// setWaiting records why the job is not progressing ("" when it is).
-func (j *job) setWaiting(reason string, workers int) {
+// setWaiting records why the job is not progressing ("" when it is) and
+// returns for how long it has been waiting.
+func (j *job) setWaiting(reason string, workers int) time.Duration {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.progress.Waiting != reason || j.progress.Workers != uint32(workers) {
+		if j.progress.Waiting == "" {
+			j.waitingSince = time.Now()
+		}
 		j.progress.Waiting, j.progress.Workers = reason, uint32(workers)
 		j.notify()
 	}
+	if reason == "" {
+		return 0
+	}
+	return time.Since(j.waitingSince)
 }
 
 // buildResult assembles the final answer. j.mu is held.

@@ -45,8 +45,9 @@ func DialGRPC(ctx context.Context, addr string) (Link, error) {
 	conn, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(worker.MaxMessageBytes), grpc.MaxCallSendMsgSize(worker.MaxMessageBytes)),
-		// Pings find a worker whose network vanished without closing the connection.
-		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}),
+		// Pings find a worker that hangs or whose network vanished without
+		// closing the connection, within seconds (workers allow pings every 5 s).
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 5 * time.Second, Timeout: 4 * time.Second, PermitWithoutStream: true}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("dial worker %s: %w", addr, err)

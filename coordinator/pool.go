@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sort"
@@ -33,6 +34,7 @@ type pool struct {
 	dial    Dialer
 	sched   *scheduler
 	deliver func(workerName string, t *task, r worker.Result)
+	backup  func(workerName string) *task // a straggler to copy, or nil
 	drain   time.Duration
 
 	mu       sync.Mutex // guards sessions
@@ -173,13 +175,16 @@ func (p *pool) serve(s *session, link Link) {
 		if lctx.Err() != nil {
 			break
 		}
-		t, err := p.sched.next(lctx, func(t *task) bool { return !t.avoids(s.name, p.ready) })
+		t, err := p.sched.next(lctx,
+			func(t *task) bool { return !t.avoids(s.name, p.ready) },
+			func() *task { return p.backup(s.name) })
 		if err != nil {
 			break
 		}
 		s.mu.Lock()
 		s.inflight[t] = struct{}{}
 		s.mu.Unlock()
+		t.started(s.name)
 		t.job.dispatched()
 		if err := link.Send(t.workerTask()); err != nil {
 			p.log.Warn("send to worker failed", "worker", s.name, "err", err)
@@ -188,9 +193,13 @@ func (p *pool) serve(s *session, link Link) {
 	}
 
 	var err error
-	received := false
+	received, handedBack := false, false
 	if s.ctx.Err() != nil {
-		// The worker left or we are stopping: let it answer what it holds, for a while.
+		// The worker left (or was declared dead), or we are stopping. Its
+		// chunks go back to the queue at once, so other workers need not wait;
+		// meanwhile the worker may still answer them, and the first answer wins.
+		p.handBack(s)
+		handedBack = true
 		link.CloseSend()
 		select {
 		case err = <-recvDone:
@@ -204,10 +213,15 @@ func (p *pool) serve(s *session, link Link) {
 		err = <-recvDone
 	}
 	s.setState(stateFailed)
-	if err != nil && !errors.Is(err, io.EOF) && s.ctx.Err() == nil {
-		p.log.Warn("worker link failed", "worker", s.name, "err", err)
+	if handedBack {
+		s.forget()
+		return
 	}
-	p.requeue(s)
+	if err == nil || errors.Is(err, io.EOF) {
+		err = errors.New("worker closed the session")
+	}
+	p.log.Warn("worker link failed", "worker", s.name, "err", err)
+	p.requeueLost(s, err)
 }
 
 // receive delivers results until the link ends, freeing a slot for each.
@@ -239,14 +253,43 @@ func (s *session) take(r worker.Result) *task {
 	return nil
 }
 
-// requeue sends the session's unanswered chunks back to the scheduler.
-func (p *pool) requeue(s *session) {
+// handBack queues copies of the session's chunks for other workers without
+// counting a failure: the worker is leaving, not failing.
+func (p *pool) handBack(s *session) {
+	s.mu.Lock()
+	held := make([]*task, 0, len(s.inflight))
+	for t := range s.inflight {
+		held = append(held, t)
+	}
+	s.mu.Unlock()
+	for _, t := range held {
+		if t.job.ctx.Err() == nil {
+			p.sched.requeue(t)
+		}
+	}
+}
+
+// forget drops the session's unanswered chunks, which handBack already queued.
+func (s *session) forget() {
 	s.mu.Lock()
 	lost := s.inflight
 	s.inflight = map[*task]struct{}{}
 	s.mu.Unlock()
 	for t := range lost {
-		if t.job.ctx.Err() == nil {
+		t.stopped(s.name)
+	}
+}
+
+// requeueLost sends the chunks of a session whose link broke back to the
+// queue. Each counts as a failure of its chunk, so that a chunk that crashes
+// every worker it reaches fails its job instead of crashing the cluster.
+func (p *pool) requeueLost(s *session, cause error) {
+	s.mu.Lock()
+	lost := s.inflight
+	s.inflight = map[*task]struct{}{}
+	s.mu.Unlock()
+	for t := range lost {
+		if t.job.lost(t, s.name, fmt.Errorf("link lost: %w", cause)) {
 			p.sched.requeue(t)
 		}
 	}

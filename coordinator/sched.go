@@ -54,12 +54,17 @@ func (s *scheduler) queued(j *job) int {
 
 // next blocks until a chunk that accept takes is queued and returns it,
 // taking jobs in turn. accept is called with s.mu held and must not block.
-func (s *scheduler) next(ctx context.Context, accept func(*task) bool) (*task, error) {
+// When nothing is queued, fallback (if not nil) may offer a chunk instead: a
+// backup copy of a straggler; it is asked again at every wake-up.
+func (s *scheduler) next(ctx context.Context, accept func(*task) bool, fallback func() *task) (*task, error) {
 	for {
 		s.mu.Lock()
 		t := s.pop(accept)
 		wake := s.wake
 		s.mu.Unlock()
+		if t == nil && fallback != nil {
+			t = fallback()
+		}
 		if t != nil {
 			return t, nil
 		}

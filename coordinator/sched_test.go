@@ -48,7 +48,7 @@ func nextN(tb testing.TB, s *scheduler, n int) string {
 	var got []string
 	for range n {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		t, err := s.next(ctx, nil)
+		t, err := s.next(ctx, nil, nil)
 		cancel()
 		if err != nil {
 			tb.Fatalf("next after %v: %v", got, err)
@@ -134,7 +134,7 @@ func TestSchedulerRequeue(t *testing.T) {
 		nextN(t, s, 1)
 		got := make(chan string, 1)
 		go func() {
-			tk, err := s.next(context.Background(), nil)
+			tk, err := s.next(context.Background(), nil, nil)
 			if err != nil {
 				got <- err.Error()
 				return
@@ -164,7 +164,7 @@ func TestSchedulerDrop(t *testing.T) {
 	s.drop(a) // twice is fine
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if tk, err := s.next(ctx, nil); err == nil {
+	if tk, err := s.next(ctx, nil, nil); err == nil {
 		t.Errorf("after drop: got %s, want nothing queued", name(tk))
 	}
 }
@@ -188,7 +188,7 @@ func TestSchedulerNextCancel(t *testing.T) {
 		s := newScheduler()
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if tk, err := s.next(ctx, nil); !errors.Is(err, context.Canceled) {
+		if tk, err := s.next(ctx, nil, nil); !errors.Is(err, context.Canceled) {
 			t.Errorf("got %s, %v; want context.Canceled", name(tk), err)
 		}
 	})
@@ -197,7 +197,7 @@ func TestSchedulerNextCancel(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		errc := make(chan error, 1)
 		go func() {
-			_, err := s.next(ctx, nil)
+			_, err := s.next(ctx, nil, nil)
 			errc <- err
 		}()
 		cancel()
@@ -213,7 +213,7 @@ func TestSchedulerNextCancel(t *testing.T) {
 		defer cancel()
 		for range 2 {
 			go func() {
-				tk, err := s.next(ctx, nil)
+				tk, err := s.next(ctx, nil, nil)
 				if err != nil {
 					got <- "err: " + err.Error()
 					return
@@ -240,7 +240,7 @@ func TestSchedulerAccept(t *testing.T) {
 	var got []string
 	for range 3 {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		tk, err := s.next(ctx, notA1)
+		tk, err := s.next(ctx, notA1, nil)
 		cancel()
 		if err != nil {
 			t.Fatalf("next after %v: %v", got, err)
@@ -252,7 +252,7 @@ func TestSchedulerAccept(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if tk, err := s.next(ctx, notA1); err == nil {
+	if tk, err := s.next(ctx, notA1, nil); err == nil {
 		t.Errorf("only a refused chunk queued: got %s, want none", name(tk))
 	}
 	if got := nextN(t, s, 1); got != "a/1" {

@@ -4,10 +4,13 @@
 package worker
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"tally/count"
 )
@@ -16,10 +19,22 @@ import (
 // chunks reuse one program, so a few entries cover the jobs running at once.
 const programCacheSize = 64
 
+// Faults make an Engine misbehave on purpose, for tests of the cluster's
+// fault handling (a straggler, a poison chunk). The zero value is a healthy engine.
+type Faults struct {
+	// Throttle slows each thread to this many bytes per second; 0 is full speed.
+	Throttle int
+	// FailOn answers every chunk that contains this text with an error.
+	FailOn string
+	// CrashOn exits the process (status 3) on a chunk that contains this text.
+	CrashOn string
+}
+
 // Engine counts tasks, at most Threads at a time. It is safe for concurrent use.
 type Engine struct {
 	threads int
 	sem     chan struct{}
+	faults  Faults
 
 	mu       sync.Mutex // guards programs and order
 	programs map[string]*count.Program
@@ -34,6 +49,9 @@ func NewEngine(threads int) *Engine {
 	return &Engine{threads: threads, sem: make(chan struct{}, threads), programs: map[string]*count.Program{}}
 }
 
+// SetFaults makes the engine misbehave as f says; call it before use.
+func (e *Engine) SetFaults(f Faults) { e.faults = f }
+
 // Threads is how many tasks the Engine runs at once.
 func (e *Engine) Threads() int { return e.threads }
 
@@ -47,8 +65,29 @@ func (e *Engine) Process(t Task) Result {
 		res.Err = fmt.Errorf("compile job %s: %w", t.JobID, err)
 		return res
 	}
+	if err := e.injectFaults(t.Data); err != nil {
+		res.Err = err
+		return res
+	}
+	start := time.Now()
 	res.Partial = prog.Run(t.Data)
+	if e.faults.Throttle > 0 {
+		time.Sleep(time.Until(start.Add(time.Duration(float64(len(t.Data)) / float64(e.faults.Throttle) * float64(time.Second)))))
+	}
 	return res
+}
+
+// injectFaults applies FailOn and CrashOn to a chunk.
+func (e *Engine) injectFaults(data []byte) error {
+	f := e.faults
+	if f.CrashOn != "" && bytes.Contains(data, []byte(f.CrashOn)) {
+		fmt.Fprintf(os.Stderr, "worker: crashing on purpose: chunk contains %q\n", f.CrashOn)
+		os.Exit(3)
+	}
+	if f.FailOn != "" && bytes.Contains(data, []byte(f.FailOn)) {
+		return fmt.Errorf("failing on purpose: chunk contains %q", f.FailOn)
+	}
+	return nil
 }
 
 // program returns the compiled program for the task's spec, compiling it once.

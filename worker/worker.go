@@ -36,6 +36,8 @@ type Config struct {
 	Cluster cluster.Config
 	// Logger receives the worker's logs; nil discards them.
 	Logger *slog.Logger
+	// Faults make the worker misbehave on purpose, for fault-handling tests.
+	Faults Faults
 	// DrainTimeout bounds how long Close waits for in-flight chunks before stopping hard.
 	DrainTimeout time.Duration
 }
@@ -71,6 +73,7 @@ func Start(cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
 	engine := NewEngine(cfg.Threads)
+	engine.SetFaults(cfg.Faults)
 	w := &Worker{cfg: cfg, log: log, engine: engine, lis: lis, served: make(chan error, 1)}
 	w.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxMessageBytes),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -17,7 +18,7 @@ import (
 
 // gossipFlags configure memberlist, for both servers.
 type gossipFlags struct {
-	gossip, advertise, join, name, logLevel string
+	gossip, advertise, join, name, logLevel, key string
 }
 
 func (g *gossipFlags) register(fs *flag.FlagSet, defGossip string) {
@@ -25,6 +26,7 @@ func (g *gossipFlags) register(fs *flag.FlagSet, defGossip string) {
 	fs.StringVar(&g.advertise, "gossip-advertise", "", "memberlist HOST:PORT other nodes reach this node at (default: the bind address)")
 	fs.StringVar(&g.name, "name", "", "unique node name (default: ROLE-HOSTNAME-PORT)")
 	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&g.key, "gossip-key", "", "base64 gossip encryption key of 16, 24 or 32 bytes, the same on every node (e.g. openssl rand -base64 32)")
 }
 
 // config turns the flags into a cluster config.
@@ -41,6 +43,13 @@ func (g *gossipFlags) config() (cluster.Config, error) {
 			return cfg, usagef("--gossip-advertise %q: %v", g.advertise, err)
 		}
 		cfg.AdvertiseAddr, cfg.AdvertisePort = host, port
+	}
+	if g.key != "" {
+		key, err := base64.StdEncoding.DecodeString(g.key)
+		if err != nil || (len(key) != 16 && len(key) != 24 && len(key) != 32) {
+			return cfg, usagef("--gossip-key: want base64 of 16, 24 or 32 bytes")
+		}
+		cfg.SecretKey = key
 	}
 	for _, j := range strings.Split(g.join, ",") {
 		if j = strings.TrimSpace(j); j != "" {
@@ -76,8 +85,11 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	var g gossipFlags
 	g.register(fs, "127.0.0.1:7946")
 	fs.StringVar(&g.join, "join", "", "comma-separated memberlist addresses of existing members (optional)")
-	chunkSize := sizeFlag(coordinator.DefaultConfig().ChunkSize)
+	def := coordinator.DefaultConfig()
+	chunkSize := sizeFlag(def.ChunkSize)
 	fs.Var(&chunkSize, "chunk-size", "default target chunk size")
+	workerWait := fs.Duration("worker-wait", def.WorkerWait, "how long a job waits for a worker before it fails (0: forever)")
+	maxAttempts := fs.Int("max-attempts", def.MaxAttempts, "failures of one chunk (error or crashed worker) before its job fails")
 	if _, err := parse(fs, args, e.stdout); err != nil {
 		return err
 	}
@@ -91,6 +103,7 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	}
 	cfg := coordinator.DefaultConfig()
 	cfg.ListenAddr, cfg.Cluster, cfg.ChunkSize, cfg.Logger = *listen, &ccfg, int(chunkSize), log
+	cfg.WorkerWait, cfg.MaxAttempts = *workerWait, *maxAttempts
 	if cfg.MaxLine < cfg.ChunkSize {
 		cfg.MaxLine = cfg.ChunkSize
 	}
@@ -109,6 +122,11 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	listen := fs.String("listen", "127.0.0.1:0", "gRPC HOST:PORT for the coordinator (port 0 picks a free port)")
 	advertise := fs.String("advertise", "", "gRPC HOST:PORT the coordinator dials (default: derived from --listen)")
 	threads := fs.Int("threads", 0, "chunks counted at once (default: GOMAXPROCS)")
+	var faults worker.Faults
+	var throttle sizeFlag
+	fs.Var(&throttle, "throttle", "testing: slow each thread to SIZE bytes per second, e.g. 5MB (a straggler)")
+	fs.StringVar(&faults.FailOn, "fail-on", "", "testing: answer every chunk containing this text with an error")
+	fs.StringVar(&faults.CrashOn, "crash-on", "", "testing: exit the process (status 3) on a chunk containing this text")
 	var g gossipFlags
 	g.register(fs, "127.0.0.1:0")
 	fs.StringVar(&g.join, "join", "", "comma-separated memberlist addresses of any members, e.g. the coordinator's --gossip (required)")
@@ -131,6 +149,8 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	}
 	cfg := worker.DefaultConfig()
 	cfg.ListenAddr, cfg.AdvertiseAddr, cfg.Threads, cfg.Cluster, cfg.Logger = *listen, *advertise, *threads, ccfg, log
+	faults.Throttle = int(throttle)
+	cfg.Faults = faults
 	w, err := worker.Start(cfg)
 	if err != nil {
 		return err

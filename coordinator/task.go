@@ -1,0 +1,99 @@
+package coordinator
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tally/worker"
+)
+
+// task is one chunk of a job, held from the upload until its result is merged,
+// so that it can be dispatched again if a worker fails or lags.
+type task struct {
+	job      *job
+	id       uint64
+	doc      int
+	offset   int64
+	data     []byte
+	attempts atomic.Uint32 // dispatches so far
+
+	mu       sync.Mutex           // guards the fields below
+	failures int                  // error results and broken links while held
+	failedOn map[string]bool      // workers that failed it, avoided on retry
+	running  map[string]time.Time // workers holding a copy, since when
+	sent     time.Time            // first dispatch
+}
+
+// workerTask is what a worker receives for t on its next attempt.
+func (t *task) workerTask() worker.Task {
+	return worker.Task{JobID: t.job.id, ChunkID: t.id, Attempt: t.attempts.Add(1), Query: t.job.query, Data: t.data}
+}
+
+// started records that workerName now holds a copy of t.
+func (t *task) started(workerName string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.running == nil {
+		t.running = map[string]time.Time{}
+	}
+	now := time.Now()
+	t.running[workerName] = now
+	if t.sent.IsZero() {
+		t.sent = now
+	}
+}
+
+// stopped records that workerName no longer holds t.
+func (t *task) stopped(workerName string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.running, workerName)
+}
+
+// firstSent is when t was first dispatched (zero if never).
+func (t *task) firstSent() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.sent
+}
+
+// failed counts a failure of t on workerName and returns the failures so far.
+func (t *task) failed(workerName string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.failedOn == nil {
+		t.failedOn = map[string]bool{}
+	}
+	t.failedOn[workerName] = true
+	t.failures++
+	return t.failures
+}
+
+// avoids reports whether t should not go to workerName: it failed there, and
+// there are other ready workers it has not failed on. ready is called only
+// for a chunk that failed on workerName.
+func (t *task) avoids(workerName string, ready func() int) bool {
+	t.mu.Lock()
+	failedHere, failedWorkers := t.failedOn[workerName], len(t.failedOn)
+	t.mu.Unlock()
+	return failedHere && failedWorkers < ready()
+}
+
+// backupCandidate reports how long t's only copy has been in flight, and
+// whether workerName may run a backup of it: exactly one copy runs, on another
+// worker that has not failed it.
+func (t *task) backupCandidate(workerName string) (time.Duration, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.running) != 1 || t.failedOn[workerName] {
+		return 0, false
+	}
+	for w, since := range t.running {
+		if w == workerName {
+			return 0, false
+		}
+		return time.Since(since), true
+	}
+	return 0, false
+}
