@@ -157,6 +157,7 @@ func (j *job) complete(workerName string, r worker.Result) (retry *task) {
 		return nil
 	}
 	delete(j.pending, t.id)
+	t.merged.Store(true)
 	j.recordLatency(t)
 	<-j.window
 	j.workers[workerName] = struct{}{}

@@ -263,7 +263,7 @@ func (p *pool) handBack(s *session) {
 	}
 	s.mu.Unlock()
 	for _, t := range held {
-		if t.job.ctx.Err() == nil {
+		if t.job.ctx.Err() == nil && !t.merged.Load() {
 			p.sched.requeue(t)
 		}
 	}

@@ -84,7 +84,7 @@ func (s *scheduler) pop(accept func(*task) bool) *task {
 			s.rr = 0
 		}
 		j := s.order[s.rr]
-		q := s.queues[j]
+		q := s.live(j)
 		if len(q) == 0 || j.ctx.Err() != nil {
 			s.remove(j)
 			continue
@@ -105,6 +105,21 @@ func (s *scheduler) pop(accept func(*task) bool) *task {
 		tried++
 	}
 	return nil
+}
+
+// live drops j's queued chunks that another copy already answered and
+// returns the rest. s.mu is held.
+func (s *scheduler) live(j *job) []*task {
+	q := s.queues[j]
+	kept := q[:0]
+	for _, t := range q {
+		if !t.merged.Load() {
+			kept = append(kept, t)
+		}
+	}
+	clear(q[len(kept):])
+	s.queues[j] = kept
+	return kept
 }
 
 // wakeAll makes every waiting session look at the queue again.

@@ -17,6 +17,7 @@ type task struct {
 	offset   int64
 	data     []byte
 	attempts atomic.Uint32 // dispatches so far
+	merged   atomic.Bool   // its result is in: copies still queued are skipped
 
 	mu       sync.Mutex           // guards the fields below
 	failures int                  // error results and broken links while held
