@@ -65,7 +65,10 @@ type Document struct {
 type Job struct {
 	Query     wire.Query
 	ChunkSize int // bytes; 0 uses the coordinator's default
-	Documents []Document
+	// ServerPaths name documents on the coordinator's side, inside its data
+	// directory; they are counted first, without being uploaded.
+	ServerPaths []string
+	Documents   []Document
 }
 
 // Progress is a running job's state, as reported every fraction of a second.
@@ -106,7 +109,7 @@ func (c *Client) Run(ctx context.Context, job Job, onProgress func(Progress)) (*
 	if err != nil {
 		return nil, fmt.Errorf("start job: %w", err)
 	}
-	start := &tallyv1.JobStart{Spec: wire.QueryToProto(job.Query), ChunkSize: uint64(job.ChunkSize)}
+	start := &tallyv1.JobStart{Spec: wire.QueryToProto(job.Query), ChunkSize: uint64(job.ChunkSize), ServerPaths: job.ServerPaths}
 	if err := stream.Send(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Start{Start: start}}); err != nil {
 		return nil, c.streamError(stream, err)
 	}

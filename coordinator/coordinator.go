@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -31,6 +33,8 @@ type Config struct {
 	ListenAddr string
 	// Cluster configures memberlist; nil runs without gossip (workers are added with AddWorker).
 	Cluster *cluster.Config
+	// DataDir is the directory whose files clients may count by server path; "" allows none.
+	DataDir string
 	// Dial opens links to workers; nil dials gRPC.
 	Dial Dialer
 	// ChunkSize is the default target chunk size in bytes.
@@ -90,6 +94,7 @@ type Coordinator struct {
 	pool   *pool
 	jobs   *registry
 	node   *cluster.Node
+	root   *os.Root // DataDir, confined: nil without one
 	lis    net.Listener
 	grpc   *grpc.Server
 	health *health.Server
@@ -113,12 +118,26 @@ func Start(cfg Config) (*Coordinator, error) {
 	if dial == nil {
 		dial = DialGRPC
 	}
+	var root *os.Root
+	if cfg.DataDir != "" {
+		abs, err := filepath.Abs(cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+		}
+		cfg.DataDir = abs
+		if root, err = os.OpenRoot(abs); err != nil {
+			return nil, fmt.Errorf("open data directory: %w", err)
+		}
+	}
 	lis, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
+		if root != nil {
+			root.Close()
+		}
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	c := &Coordinator{cfg: cfg, log: log, sched: newScheduler(), jobs: newRegistry(cfg.JobHistory), lis: lis, ctx: ctx, stop: stop}
+	c := &Coordinator{cfg: cfg, log: log, sched: newScheduler(), jobs: newRegistry(cfg.JobHistory), root: root, lis: lis, ctx: ctx, stop: stop}
 	c.pool = &pool{log: log, dial: dial, sched: c.sched, deliver: c.deliver, backup: c.straggler, drain: cfg.DrainTimeout, sessions: map[string]*session{}}
 
 	if cfg.Cluster != nil {
@@ -207,6 +226,9 @@ func (c *Coordinator) Close() error {
 		}
 		c.pool.close()
 		c.wg.Wait()
+		if c.root != nil {
+			c.root.Close()
+		}
 	})
 	return nil
 }

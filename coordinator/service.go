@@ -45,6 +45,10 @@ func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 	if err != nil {
 		return status.Error(codes.InvalidArgument, err.Error())
 	}
+	files, err := resolveServerPaths(s.c.root, s.c.cfg.DataDir, start.GetServerPaths())
+	if err != nil {
+		return status.Error(codes.InvalidArgument, err.Error())
+	}
 	j := s.c.newJob(stream.Context(), q)
 	if err := stream.Send(&tallyv1.RunJobResponse{Event: &tallyv1.RunJobResponse_Accepted{Accepted: &tallyv1.JobAccepted{JobId: j.id}}}); err != nil {
 		j.cancel(err)
@@ -55,7 +59,8 @@ func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 	uploaded := make(chan struct{})
 	go func() {
 		defer close(uploaded)
-		s.c.feedJob(j, &streamSource{stream: stream, job: j}, ccfg)
+		upload := &streamSource{stream: stream, job: j}
+		s.c.feedJob(j, &serverSource{job: j, root: s.c.root, files: files, then: upload}, ccfg)
 	}()
 	err = s.report(stream, j)
 	if err == nil {

@@ -22,6 +22,9 @@ type source interface {
 // the job ending (a cancel, a client gone) keeps the job's own cause, so a
 // cancelled job reads as cancelled, not failed.
 func (c *Coordinator) feedJob(j *job, src source, cfg chunk.Config) {
+	if cl, ok := src.(io.Closer); ok {
+		defer cl.Close()
+	}
 	err := c.feed(j, src, cfg)
 	switch {
 	case err == nil:
@@ -85,6 +88,7 @@ type streamSource struct {
 	job    *job
 	buf    []byte                  // unread data of the current document
 	next   *tallyv1.DocumentHeader // header that ended the current document
+	begun  bool                    // a document header has been received
 	ended  bool                    // the client closed its side
 }
 
@@ -119,9 +123,9 @@ func (s *streamSource) Read(p []byte) (int, error) {
 		}
 		switch msg := m.GetMessage().(type) {
 		case *tallyv1.RunJobRequest_Document:
-			s.next = msg.Document
+			s.next, s.begun = msg.Document, true
 		case *tallyv1.RunJobRequest_Data:
-			if s.next == nil && s.job.documentCount() == 0 {
+			if !s.begun {
 				return 0, fmt.Errorf("%w: data sent before any document header", errInput)
 			}
 			s.buf = msg.Data
@@ -133,11 +137,4 @@ func (s *streamSource) Read(p []byte) (int, error) {
 	s.buf = s.buf[n:]
 	s.job.received(n)
 	return n, nil
-}
-
-// documentCount is how many documents the job has.
-func (j *job) documentCount() int {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return len(j.docs)
 }

@@ -25,6 +25,7 @@ func connect(addr string) (*client.Client, func(), error) {
 	engine := worker.NewEngine(0)
 	cfg := coordinator.DefaultConfig()
 	cfg.Dial = coordinator.LocalDialer(engine)
+	cfg.DataDir = "." // in one process, the server's side is this directory
 	coord, err := coordinator.Start(cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("start embedded coordinator: %w", err)

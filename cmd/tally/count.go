@@ -19,16 +19,18 @@ type jobFlags struct {
 	chunkSize   sizeFlag
 	json        bool
 	coordinator string
+	serverPaths multiFlag
 }
 
 func (f *jobFlags) register(fs *flag.FlagSet) {
+	fs.Var(&f.serverPaths, "server-path", "a document on the coordinator's side, inside its --data-dir (repeatable; counted first, not uploaded)")
 	fs.Var(&f.chunkSize, "chunk-size", "target chunk size, e.g. 1MiB (default: the coordinator's, 1MiB)")
 	fs.BoolVar(&f.json, "json", false, "print exactly one JSON object on stdout")
 	fs.StringVar(&f.coordinator, "coordinator", "", "coordinator HOST:PORT; empty runs an embedded coordinator and worker in this process")
 }
 
 func runCount(ctx context.Context, args []string, e env) error {
-	fs := newFlagSet("count", "tally count [--mode token|word|substring] [-i] -e TARGET [-e TARGET]... [--targets-file FILE] [--chunk-size SIZE] [--json] [--coordinator HOST:PORT] PATH...")
+	fs := newFlagSet("count", "tally count [--mode token|word|substring] [-i] -e TARGET [-e TARGET]... [--targets-file FILE] [--chunk-size SIZE] [--json] [--coordinator HOST:PORT] [--server-path PATH]... [PATH...]")
 	var jf jobFlags
 	jf.register(fs)
 	mode := fs.String("mode", "token", "what a match is: token (whole whitespace-separated token), word (like grep -w) or substring")
@@ -69,7 +71,7 @@ func runCount(ctx context.Context, args []string, e env) error {
 }
 
 func runTop(ctx context.Context, args []string, e env) error {
-	fs := newFlagSet("top", "tally top [-n K] [--words-only] [--lower] [--chunk-size SIZE] [--json] [--coordinator HOST:PORT] PATH...")
+	fs := newFlagSet("top", "tally top [-n K] [--words-only] [--lower] [--chunk-size SIZE] [--json] [--coordinator HOST:PORT] [--server-path PATH]... [PATH...]")
 	var jf jobFlags
 	jf.register(fs)
 	n := fs.Int("n", 10, "how many entries to show; 0 shows all")
@@ -95,8 +97,8 @@ func runTop(ctx context.Context, args []string, e env) error {
 
 // runJob runs q over paths on the named coordinator or an embedded one.
 func runJob(ctx context.Context, e env, jf jobFlags, q wire.Query, paths []string) (*client.Result, error) {
-	if len(paths) == 0 {
-		return nil, usagef("no input: give at least one PATH (a file, a directory, or - for stdin)")
+	if len(paths) == 0 && len(jf.serverPaths) == 0 {
+		return nil, usagef("no input: give at least one PATH (a file, a directory, or - for stdin) or --server-path")
 	}
 	docs, err := client.FileDocuments(paths, e.stdin)
 	if err != nil {
@@ -107,7 +109,7 @@ func runJob(ctx context.Context, e env, jf jobFlags, q wire.Query, paths []strin
 		return nil, err
 	}
 	defer closeAll()
-	return c.Run(ctx, client.Job{Query: q, ChunkSize: int(jf.chunkSize), Documents: docs}, nil)
+	return c.Run(ctx, client.Job{Query: q, ChunkSize: int(jf.chunkSize), ServerPaths: jf.serverPaths, Documents: docs}, nil)
 }
 
 // readTargets reads one target per line; blank lines are skipped, and a CR

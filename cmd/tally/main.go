@@ -27,6 +27,7 @@ usage:
   tally jobs list|show ID|watch ID|cancel ID [--json] [--coordinator HOST:PORT]
   tally coordinator --listen HOST:PORT --gossip HOST:PORT
   tally worker --join HOST:PORT --listen HOST:PORT --gossip HOST:PORT [--threads N]
+  tally health [--addr HOST:PORT]
 
 A PATH is a file, a directory (read recursively) or - for stdin. Without
 --coordinator (or TALLY_COORDINATOR) count and top run an embedded coordinator
@@ -61,6 +62,7 @@ func run(ctx context.Context, args []string, e env) int {
 		"jobs":        runJobs,
 		"coordinator": runCoordinator,
 		"worker":      runWorker,
+		"health":      runHealth,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {
@@ -69,7 +71,7 @@ func run(ctx context.Context, args []string, e env) int {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(e.stderr, "tally: unknown command %q (commands: count, top, cluster, jobs, coordinator, worker)\n", name)
+		fmt.Fprintf(e.stderr, "tally: unknown command %q (commands: count, top, cluster, jobs, coordinator, worker, health)\n", name)
 		return 2
 	}
 	err := cmd(ctx, args[1:], e)

@@ -88,6 +88,7 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	def := coordinator.DefaultConfig()
 	chunkSize := sizeFlag(def.ChunkSize)
 	fs.Var(&chunkSize, "chunk-size", "default target chunk size")
+	dataDir := fs.String("data-dir", "", "directory whose files clients may count with --server-path (default: none)")
 	workerWait := fs.Duration("worker-wait", def.WorkerWait, "how long a job waits for a worker before it fails (0: forever)")
 	maxAttempts := fs.Int("max-attempts", def.MaxAttempts, "failures of one chunk (error or crashed worker) before its job fails")
 	if _, err := parse(fs, args, e.stdout); err != nil {
@@ -103,7 +104,7 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	}
 	cfg := coordinator.DefaultConfig()
 	cfg.ListenAddr, cfg.Cluster, cfg.ChunkSize, cfg.Logger = *listen, &ccfg, int(chunkSize), log
-	cfg.WorkerWait, cfg.MaxAttempts = *workerWait, *maxAttempts
+	cfg.WorkerWait, cfg.MaxAttempts, cfg.DataDir = *workerWait, *maxAttempts, *dataDir
 	if cfg.MaxLine < cfg.ChunkSize {
 		cfg.MaxLine = cfg.ChunkSize
 	}

@@ -193,7 +193,12 @@ type JobStart struct {
 	// spec is what to compute.
 	Spec *JobSpec `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
 	// chunk_size is the target chunk size in bytes; 0 uses the coordinator's default.
-	ChunkSize     uint64 `protobuf:"varint,2,opt,name=chunk_size,json=chunkSize,proto3" json:"chunk_size,omitempty"`
+	ChunkSize uint64 `protobuf:"varint,2,opt,name=chunk_size,json=chunkSize,proto3" json:"chunk_size,omitempty"`
+	// server_paths name documents on the coordinator's side, relative to its data
+	// directory (a file, or a directory read recursively in lexical order). They are
+	// counted first, before any uploaded document. A path that leaves the data
+	// directory (by "..", an absolute path elsewhere, or a symbolic link) is refused.
+	ServerPaths   []string `protobuf:"bytes,3,rep,name=server_paths,json=serverPaths,proto3" json:"server_paths,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -240,6 +245,13 @@ func (x *JobStart) GetChunkSize() uint64 {
 		return x.ChunkSize
 	}
 	return 0
+}
+
+func (x *JobStart) GetServerPaths() []string {
+	if x != nil {
+		return x.ServerPaths
+	}
+	return nil
 }
 
 // DocumentHeader names the document whose data follows.
@@ -1482,11 +1494,12 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\x05start\x18\x01 \x01(\v2\x12.tally.v1.JobStartH\x00R\x05start\x126\n" +
 	"\bdocument\x18\x02 \x01(\v2\x18.tally.v1.DocumentHeaderH\x00R\bdocument\x12\x14\n" +
 	"\x04data\x18\x03 \x01(\fH\x00R\x04dataB\t\n" +
-	"\amessage\"P\n" +
+	"\amessage\"s\n" +
 	"\bJobStart\x12%\n" +
 	"\x04spec\x18\x01 \x01(\v2\x11.tally.v1.JobSpecR\x04spec\x12\x1d\n" +
 	"\n" +
-	"chunk_size\x18\x02 \x01(\x04R\tchunkSize\"8\n" +
+	"chunk_size\x18\x02 \x01(\x04R\tchunkSize\x12!\n" +
+	"\fserver_paths\x18\x03 \x03(\tR\vserverPaths\"8\n" +
 	"\x0eDocumentHeader\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\"\xb2\x01\n" +

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+// runHealth asks a coordinator or worker for its gRPC health (grpc.health.v1),
+// for container health checks: exit 0 when it serves, 1 otherwise.
+func runHealth(ctx context.Context, args []string, e env) error {
+	fs := newFlagSet("health", "tally health [--addr HOST:PORT] [--timeout DURATION]")
+	// A server's own TALLY_LISTEN is the natural default inside its container.
+	def := os.Getenv("TALLY_LISTEN")
+	if def == "" {
+		def = "127.0.0.1:7070"
+	}
+	addr := fs.String("addr", def, "gRPC HOST:PORT of a coordinator or worker (default: $TALLY_LISTEN)")
+	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
+	if _, err := parse(fs, args, e.stdout); err != nil {
+		return err
+	}
+	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return usagef("--addr %q: %v", *addr, err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		return fmt.Errorf("%s: %w", *addr, err)
+	}
+	if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		return fmt.Errorf("%s: %s", *addr, resp.GetStatus())
+	}
+	fmt.Fprintf(e.stdout, "%s: SERVING\n", *addr)
+	return nil
+}
