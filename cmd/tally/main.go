@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+	_ "time/tzdata" // a scratch image has no time zone database
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
