@@ -68,7 +68,9 @@ type Job struct {
 	// ServerPaths name documents on the coordinator's side, inside its data
 	// directory; they are counted first, without being uploaded.
 	ServerPaths []string
-	Documents   []Document
+	// Hidden includes dot files when a server path is a directory.
+	Hidden    bool
+	Documents []Document
 }
 
 // Progress is a running job's state, as reported every fraction of a second.
@@ -109,7 +111,7 @@ func (c *Client) Run(ctx context.Context, job Job, onProgress func(Progress)) (*
 	if err != nil {
 		return nil, fmt.Errorf("start job: %w", err)
 	}
-	start := &tallyv1.JobStart{Spec: wire.QueryToProto(job.Query), ChunkSize: uint64(job.ChunkSize), ServerPaths: job.ServerPaths}
+	start := &tallyv1.JobStart{Spec: wire.QueryToProto(job.Query), ChunkSize: uint64(job.ChunkSize), ServerPaths: job.ServerPaths, IncludeHidden: job.Hidden}
 	if err := stream.Send(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Start{Start: start}}); err != nil {
 		return nil, c.streamError(stream, err)
 	}

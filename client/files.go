@@ -6,13 +6,26 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"tally/decompress"
 )
 
+// FileOptions says how FileDocuments expands paths.
+type FileOptions struct {
+	// Hidden includes files and directories whose names start with "." when
+	// reading a directory; they are skipped otherwise.
+	Hidden bool
+}
+
 // FileDocuments turns paths into documents: a file is itself, a directory is
-// every regular file below it (recursively, in lexical order, named as found
-// under the path given), and "-" is stdin. A path that cannot be read is an error
+// every regular file below it (recursively, each directory's entries in
+// lexical order, named as found under the path given), a glob such as
+// 'books/*.txt' is the paths it matches (in lexical order; for shells that did
+// not expand it), and "-" is stdin. gzip and zstd files are decompressed,
+// recognised by their first bytes. A path that cannot be read is an error
 // before anything is uploaded.
-func FileDocuments(paths []string, stdin io.Reader) ([]Document, error) {
+func FileDocuments(paths []string, stdin io.Reader, opts FileOptions) ([]Document, error) {
 	var docs []Document
 	usedStdin := false
 	for _, p := range paths {
@@ -21,31 +34,71 @@ func FileDocuments(paths []string, stdin io.Reader) ([]Document, error) {
 				return nil, fmt.Errorf("stdin (-) can be given only once")
 			}
 			usedStdin = true
-			docs = append(docs, Document{Name: "-", Open: func() (io.ReadCloser, error) { return io.NopCloser(stdin), nil }})
+			docs = append(docs, Document{Name: "-", Open: func() (io.ReadCloser, error) { return openText(io.NopCloser(stdin)) }})
 			continue
 		}
-		info, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %w", p, unwrapPathError(err))
-		}
-		if !info.IsDir() {
-			docs = append(docs, fileDocument(p, info.Size()))
-			continue
-		}
-		found, err := dirDocuments(p)
+		expanded, err := expandGlob(p, opts)
 		if err != nil {
 			return nil, err
 		}
-		docs = append(docs, found...)
+		for _, path := range expanded {
+			found, err := pathDocuments(path, opts)
+			if err != nil {
+				return nil, err
+			}
+			docs = append(docs, found...)
+		}
 	}
 	return docs, nil
 }
 
-func dirDocuments(root string) ([]Document, error) {
+// expandGlob returns the files a glob matches, or p itself when p exists or
+// has no glob characters.
+// As in a shell, a wildcard does not match a leading "." unless the pattern
+// has one there or hidden files are asked for.
+func expandGlob(p string, opts FileOptions) ([]string, error) {
+	if _, err := os.Lstat(p); err == nil || !strings.ContainsAny(p, "*?[") {
+		return []string{p}, nil
+	}
+	all, err := filepath.Glob(p)
+	if err != nil {
+		return nil, fmt.Errorf("bad pattern %s: %w", p, err)
+	}
+	dotPattern := strings.HasPrefix(filepath.Base(p), ".")
+	var matches []string
+	for _, m := range all { // Glob sorts them
+		if opts.Hidden || dotPattern || !strings.HasPrefix(filepath.Base(m), ".") {
+			matches = append(matches, m)
+		}
+	}
+	if len(matches) == 0 {
+		return nil, fmt.Errorf("no file matches %s", p)
+	}
+	return matches, nil
+}
+
+func pathDocuments(p string, opts FileOptions) ([]Document, error) {
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", p, unwrapPathError(err))
+	}
+	if !info.IsDir() {
+		d, err := fileDocument(p, info.Size())
+		if err != nil {
+			return nil, err
+		}
+		return []Document{d}, nil
+	}
 	var docs []Document
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("cannot read %s: %w", path, unwrapPathError(err))
+		}
+		if path != p && !opts.Hidden && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		if !d.Type().IsRegular() {
 			return nil
@@ -54,15 +107,58 @@ func dirDocuments(root string) ([]Document, error) {
 		if err != nil {
 			return fmt.Errorf("cannot read %s: %w", path, unwrapPathError(err))
 		}
-		docs = append(docs, fileDocument(path, info.Size()))
+		doc, err := fileDocument(path, info.Size())
+		if err != nil {
+			return err
+		}
+		docs = append(docs, doc)
 		return nil
 	})
 	// WalkDir visits each directory's entries in lexical order: a stable order.
 	return docs, err
 }
 
-func fileDocument(path string, size int64) Document {
-	return Document{Name: path, Size: size, Open: func() (io.ReadCloser, error) { return os.Open(path) }}
+// fileDocument is a file as a document. A compressed file's text size is not
+// known before reading it, so its Size is 0 (unknown).
+func fileDocument(path string, size int64) (Document, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Document{}, fmt.Errorf("cannot read %s: %w", path, unwrapPathError(err))
+	}
+	prefix := make([]byte, 4)
+	n, _ := io.ReadFull(f, prefix)
+	f.Close()
+	if decompress.Detect(prefix[:n]) != decompress.None {
+		size = 0
+	}
+	open := func() (io.ReadCloser, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		return openText(f)
+	}
+	return Document{Name: path, Size: size, Open: open}, nil
+}
+
+// openText decompresses r if it is compressed; closing the result closes r.
+func openText(r io.ReadCloser) (io.ReadCloser, error) {
+	text, _, err := decompress.NewReader(r)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return closeBoth{text, r}, nil
+}
+
+type closeBoth struct {
+	io.ReadCloser
+	under io.Closer
+}
+
+func (c closeBoth) Close() error {
+	c.ReadCloser.Close()
+	return c.under.Close()
 }
 
 // unwrapPathError drops the *PathError wrapper, whose path the caller already names.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"tally/decompress"
 	tallyv1 "tally/proto/tally/v1"
 )
 
@@ -25,7 +26,7 @@ type serverFile struct {
 // resolveServerPaths turns client-given paths into the files they name, all
 // inside root. Every path is checked before the job starts, so a bad one fails
 // the request instead of a job halfway through.
-func resolveServerPaths(root *os.Root, dataDir string, paths []string) ([]serverFile, error) {
+func resolveServerPaths(root *os.Root, dataDir string, paths []string, hidden bool) ([]serverFile, error) {
 	if len(paths) == 0 {
 		return nil, nil
 	}
@@ -50,6 +51,12 @@ func resolveServerPaths(root *os.Root, dataDir string, paths []string) ([]server
 		err = fs.WalkDir(fsys, rel, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return fmt.Errorf("server path %q: %w", path, pathError(err))
+			}
+			if path != rel && !hidden && strings.HasPrefix(d.Name(), ".") {
+				if d.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
 			}
 			if !d.Type().IsRegular() {
 				return nil // directories, and symbolic links, which might lead out
@@ -111,8 +118,9 @@ type serverSource struct {
 	root  *os.Root
 	files []serverFile
 	next  int
-	cur   *os.File
-	then  source // the uploaded documents, or nil
+	file  *os.File      // the open server file
+	cur   io.ReadCloser // its text, decompressed if need be
+	then  source        // the uploaded documents, or nil
 	// uploading is set once the server files are done and then's turn came.
 	uploading bool
 }
@@ -132,7 +140,12 @@ func (s *serverSource) nextDocument() (*tallyv1.DocumentHeader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: server path %q: %w", errInput, f.name, pathError(err))
 	}
-	s.cur = file
+	text, _, err := decompress.NewReader(file)
+	if err != nil {
+		file.Close()
+		return nil, fmt.Errorf("%w: server path %q: %w", errInput, f.name, err)
+	}
+	s.file, s.cur = file, text
 	return &tallyv1.DocumentHeader{Name: f.name, Size: uint64(f.size)}, nil
 }
 
@@ -157,6 +170,7 @@ func (s *serverSource) Close() error {
 func (s *serverSource) closeCurrent() {
 	if s.cur != nil {
 		s.cur.Close()
-		s.cur = nil
+		s.file.Close()
+		s.cur, s.file = nil, nil
 	}
 }

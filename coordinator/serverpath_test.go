@@ -42,6 +42,9 @@ func mustDataDir(tb testing.TB) (dir string, docs []doc) {
 	if err := os.Symlink(filepath.Join(base), filepath.Join(dir, "books", "up")); err != nil {
 		tb.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "books", ".hidden.txt"), []byte("the\n"), 0o644); err != nil {
+		tb.Fatal(err)
+	}
 	return dir, docs
 }
 
@@ -56,9 +59,16 @@ func TestServerPaths(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The directory yields its regular files only: the symbolic link is skipped.
+		// The directory yields its regular files only: the symbolic link and the hidden file are skipped.
 		want := []doc{docs[0], docs[0], docs[1]}
 		checkExact(t, res, q, want)
+	})
+	t.Run("hidden when asked", func(t *testing.T) {
+		res, err := cl.Run(testCtx(t, 10*time.Second), client.Job{Query: q, ServerPaths: []string{"books"}, Hidden: true}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkExact(t, res, q, []doc{{"books/.hidden.txt", []byte("the\n")}, docs[0], docs[1]})
 	})
 	t.Run("absolute path inside", func(t *testing.T) {
 		abs := filepath.Join(dir, "books", "b.txt")

@@ -45,7 +45,7 @@ func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 	if err != nil {
 		return status.Error(codes.InvalidArgument, err.Error())
 	}
-	files, err := resolveServerPaths(s.c.root, s.c.cfg.DataDir, start.GetServerPaths())
+	files, err := resolveServerPaths(s.c.root, s.c.cfg.DataDir, start.GetServerPaths(), start.GetIncludeHidden())
 	if err != nil {
 		return status.Error(codes.InvalidArgument, err.Error())
 	}

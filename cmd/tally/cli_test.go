@@ -174,10 +174,19 @@ func TestDirectories(t *testing.T) {
 	if err := os.Symlink(filepath.Join(root, "b.txt"), filepath.Join(root, "c", "link.txt")); err != nil {
 		t.Logf("no symlink: %v", err)
 	}
-	// filepath.WalkDir order: each directory's entries in lexical byte order.
-	wantNames := []string{"A.txt", "a/b/c.txt", "a/b/empty", "a/z.txt", "b.txt", "c/.hidden", "c/d/e/f.text"}
-	for _, arg := range []string{root, root + "/"} {
-		o := runJSON(t, "count", "-e", "the", arg)
+	// filepath.WalkDir order: each directory's entries in lexical byte order;
+	// hidden files only with --hidden.
+	for _, tt := range []struct {
+		args      []string
+		wantNames []string
+		wantTotal int64
+	}{
+		{[]string{root}, []string{"A.txt", "a/b/c.txt", "a/b/empty", "a/z.txt", "b.txt", "c/d/e/f.text"}, 6},
+		{[]string{root + "/"}, []string{"A.txt", "a/b/c.txt", "a/b/empty", "a/z.txt", "b.txt", "c/d/e/f.text"}, 6},
+		{[]string{"--hidden", root}, []string{"A.txt", "a/b/c.txt", "a/b/empty", "a/z.txt", "b.txt", "c/.hidden", "c/d/e/f.text"}, 7},
+	} {
+		arg, wantNames := strings.Join(tt.args, " "), tt.wantNames
+		o := runJSON(t, append([]string{"count", "-e", "the"}, tt.args...)...)
 		var got []string
 		for _, d := range o.Documents {
 			rel, ok := strings.CutPrefix(d.Name, filepath.Clean(root)+"/")
@@ -195,8 +204,8 @@ func TestDirectories(t *testing.T) {
 		if !slices.Equal(got, wantNames) {
 			t.Errorf("count %s: got documents %q, want %q", arg, got, wantNames)
 		}
-		if o.Total.Counts["the"] != 7 {
-			t.Errorf("count %s: got total %d, want 7", arg, o.Total.Counts["the"])
+		if o.Total.Counts["the"] != tt.wantTotal {
+			t.Errorf("count %s: got total %d, want %d", arg, o.Total.Counts["the"], tt.wantTotal)
 		}
 	}
 	// A subdirectory, a file and the root again: documents in argument order, repeats counted again.

@@ -20,9 +20,11 @@ type jobFlags struct {
 	json        bool
 	coordinator string
 	serverPaths multiFlag
+	hidden      bool
 }
 
 func (f *jobFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&f.hidden, "hidden", false, "also read files and directories whose names start with . inside given directories")
 	fs.Var(&f.serverPaths, "server-path", "a document on the coordinator's side, inside its --data-dir (repeatable; counted first, not uploaded)")
 	fs.Var(&f.chunkSize, "chunk-size", "target chunk size, e.g. 1MiB (default: the coordinator's, 1MiB)")
 	fs.BoolVar(&f.json, "json", false, "print exactly one JSON object on stdout")
@@ -100,7 +102,7 @@ func runJob(ctx context.Context, e env, jf jobFlags, q wire.Query, paths []strin
 	if len(paths) == 0 && len(jf.serverPaths) == 0 {
 		return nil, usagef("no input: give at least one PATH (a file, a directory, or - for stdin) or --server-path")
 	}
-	docs, err := client.FileDocuments(paths, e.stdin)
+	docs, err := client.FileDocuments(paths, e.stdin, client.FileOptions{Hidden: jf.hidden})
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
@@ -109,7 +111,7 @@ func runJob(ctx context.Context, e env, jf jobFlags, q wire.Query, paths []strin
 		return nil, err
 	}
 	defer closeAll()
-	return c.Run(ctx, client.Job{Query: q, ChunkSize: int(jf.chunkSize), ServerPaths: jf.serverPaths, Documents: docs}, nil)
+	return c.Run(ctx, client.Job{Query: q, ChunkSize: int(jf.chunkSize), ServerPaths: jf.serverPaths, Hidden: jf.hidden, Documents: docs}, nil)
 }
 
 // readTargets reads one target per line; blank lines are skipped, and a CR

@@ -198,7 +198,10 @@ type JobStart struct {
 	// directory (a file, or a directory read recursively in lexical order). They are
 	// counted first, before any uploaded document. A path that leaves the data
 	// directory (by "..", an absolute path elsewhere, or a symbolic link) is refused.
-	ServerPaths   []string `protobuf:"bytes,3,rep,name=server_paths,json=serverPaths,proto3" json:"server_paths,omitempty"`
+	ServerPaths []string `protobuf:"bytes,3,rep,name=server_paths,json=serverPaths,proto3" json:"server_paths,omitempty"`
+	// include_hidden also reads files and directories whose names start with "."
+	// when a server path is a directory; they are skipped otherwise.
+	IncludeHidden bool `protobuf:"varint,4,opt,name=include_hidden,json=includeHidden,proto3" json:"include_hidden,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -252,6 +255,13 @@ func (x *JobStart) GetServerPaths() []string {
 		return x.ServerPaths
 	}
 	return nil
+}
+
+func (x *JobStart) GetIncludeHidden() bool {
+	if x != nil {
+		return x.IncludeHidden
+	}
+	return false
 }
 
 // DocumentHeader names the document whose data follows.
@@ -1494,12 +1504,13 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\x05start\x18\x01 \x01(\v2\x12.tally.v1.JobStartH\x00R\x05start\x126\n" +
 	"\bdocument\x18\x02 \x01(\v2\x18.tally.v1.DocumentHeaderH\x00R\bdocument\x12\x14\n" +
 	"\x04data\x18\x03 \x01(\fH\x00R\x04dataB\t\n" +
-	"\amessage\"s\n" +
+	"\amessage\"\x9a\x01\n" +
 	"\bJobStart\x12%\n" +
 	"\x04spec\x18\x01 \x01(\v2\x11.tally.v1.JobSpecR\x04spec\x12\x1d\n" +
 	"\n" +
 	"chunk_size\x18\x02 \x01(\x04R\tchunkSize\x12!\n" +
-	"\fserver_paths\x18\x03 \x03(\tR\vserverPaths\"8\n" +
+	"\fserver_paths\x18\x03 \x03(\tR\vserverPaths\x12%\n" +
+	"\x0einclude_hidden\x18\x04 \x01(\bR\rincludeHidden\"8\n" +
 	"\x0eDocumentHeader\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\"\xb2\x01\n" +

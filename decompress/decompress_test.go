@@ -1,0 +1,116 @@
+package decompress
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+var text = []byte(strings.Repeat("the quick brown fox\r\njumps over\u00a0the lazy dog \xff\n", 5000))
+
+func gzipped(tb testing.TB, data []byte) []byte {
+	tb.Helper()
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	w.Write(data)
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func zstded(tb testing.TB, data []byte) []byte {
+	tb.Helper()
+	var b bytes.Buffer
+	w, err := zstd.NewWriter(&b)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w.Write(data)
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func readAll(tb testing.TB, data []byte) ([]byte, Format, error) {
+	tb.Helper()
+	r, f, err := NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, f, err
+	}
+	defer r.Close()
+	out, err := io.ReadAll(r)
+	return out, f, err
+}
+
+func TestNewReader(t *testing.T) {
+	twoMembers := append(gzipped(t, text[:100]), gzipped(t, text[100:])...)
+	tests := []struct {
+		name string
+		data []byte
+		want Format
+	}{
+		{"plain", text, None},
+		{"empty", nil, None},
+		{"one byte", []byte{0x1f}, None},
+		{"gzip", gzipped(t, text), Gzip},
+		{"gzip of nothing", gzipped(t, nil), Gzip},
+		{"gzip, two members", twoMembers, Gzip},
+		{"zstd", zstded(t, text), Zstd},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, f, err := readAll(t, tt.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f != tt.want {
+				t.Errorf("got format %q, want %q", f, tt.want)
+			}
+			want := tt.data
+			if tt.want != None {
+				want = text
+				if tt.name == "gzip of nothing" {
+					want = nil
+				}
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("got %d bytes, want %d", len(got), len(want))
+			}
+		})
+	}
+}
+
+func TestCorruptArchivesFail(t *testing.T) {
+	gz, zs := gzipped(t, text), zstded(t, text)
+	flip := func(b []byte, at int) []byte {
+		c := append([]byte(nil), b...)
+		c[at] ^= 0xff
+		return c
+	}
+	tests := map[string][]byte{
+		"gzip truncated":   gz[:len(gz)/2],
+		"gzip bad body":    flip(gz, len(gz)/2),
+		"gzip bad trailer": flip(gz, len(gz)-3),
+		"zstd truncated":   zs[:len(zs)/2],
+		"zstd bad body":    flip(zs, len(zs)/2),
+		"gzip header only": gz[:10],
+	}
+	for name, data := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, _, err := readAll(t, data)
+			if err == nil {
+				t.Fatalf("got %d bytes and no error, want an error", len(got))
+			}
+			if errors.Is(err, io.EOF) {
+				t.Errorf("got bare EOF %v, want an error that names the corruption", err)
+			}
+		})
+	}
+}
