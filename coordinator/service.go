@@ -76,6 +76,12 @@ func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 func (s *service) report(stream tallyv1.CoordinatorService_RunJobServer, j *job) error {
 	tick := time.NewTicker(progressEvery)
 	defer tick.Stop()
+	// A first event at once, so that a client shows progress from the start.
+	if err := stream.Send(&tallyv1.RunJobResponse{Event: &tallyv1.RunJobResponse_Progress{Progress: j.snapshot(false).GetProgress()}}); err != nil {
+		j.cancel(err)
+		<-j.done
+		return err
+	}
 	for {
 		select {
 		case <-j.done:

@@ -18,6 +18,10 @@ import (
 type jobFlags struct {
 	chunkSize   sizeFlag
 	json        bool
+	format      string
+	totalsOnly  bool
+	quiet       bool
+	progress    string
 	coordinator string
 	serverPaths multiFlag
 	hidden      bool
@@ -27,7 +31,11 @@ func (f *jobFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.hidden, "hidden", false, "also read files and directories whose names start with . inside given directories")
 	fs.Var(&f.serverPaths, "server-path", "a document on the coordinator's side, inside its --data-dir (repeatable; counted first, not uploaded)")
 	fs.Var(&f.chunkSize, "chunk-size", "target chunk size, e.g. 1MiB (default: the coordinator's, 1MiB)")
-	fs.BoolVar(&f.json, "json", false, "print exactly one JSON object on stdout")
+	fs.BoolVar(&f.json, "json", false, "print exactly one JSON object on stdout (same as --format json)")
+	fs.StringVar(&f.format, "format", "table", "output format: table, json or csv")
+	fs.BoolVar(&f.totalsOnly, "totals-only", false, "print only the total, not a row per document")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress line on stderr (same as --progress never)")
+	fs.StringVar(&f.progress, "progress", "auto", "progress line on stderr: auto (when stderr is a terminal), always or never")
 	fs.StringVar(&f.coordinator, "coordinator", "", "coordinator HOST:PORT; empty runs an embedded coordinator and worker in this process")
 }
 
@@ -42,6 +50,9 @@ func runCount(ctx context.Context, args []string, e env) error {
 	targetsFile := fs.String("targets-file", "", "file with one target per line (added to -e targets)")
 	paths, err := parse(fs, args, e.stdout)
 	if err != nil {
+		return err
+	}
+	if err := jf.checkFormat(); err != nil {
 		return err
 	}
 	m, err := count.ParseMode(*mode)
@@ -66,8 +77,14 @@ func runCount(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	if jf.json {
+	if jf.totalsOnly {
+		res.Documents = nil
+	}
+	switch jf.format {
+	case "json":
 		return writeJSON(e.stdout, countJSON(res, q))
+	case "csv":
+		return writeCountCSV(e.stdout, res, targets)
 	}
 	return writeCountTable(e.stdout, res, targets)
 }
@@ -83,6 +100,9 @@ func runTop(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	if err := jf.checkFormat(); err != nil {
+		return err
+	}
 	if *n < 0 {
 		return usagef("-n %d: give 0 (all) or a positive number", *n)
 	}
@@ -91,8 +111,14 @@ func runTop(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	if jf.json {
+	if jf.totalsOnly {
+		res.Documents = nil
+	}
+	switch jf.format {
+	case "json":
 		return writeJSON(e.stdout, topJSON(res, q))
+	case "csv":
+		return writeTopCSV(e.stdout, res)
 	}
 	return writeTopTable(e.stdout, res)
 }
@@ -111,7 +137,44 @@ func runJob(ctx context.Context, e env, jf jobFlags, q wire.Query, paths []strin
 		return nil, err
 	}
 	defer closeAll()
-	return c.Run(ctx, client.Job{Query: q, ChunkSize: int(jf.chunkSize), ServerPaths: jf.serverPaths, Hidden: jf.hidden, Documents: docs}, nil)
+	var onProgress func(client.Progress)
+	if jf.showProgress(e) {
+		bar := newProgressLine(e.stderr)
+		defer bar.done()
+		onProgress = bar.show
+	}
+	return c.Run(ctx, client.Job{Query: q, ChunkSize: int(jf.chunkSize), ServerPaths: jf.serverPaths, Hidden: jf.hidden, Documents: docs}, onProgress)
+}
+
+// checkFormat settles --format and its --json synonym.
+func (f *jobFlags) checkFormat() error {
+	if f.json {
+		if f.format != "table" && f.format != "json" {
+			return usagef("--json and --format %s disagree", f.format)
+		}
+		f.format = "json"
+	}
+	switch f.progress {
+	case "auto", "always", "never":
+	default:
+		return usagef("--progress %q: want auto, always or never", f.progress)
+	}
+	switch f.format {
+	case "table", "json", "csv":
+		return nil
+	}
+	return usagef("--format %q: want table, json or csv", f.format)
+}
+
+// showProgress decides whether to draw the progress line.
+func (f *jobFlags) showProgress(e env) bool {
+	switch {
+	case f.quiet || f.progress == "never":
+		return false
+	case f.progress == "always":
+		return true
+	}
+	return isTerminal(e.stderr)
 }
 
 // readTargets reads one target per line; blank lines are skipped, and a CR

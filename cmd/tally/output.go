@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -142,4 +143,34 @@ func writeTopTable(w io.Writer, r *client.Result) error {
 	}
 	_, err := fmt.Fprintf(w, "%d documents, %d bytes, %d lines, %d tokens\n", len(r.Documents), r.Total.Stats.Bytes, r.Total.Stats.Lines, r.Total.Stats.Tokens)
 	return err
+}
+
+// writeCountCSV prints a header, one row per document and a total row.
+func writeCountCSV(w io.Writer, r *client.Result, targets []string) error {
+	cw := csv.NewWriter(w)
+	cw.Write(append([]string{"document", "bytes", "lines", "tokens"}, targets...))
+	row := func(name string, d client.DocumentResult) {
+		rec := []string{name, strconv.FormatInt(d.Stats.Bytes, 10), strconv.FormatInt(d.Stats.Lines, 10), strconv.FormatInt(d.Stats.Tokens, 10)}
+		for _, n := range d.Counts {
+			rec = append(rec, strconv.FormatInt(n, 10))
+		}
+		cw.Write(rec)
+	}
+	for _, d := range r.Documents {
+		row(d.Name, d)
+	}
+	row("total", r.Total)
+	cw.Flush()
+	return cw.Error()
+}
+
+// writeTopCSV prints rank, token and count rows.
+func writeTopCSV(w io.Writer, r *client.Result) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"rank", "token", "count"})
+	for i, e := range r.Top {
+		cw.Write([]string{strconv.Itoa(i + 1), e.Token, strconv.FormatInt(e.Count, 10)})
+	}
+	cw.Flush()
+	return cw.Error()
 }

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"tally/client"
+)
+
+// isTerminal reports whether w is a character device (a terminal), where a
+// progress line that rewrites itself is welcome.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+// progressLine draws one line on stderr, rewritten in place: bytes counted of
+// the total (when known), speed, time left and busy workers. It never writes
+// to stdout, which holds only the result.
+type progressLine struct {
+	w     io.Writer
+	start time.Time
+	drawn bool
+}
+
+func newProgressLine(w io.Writer) *progressLine { return &progressLine{w: w, start: time.Now()} }
+
+func (p *progressLine) show(pr client.Progress) {
+	fmt.Fprintf(p.w, "\r\x1b[K%s", formatProgress(pr, time.Since(p.start)))
+	p.drawn = true
+}
+
+// done clears the line.
+func (p *progressLine) done() {
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}
+
+// formatProgress is the text of a progress line.
+func formatProgress(pr client.Progress, elapsed time.Duration) string {
+	var b strings.Builder
+	done := pr.BytesCounted
+	if pr.BytesTotal > 0 {
+		fmt.Fprintf(&b, "%s / %s (%d%%)", megabytes(done), megabytes(pr.BytesTotal), 100*done/max(pr.BytesTotal, 1))
+	} else {
+		fmt.Fprintf(&b, "%s", megabytes(done))
+	}
+	if secs := elapsed.Seconds(); secs > 0 {
+		rate := float64(done) / secs
+		fmt.Fprintf(&b, "  %.0f MB/s", rate/1e6)
+		if pr.BytesTotal > done && rate > 0 {
+			eta := time.Duration(float64(pr.BytesTotal-done) / rate * float64(time.Second))
+			fmt.Fprintf(&b, "  ETA %s", eta.Round(time.Second))
+		}
+	}
+	fmt.Fprintf(&b, "  %d workers", pr.Workers)
+	if pr.Waiting != "" {
+		fmt.Fprintf(&b, "  (%s)", pr.Waiting)
+	}
+	return b.String()
+}
+
+func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
