@@ -12,9 +12,9 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"tally/count"
+	"tally/security"
 	tallyv1 "tally/proto/tally/v1"
 	"tally/wire"
 )
@@ -33,14 +33,47 @@ type Client struct {
 	api  tallyv1.CoordinatorServiceClient
 }
 
-// Dial returns a Client for the coordinator at addr (host:port). Without
-// options it connects in plaintext; opts are appended to that default.
-func Dial(addr string, opts ...grpc.DialOption) (*Client, error) {
-	all := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+// Option configures Dial.
+type Option func(*options)
+
+type options struct {
+	tls   security.TLS
+	token string
+	grpc  []grpc.DialOption
+}
+
+// WithTLS connects over TLS, verifying the coordinator with t.CAFile (the
+// system roots without one) and presenting t's certificate if it has one.
+func WithTLS(t security.TLS) Option { return func(o *options) { o.tls = t } }
+
+// WithToken sends a bearer token with every call. Over plaintext the token
+// travels in clear: use it with WithTLS.
+func WithToken(token string) Option { return func(o *options) { o.token = token } }
+
+// WithGRPCOptions adds raw gRPC dial options.
+func WithGRPCOptions(opts ...grpc.DialOption) Option {
+	return func(o *options) { o.grpc = append(o.grpc, opts...) }
+}
+
+// Dial returns a Client for the coordinator at addr (host:port), in
+// plaintext unless WithTLS is given.
+func Dial(addr string, opts ...Option) (*Client, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	creds, err := o.tls.ClientCredentials("")
+	if err != nil {
+		return nil, err
+	}
+	all := []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxResultBytes)),
-	}, opts...)
-	conn, err := grpc.NewClient(addr, all...)
+	}
+	if o.token != "" {
+		all = append(all, grpc.WithPerRPCCredentials(security.TokenCredentials{Token: o.token, Secure: o.tls.Enabled()}))
+	}
+	conn, err := grpc.NewClient(addr, append(all, o.grpc...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to coordinator %s: %w", addr, err)
 	}

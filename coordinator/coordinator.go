@@ -22,6 +22,7 @@ import (
 
 	"tally/cluster"
 	"tally/coordinator/chunk"
+	"tally/security"
 	tallyv1 "tally/proto/tally/v1"
 	"tally/wire"
 	"tally/worker"
@@ -35,7 +36,12 @@ type Config struct {
 	Cluster *cluster.Config
 	// DataDir is the directory whose files clients may count by server path; "" allows none.
 	DataDir string
-	// Dial opens links to workers; nil dials gRPC.
+	// TLS secures the client API (server side) and the links to workers
+	// (client side, presenting the certificate for mutual TLS).
+	TLS security.TLS
+	// Token, when set, is the bearer token clients must send.
+	Token string
+	// Dial opens links to workers; nil dials gRPC with TLS.
 	Dial Dialer
 	// ChunkSize is the default target chunk size in bytes.
 	ChunkSize int
@@ -116,7 +122,20 @@ func Start(cfg Config) (*Coordinator, error) {
 	}
 	dial := cfg.Dial
 	if dial == nil {
-		dial = DialGRPC
+		creds, err := cfg.TLS.ClientCredentials(security.WorkerServerName)
+		if err != nil {
+			return nil, fmt.Errorf("worker link TLS: %w", err)
+		}
+		dial = GRPCDialer(creds)
+	}
+	serverCreds, err := cfg.TLS.ServerCredentials(false)
+	if err != nil {
+		return nil, fmt.Errorf("client API TLS: %w", err)
+	}
+	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(maxClientMessage), grpc.Creds(serverCreds)}
+	if cfg.Token != "" {
+		unary, stream := security.TokenInterceptors(cfg.Token)
+		opts = append(opts, grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
 	}
 	var root *os.Root
 	if cfg.DataDir != "" {
@@ -163,7 +182,7 @@ func Start(cfg Config) (*Coordinator, error) {
 		c.watchWaiting()
 	}()
 
-	c.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(maxClientMessage))
+	c.grpc = grpc.NewServer(opts...)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	tallyv1.RegisterCoordinatorServiceServer(c.grpc, &service{c: c})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 
@@ -40,10 +41,19 @@ type grpcLink struct {
 	slots  int
 }
 
-// DialGRPC opens a WorkerService session and waits for the worker's hello.
+// DialGRPC opens a plaintext WorkerService session and waits for the worker's hello.
 func DialGRPC(ctx context.Context, addr string) (Link, error) {
+	return GRPCDialer(insecure.NewCredentials())(ctx, addr)
+}
+
+// GRPCDialer returns a Dialer whose links use creds (TLS for a secure cluster).
+func GRPCDialer(creds credentials.TransportCredentials) Dialer {
+	return func(ctx context.Context, addr string) (Link, error) { return dialGRPC(ctx, addr, creds) }
+}
+
+func dialGRPC(ctx context.Context, addr string, creds credentials.TransportCredentials) (Link, error) {
 	conn, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(worker.MaxMessageBytes), grpc.MaxCallSendMsgSize(worker.MaxMessageBytes)),
 		// Pings find a worker that hangs or whose network vanished without
 		// closing the connection, within seconds (workers allow pings every 5 s).

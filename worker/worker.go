@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"tally/cluster"
+	"tally/security"
 	tallyv1 "tally/proto/tally/v1"
 )
 
@@ -36,6 +37,9 @@ type Config struct {
 	Cluster cluster.Config
 	// Logger receives the worker's logs; nil discards them.
 	Logger *slog.Logger
+	// TLS secures WorkerService with mutual TLS: the coordinator must present
+	// a certificate signed by TLS.CAFile.
+	TLS security.TLS
 	// Faults make the worker misbehave on purpose, for fault-handling tests.
 	Faults Faults
 	// DrainTimeout bounds how long Close waits for in-flight chunks before stopping hard.
@@ -72,10 +76,16 @@ func Start(cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
+	creds, err := cfg.TLS.ServerCredentials(true)
+	if err != nil {
+		lis.Close()
+		return nil, fmt.Errorf("worker TLS: %w", err)
+	}
 	engine := NewEngine(cfg.Threads)
 	engine.SetFaults(cfg.Faults)
 	w := &Worker{cfg: cfg, log: log, engine: engine, lis: lis, served: make(chan error, 1)}
 	w.grpc = grpc.NewServer(
+		grpc.Creds(creds),
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),

@@ -9,20 +9,19 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"tally/client"
 	tallyv1 "tally/proto/tally/v1"
 )
 
 // adminFlags are the flags of cluster and jobs.
 type adminFlags struct {
-	coordinator string
-	json        bool
+	conn connFlags
+	json bool
 }
 
 func parseAdmin(name, synopsis string, args []string, e env) (adminFlags, []string, error) {
 	fs := newFlagSet(name, synopsis)
 	var f adminFlags
-	fs.StringVar(&f.coordinator, "coordinator", "127.0.0.1:7070", "coordinator HOST:PORT")
+	f.conn.register(fs, "127.0.0.1:7070", "coordinator HOST:PORT")
 	fs.BoolVar(&f.json, "json", false, "print JSON (the API's messages in protobuf JSON form)")
 	rest, err := parse(fs, args, e.stdout)
 	return f, rest, err
@@ -36,7 +35,7 @@ func runCluster(ctx context.Context, args []string, e env) error {
 	if len(rest) > 0 {
 		return usagef("unexpected argument %q", rest[0])
 	}
-	c, err := client.Dial(f.coordinator)
+	c, err := f.conn.dial()
 	if err != nil {
 		return err
 	}
@@ -54,7 +53,7 @@ func runCluster(ctx context.Context, args []string, e env) error {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\n", w.GetName(), w.GetAddress(), w.GetCores(), w.GetState(), w.GetInFlight(), w.GetChunksDone())
 	}
 	tw.Flush()
-	fmt.Fprintf(e.stdout, "%d workers; coordinator %s at %s\n", len(resp.GetWorkers()), resp.GetCoordinator(), f.coordinator)
+	fmt.Fprintf(e.stdout, "%d workers; coordinator %s at %s\n", len(resp.GetWorkers()), resp.GetCoordinator(), f.conn.coordinator)
 	return nil
 }
 
@@ -70,7 +69,7 @@ func runJobs(ctx context.Context, args []string, e env) error {
 	if (sub == "list") != (len(ids) == 0) || len(ids) > 1 {
 		return usagef("usage: tally jobs list | show ID | watch ID | cancel ID")
 	}
-	c, err := client.Dial(f.coordinator)
+	c, err := f.conn.dial()
 	if err != nil {
 		return err
 	}

@@ -14,9 +14,9 @@ import (
 // in-process worker when addr is empty. The embedded coordinator runs the
 // same job code as a cluster's and is reached over gRPC on loopback; only its
 // worker link is in-process. closeAll releases everything.
-func connect(addr string) (*client.Client, func(), error) {
-	if addr != "" {
-		c, err := client.Dial(addr)
+func connect(cf connFlags) (*client.Client, func(), error) {
+	if cf.coordinator != "" {
+		c, err := cf.dial()
 		if err != nil {
 			return nil, nil, err
 		}

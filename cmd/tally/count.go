@@ -22,7 +22,7 @@ type jobFlags struct {
 	totalsOnly  bool
 	quiet       bool
 	progress    string
-	coordinator string
+	conn        connFlags
 	serverPaths multiFlag
 	hidden      bool
 }
@@ -36,7 +36,7 @@ func (f *jobFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.totalsOnly, "totals-only", false, "print only the total, not a row per document")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress line on stderr (same as --progress never)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress line on stderr: auto (when stderr is a terminal), always or never")
-	fs.StringVar(&f.coordinator, "coordinator", "", "coordinator HOST:PORT; empty runs an embedded coordinator and worker in this process")
+	f.conn.register(fs, "", "coordinator HOST:PORT; empty runs an embedded coordinator and worker in this process")
 }
 
 func runCount(ctx context.Context, args []string, e env) error {
@@ -132,7 +132,7 @@ func runJob(ctx context.Context, e env, jf jobFlags, q wire.Query, paths []strin
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
-	c, closeAll, err := connect(jf.coordinator)
+	c, closeAll, err := connect(jf.conn)
 	if err != nil {
 		return nil, err
 	}

@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+
+	"tally/security"
 )
 
 // runHealth asks a coordinator or worker for its gRPC health (grpc.health.v1),
@@ -22,10 +24,17 @@ func runHealth(ctx context.Context, args []string, e env) error {
 	}
 	addr := fs.String("addr", def, "gRPC HOST:PORT of a coordinator or worker (default: $TALLY_LISTEN)")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
+	var tlsCfg security.TLS
+	registerTLS(fs, &tlsCfg, "node (a worker asks for it: mutual TLS)")
+	serverName := fs.String("tls-server-name", "", "name to verify in the server's certificate (default: the host of --addr; tally-worker for workers)")
 	if _, err := parse(fs, args, e.stdout); err != nil {
 		return err
 	}
-	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds, err := tlsCfg.ClientCredentials(*serverName)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return usagef("--addr %q: %v", *addr, err)
 	}
@@ -34,7 +43,7 @@ func runHealth(ctx context.Context, args []string, e env) error {
 	defer cancel()
 	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
 	if err != nil {
-		return fmt.Errorf("%s: %w", *addr, err)
+		return fmt.Errorf("%s: not healthy: %s", *addr, status.Convert(err).Message())
 	}
 	if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		return fmt.Errorf("%s: %s", *addr, resp.GetStatus())

@@ -13,6 +13,7 @@ import (
 
 	"tally/cluster"
 	"tally/coordinator"
+	"tally/security"
 	"tally/worker"
 )
 
@@ -90,6 +91,9 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	fs.Var(&chunkSize, "chunk-size", "default target chunk size")
 	dataDir := fs.String("data-dir", "", "directory whose files clients may count with --server-path (default: none)")
 	workerWait := fs.Duration("worker-wait", def.WorkerWait, "how long a job waits for a worker before it fails (0: forever)")
+	var tlsCfg security.TLS
+	registerTLS(fs, &tlsCfg, "coordinator: serves clients with it and presents it to workers")
+	token := fs.String("token", "", "bearer token clients must send (health checks need none)")
 	maxAttempts := fs.Int("max-attempts", def.MaxAttempts, "failures of one chunk (error or crashed worker) before its job fails")
 	if _, err := parse(fs, args, e.stdout); err != nil {
 		return err
@@ -105,6 +109,7 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	cfg := coordinator.DefaultConfig()
 	cfg.ListenAddr, cfg.Cluster, cfg.ChunkSize, cfg.Logger = *listen, &ccfg, int(chunkSize), log
 	cfg.WorkerWait, cfg.MaxAttempts, cfg.DataDir = *workerWait, *maxAttempts, *dataDir
+	cfg.TLS, cfg.Token = tlsCfg, *token
 	if cfg.MaxLine < cfg.ChunkSize {
 		cfg.MaxLine = cfg.ChunkSize
 	}
@@ -123,6 +128,8 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	listen := fs.String("listen", "127.0.0.1:0", "gRPC HOST:PORT for the coordinator (port 0 picks a free port)")
 	advertise := fs.String("advertise", "", "gRPC HOST:PORT the coordinator dials (default: derived from --listen)")
 	threads := fs.Int("threads", 0, "chunks counted at once (default: GOMAXPROCS)")
+	var tlsCfg security.TLS
+	registerTLS(fs, &tlsCfg, "worker; with --tls-ca only coordinators with a certificate from that CA may call it")
 	var faults worker.Faults
 	var throttle sizeFlag
 	fs.Var(&throttle, "throttle", "testing: slow each thread to SIZE bytes per second, e.g. 5MB (a straggler)")
@@ -151,6 +158,7 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	cfg := worker.DefaultConfig()
 	cfg.ListenAddr, cfg.AdvertiseAddr, cfg.Threads, cfg.Cluster, cfg.Logger = *listen, *advertise, *threads, ccfg, log
 	faults.Throttle = int(throttle)
+	cfg.TLS = tlsCfg
 	cfg.Faults = faults
 	w, err := worker.Start(cfg)
 	if err != nil {
