@@ -14,8 +14,8 @@ import (
 	"google.golang.org/grpc"
 
 	"tally/count"
-	"tally/security"
 	tallyv1 "tally/proto/tally/v1"
+	"tally/security"
 	"tally/wire"
 )
 

@@ -22,8 +22,8 @@ import (
 
 	"tally/cluster"
 	"tally/coordinator/chunk"
-	"tally/security"
 	tallyv1 "tally/proto/tally/v1"
+	"tally/security"
 	"tally/wire"
 	"tally/worker"
 )

@@ -15,8 +15,8 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"tally/cluster"
-	"tally/security"
 	tallyv1 "tally/proto/tally/v1"
+	"tally/security"
 )
 
 // MaxMessageBytes bounds one gRPC message between coordinator and worker. It is
