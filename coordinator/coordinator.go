@@ -22,6 +22,7 @@ import (
 
 	"tally/cluster"
 	"tally/coordinator/chunk"
+	"tally/metrics"
 	tallyv1 "tally/proto/tally/v1"
 	"tally/security"
 	"tally/wire"
@@ -41,6 +42,8 @@ type Config struct {
 	TLS security.TLS
 	// Token, when set, is the bearer token clients must send.
 	Token string
+	// Metrics receives the coordinator's counters; nil records none.
+	Metrics *metrics.Metrics
 	// Dial opens links to workers; nil dials gRPC with TLS.
 	Dial Dialer
 	// ChunkSize is the default target chunk size in bytes.
@@ -132,7 +135,7 @@ func Start(cfg Config) (*Coordinator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client API TLS: %w", err)
 	}
-	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(maxClientMessage), grpc.Creds(serverCreds)}
+	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(maxClientMessage), grpc.Creds(serverCreds)}, cfg.Metrics.ServerOptions()...)
 	if cfg.Token != "" {
 		unary, stream := security.TokenInterceptors(cfg.Token)
 		opts = append(opts, grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
@@ -157,7 +160,7 @@ func Start(cfg Config) (*Coordinator, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	c := &Coordinator{cfg: cfg, log: log, sched: newScheduler(), jobs: newRegistry(cfg.JobHistory), root: root, lis: lis, ctx: ctx, stop: stop}
-	c.pool = &pool{log: log, dial: dial, sched: c.sched, deliver: c.deliver, backup: c.straggler, drain: cfg.DrainTimeout, sessions: map[string]*session{}}
+	c.pool = &pool{log: log, dial: dial, sched: c.sched, deliver: c.deliver, backup: c.straggler, drain: cfg.DrainTimeout, metrics: cfg.Metrics, sessions: map[string]*session{}}
 
 	if cfg.Cluster != nil {
 		ccfg := *cfg.Cluster
@@ -187,6 +190,7 @@ func Start(cfg Config) (*Coordinator, error) {
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	tallyv1.RegisterCoordinatorServiceServer(c.grpc, &service{c: c})
 	reflection.Register(c.grpc)
+	cfg.Metrics.InitGRPC(c.grpc)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -258,6 +262,7 @@ func (c *Coordinator) deliver(workerName string, t *task, r worker.Result) {
 		c.log.Warn("chunk failed on worker", "job", t.job.id, "chunk", t.id, "worker", workerName, "err", r.Err)
 	}
 	if retry := t.job.complete(workerName, r); retry != nil {
+		c.cfg.Metrics.Redispatched("error")
 		c.sched.requeue(retry)
 	}
 }
@@ -302,6 +307,7 @@ func (c *Coordinator) watchWaiting() {
 			return
 		}
 		ready := c.pool.ready()
+		c.cfg.Metrics.SetLiveWorkers(ready)
 		// Retried chunks skip the workers that failed them while others are
 		// ready; a change in the ready set can make them takeable, so look again.
 		c.sched.wakeAll()
@@ -320,6 +326,7 @@ func (c *Coordinator) watchWaiting() {
 // newJob creates and registers a job.
 func (c *Coordinator) newJob(parent context.Context, q wire.Query) *job {
 	j := newJob(parent, newID(), q, c.cfg.Window, c.cfg.MaxAttempts)
+	j.metrics = c.cfg.Metrics
 	stop := context.AfterFunc(c.ctx, func() { j.fail(fmt.Errorf("coordinator is shutting down")) })
 	// When the job ends, free what it holds: its queued chunks, and the hook
 	// above, which would otherwise keep every job reachable until Close.

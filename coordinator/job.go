@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"tally/count"
+	"tally/metrics"
 	tallyv1 "tally/proto/tally/v1"
 	"tally/wire"
 	"tally/worker"
@@ -32,8 +33,9 @@ type job struct {
 	created  time.Time
 	ctx      context.Context // ends when the job ends, for whatever reason
 	cancel   context.CancelCauseFunc
-	window   chan struct{} // one token per chunk held: bounds the job's memory
-	attempts int           // failures of one chunk before the job fails
+	window   chan struct{}    // one token per chunk held: bounds the job's memory
+	attempts int              // failures of one chunk before the job fails
+	metrics  *metrics.Metrics // may be nil
 
 	mu           sync.Mutex // guards every field below
 	state        tallyv1.JobState
@@ -142,7 +144,10 @@ func (j *job) complete(workerName string, r worker.Result) (retry *task) {
 	defer j.mu.Unlock()
 	t, ok := j.pending[r.ChunkID]
 	if !ok || j.state != tallyv1.JobState_JOB_STATE_RUNNING {
-		return nil // a duplicate (the chunk was retried) or a job that ended
+		if r.Err == nil {
+			j.metrics.Duplicate() // the chunk was retried or backed up, or its job ended
+		}
+		return nil
 	}
 	d := j.docs[t.doc]
 	t.stopped(workerName)
@@ -163,6 +168,7 @@ func (j *job) complete(workerName string, r worker.Result) (retry *task) {
 	j.workers[workerName] = struct{}{}
 	j.progress.ChunksDone++
 	j.progress.BytesCounted += uint64(len(t.data))
+	j.metrics.Merged(len(t.data))
 	j.maybeFinish()
 	j.notify()
 	return nil
@@ -301,11 +307,19 @@ func (j *job) failLocked(err error) { j.finishLocked(tallyv1.JobState_JOB_STATE_
 // finishLocked moves the job to a final state and frees its chunks. j.mu is held.
 func (j *job) finishLocked(state tallyv1.JobState, err error) {
 	j.state, j.err, j.finished = state, err, time.Now()
+	j.metrics.JobEnded(outcomes[state])
 	j.pending = nil
 	j.freq = nil
 	close(j.done)
 	j.notify()
 	j.cancel(errJobEnded)
+}
+
+// outcomes name final states for metrics.
+var outcomes = map[tallyv1.JobState]string{
+	tallyv1.JobState_JOB_STATE_SUCCEEDED: "succeeded",
+	tallyv1.JobState_JOB_STATE_FAILED:    "failed",
+	tallyv1.JobState_JOB_STATE_CANCELED:  "canceled",
 }
 
 // errJobEnded is the cause of a job context that ended because the job did.

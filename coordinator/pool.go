@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"tally/metrics"
 	"tally/worker"
 )
 
@@ -36,6 +37,7 @@ type pool struct {
 	deliver func(workerName string, t *task, r worker.Result)
 	backup  func(workerName string) *task // a straggler to copy, or nil
 	drain   time.Duration
+	metrics *metrics.Metrics // may be nil
 
 	mu       sync.Mutex // guards sessions
 	sessions map[string]*session
@@ -177,7 +179,13 @@ func (p *pool) serve(s *session, link Link) {
 		}
 		t, err := p.sched.next(lctx,
 			func(t *task) bool { return !t.avoids(s.name, p.ready) },
-			func() *task { return p.backup(s.name) })
+			func() *task {
+				t := p.backup(s.name)
+				if t != nil {
+					p.metrics.Redispatched("backup")
+				}
+				return t
+			})
 		if err != nil {
 			break
 		}
@@ -264,6 +272,7 @@ func (p *pool) handBack(s *session) {
 	s.mu.Unlock()
 	for _, t := range held {
 		if t.job.ctx.Err() == nil && !t.merged.Load() {
+			p.metrics.Redispatched("handback")
 			p.sched.requeue(t)
 		}
 	}
@@ -290,6 +299,7 @@ func (p *pool) requeueLost(s *session, cause error) {
 	s.mu.Unlock()
 	for t := range lost {
 		if t.job.lost(t, s.name, fmt.Errorf("link lost: %w", cause)) {
+			p.metrics.Redispatched("lost")
 			p.sched.requeue(t)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tally/count"
+	"tally/metrics"
 )
 
 // programCacheSize bounds the compiled programs kept between chunks; a job's
@@ -35,6 +36,7 @@ type Engine struct {
 	threads int
 	sem     chan struct{}
 	faults  Faults
+	metrics *metrics.Metrics // may be nil
 
 	mu       sync.Mutex // guards programs and order
 	programs map[string]*count.Program
@@ -49,6 +51,9 @@ func NewEngine(threads int) *Engine {
 	return &Engine{threads: threads, sem: make(chan struct{}, threads), programs: map[string]*count.Program{}}
 }
 
+// SetMetrics records the engine's work in m; call it before use.
+func (e *Engine) SetMetrics(m *metrics.Metrics) { e.metrics = m }
+
 // SetFaults makes the engine misbehave as f says; call it before use.
 func (e *Engine) SetFaults(f Faults) { e.faults = f }
 
@@ -59,7 +64,10 @@ func (e *Engine) Threads() int { return e.threads }
 func (e *Engine) Process(t Task) Result {
 	e.sem <- struct{}{}
 	defer func() { <-e.sem }()
+	e.metrics.AddInFlight(1)
+	defer e.metrics.AddInFlight(-1)
 	res := Result{JobID: t.JobID, ChunkID: t.ChunkID, Attempt: t.Attempt}
+	defer func() { e.metrics.Counted(len(t.Data), res.Err) }()
 	prog, err := e.program(t)
 	if err != nil {
 		res.Err = fmt.Errorf("compile job %s: %w", t.JobID, err)

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"tally/cluster"
+	"tally/metrics"
 	tallyv1 "tally/proto/tally/v1"
 	"tally/security"
 )
@@ -40,6 +41,8 @@ type Config struct {
 	// TLS secures WorkerService with mutual TLS: the coordinator must present
 	// a certificate signed by TLS.CAFile.
 	TLS security.TLS
+	// Metrics receives the worker's counters; nil records none.
+	Metrics *metrics.Metrics
 	// Faults make the worker misbehave on purpose, for fault-handling tests.
 	Faults Faults
 	// DrainTimeout bounds how long Close waits for in-flight chunks before stopping hard.
@@ -83,13 +86,14 @@ func Start(cfg Config) (*Worker, error) {
 	}
 	engine := NewEngine(cfg.Threads)
 	engine.SetFaults(cfg.Faults)
+	engine.SetMetrics(cfg.Metrics)
 	w := &Worker{cfg: cfg, log: log, engine: engine, lis: lis, served: make(chan error, 1)}
-	w.grpc = grpc.NewServer(
+	w.grpc = grpc.NewServer(append(cfg.Metrics.ServerOptions(),
 		grpc.Creds(creds),
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-	)
+	)...)
 	w.health = health.NewServer()
 	healthpb.RegisterHealthServer(w.grpc, w.health)
 
@@ -113,6 +117,7 @@ func Start(cfg Config) (*Worker, error) {
 		}
 	}
 	tallyv1.RegisterWorkerServiceServer(w.grpc, NewServer(node.Name(), engine))
+	cfg.Metrics.InitGRPC(w.grpc)
 	go func() { w.served <- w.grpc.Serve(lis) }()
 	log.Info("worker started", "name", node.Name(), "grpc", ccfg.Meta.GRPCAddr, "gossip", node.GossipAddr(), "threads", engine.Threads())
 	return w, nil

@@ -13,6 +13,7 @@ import (
 
 	"tally/cluster"
 	"tally/coordinator"
+	"tally/metrics"
 	"tally/security"
 	"tally/worker"
 )
@@ -20,6 +21,8 @@ import (
 // gossipFlags configure memberlist, for both servers.
 type gossipFlags struct {
 	gossip, advertise, join, name, logLevel, key string
+	logFormat, metricsAddr                       string
+	pprof                                        bool
 }
 
 func (g *gossipFlags) register(fs *flag.FlagSet, defGossip string) {
@@ -27,6 +30,9 @@ func (g *gossipFlags) register(fs *flag.FlagSet, defGossip string) {
 	fs.StringVar(&g.advertise, "gossip-advertise", "", "memberlist HOST:PORT other nodes reach this node at (default: the bind address)")
 	fs.StringVar(&g.name, "name", "", "unique node name (default: ROLE-HOSTNAME-PORT)")
 	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&g.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.StringVar(&g.metricsAddr, "metrics", "", "HOST:PORT to serve Prometheus /metrics on (default: off)")
+	fs.BoolVar(&g.pprof, "pprof", false, "also serve /debug/pprof/ on the --metrics address")
 	fs.StringVar(&g.key, "gossip-key", "", "base64 gossip encryption key of 16, 24 or 32 bytes, the same on every node (e.g. openssl rand -base64 32)")
 }
 
@@ -65,7 +71,31 @@ func (g *gossipFlags) logger(e env) (*slog.Logger, error) {
 	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
 		return nil, usagef("--log-level %q: want debug, info, warn or error", g.logLevel)
 	}
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})), nil
+	opts := &slog.HandlerOptions{Level: level}
+	switch g.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(e.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(e.stderr, opts)), nil
+	}
+	return nil, usagef("--log-format %q: want text or json", g.logFormat)
+}
+
+// serveMetrics starts the metrics endpoint when --metrics is set; nil metrics otherwise.
+func (g *gossipFlags) serveMetrics(ctx context.Context, role string, log *slog.Logger) (*metrics.Metrics, error) {
+	if g.metricsAddr == "" {
+		if g.pprof {
+			return nil, usagef("--pprof needs --metrics HOST:PORT to serve on")
+		}
+		return nil, nil
+	}
+	m := metrics.New(role)
+	addr, err := m.Serve(ctx, g.metricsAddr, g.pprof)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("serving metrics", "addr", "http://"+addr+"/metrics", "pprof", g.pprof)
+	return m, nil
 }
 
 func splitHostPort(s string) (string, int, error) {
@@ -106,7 +136,12 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	m, err := g.serveMetrics(ctx, metrics.Coordinator, log)
+	if err != nil {
+		return err
+	}
 	cfg := coordinator.DefaultConfig()
+	cfg.Metrics = m
 	cfg.ListenAddr, cfg.Cluster, cfg.ChunkSize, cfg.Logger = *listen, &ccfg, int(chunkSize), log
 	cfg.WorkerWait, cfg.MaxAttempts, cfg.DataDir = *workerWait, *maxAttempts, *dataDir
 	cfg.TLS, cfg.Token = tlsCfg, *token
@@ -155,7 +190,12 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	m, err := g.serveMetrics(ctx, metrics.Worker, log)
+	if err != nil {
+		return err
+	}
 	cfg := worker.DefaultConfig()
+	cfg.Metrics = m
 	cfg.ListenAddr, cfg.AdvertiseAddr, cfg.Threads, cfg.Cluster, cfg.Logger = *listen, *advertise, *threads, ccfg, log
 	faults.Throttle = int(throttle)
 	cfg.TLS = tlsCfg

@@ -1,0 +1,205 @@
+// Package metrics holds tally's Prometheus metrics and serves them, with
+// optional pprof, on an HTTP address. Services take a *Metrics that may be
+// nil (no metrics), so that tests and embedded mode pay nothing.
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+)
+
+// Metrics are the counters of one process (a coordinator or a worker).
+type Metrics struct {
+	Registry *prometheus.Registry
+	GRPC     *grpcprom.ServerMetrics
+
+	// Coordinator.
+	Jobs         *prometheus.CounterVec // by outcome: succeeded, failed, canceled
+	ChunksMerged prometheus.Counter
+	Duplicates   prometheus.Counter     // results dropped because their chunk was already merged
+	Retries      *prometheus.CounterVec // by reason: error, lost, handback, backup
+	BytesMerged  prometheus.Counter
+	LiveWorkers  prometheus.Gauge
+
+	// Worker.
+	ChunksCounted *prometheus.CounterVec // by result: ok, error
+	BytesCounted  prometheus.Counter
+	InFlight      prometheus.Gauge
+}
+
+// Roles of a process, which decide the metrics it exports.
+const (
+	Coordinator = "coordinator"
+	Worker      = "worker"
+)
+
+// New returns the metrics of a process of role (Coordinator or Worker),
+// registered in a fresh registry with the Go and process collectors.
+func New(role string) *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := &Metrics{
+		Registry: reg,
+		GRPC: grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
+			grpcprom.WithHistogramBuckets([]float64{.001, .01, .1, .5, 1, 5, 30, 120}))),
+		Jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tally_jobs_total", Help: "Jobs that ended, by outcome.",
+		}, []string{"outcome"}),
+		ChunksMerged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tally_chunks_merged_total", Help: "Chunk results merged into their job (once per chunk).",
+		}),
+		Duplicates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tally_chunk_duplicates_total", Help: "Chunk results dropped because another copy was merged first.",
+		}),
+		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tally_chunk_redispatches_total", Help: "Chunks dispatched again, by reason: error (worker answered an error), lost (link broke), handback (worker left), backup (straggler copy).",
+		}, []string{"reason"}),
+		BytesMerged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tally_bytes_merged_total", Help: "Bytes of text counted and merged.",
+		}),
+		LiveWorkers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tally_live_workers", Help: "Workers with a ready session.",
+		}),
+		ChunksCounted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tally_worker_chunks_total", Help: "Chunks this worker counted, by result.",
+		}, []string{"result"}),
+		BytesCounted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tally_worker_bytes_total", Help: "Bytes of text this worker counted.",
+		}),
+		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tally_worker_chunks_in_flight", Help: "Chunks this worker holds now.",
+		}),
+	}
+	reg.MustRegister(m.GRPC)
+	if role == Coordinator {
+		reg.MustRegister(m.Jobs, m.ChunksMerged, m.Duplicates, m.Retries, m.BytesMerged, m.LiveWorkers)
+		for _, o := range []string{"succeeded", "failed", "canceled"} {
+			m.Jobs.WithLabelValues(o)
+		}
+		for _, r := range []string{"error", "lost", "handback", "backup"} {
+			m.Retries.WithLabelValues(r)
+		}
+	} else {
+		reg.MustRegister(m.ChunksCounted, m.BytesCounted, m.InFlight)
+		m.ChunksCounted.WithLabelValues("ok")
+		m.ChunksCounted.WithLabelValues("error")
+	}
+	return m
+}
+
+// ServerOptions returns the gRPC server options that record RPC metrics; none for nil m.
+func (m *Metrics) ServerOptions() []grpc.ServerOption {
+	if m == nil {
+		return nil
+	}
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(m.GRPC.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(m.GRPC.StreamServerInterceptor()),
+	}
+}
+
+// InitGRPC pre-creates the RPC series of s's services, so they show before the first call.
+func (m *Metrics) InitGRPC(s *grpc.Server) {
+	if m != nil {
+		m.GRPC.InitializeMetrics(s)
+	}
+}
+
+// Serve serves /metrics (and /debug/pprof/ when withPprof) on addr until ctx
+// ends. It returns the address it listens on, once listening.
+func (m *Metrics) Serve(ctx context.Context, addr string, withPprof bool) (string, error) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
+	if withPprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("metrics listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err // the listener closed under us: nothing left to serve
+		}
+	}()
+	context.AfterFunc(ctx, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	})
+	return lis.Addr().String(), nil
+}
+
+// The helpers below do nothing on a nil *Metrics.
+
+// JobEnded counts a job's outcome.
+func (m *Metrics) JobEnded(outcome string) {
+	if m != nil {
+		m.Jobs.WithLabelValues(outcome).Inc()
+	}
+}
+
+// Merged counts a merged chunk of n bytes.
+func (m *Metrics) Merged(n int) {
+	if m != nil {
+		m.ChunksMerged.Inc()
+		m.BytesMerged.Add(float64(n))
+	}
+}
+
+// Duplicate counts a dropped duplicate result.
+func (m *Metrics) Duplicate() {
+	if m != nil {
+		m.Duplicates.Inc()
+	}
+}
+
+// Redispatched counts a chunk sent again for reason.
+func (m *Metrics) Redispatched(reason string) {
+	if m != nil {
+		m.Retries.WithLabelValues(reason).Inc()
+	}
+}
+
+// SetLiveWorkers records the number of ready workers.
+func (m *Metrics) SetLiveWorkers(n int) {
+	if m != nil {
+		m.LiveWorkers.Set(float64(n))
+	}
+}
+
+// Counted records a chunk of n bytes counted by a worker.
+func (m *Metrics) Counted(n int, err error) {
+	if m == nil {
+		return
+	}
+	if err != nil {
+		m.ChunksCounted.WithLabelValues("error").Inc()
+		return
+	}
+	m.ChunksCounted.WithLabelValues("ok").Inc()
+	m.BytesCounted.Add(float64(n))
+}
+
+// AddInFlight moves the worker's in-flight gauge by d.
+func (m *Metrics) AddInFlight(d int) {
+	if m != nil {
+		m.InFlight.Add(float64(d))
+	}
+}
