@@ -54,6 +54,11 @@ type Config struct {
 	Window int
 	// MaxAttempts is how many times one chunk is dispatched before its job fails.
 	MaxAttempts int
+	// MaxTargets and MaxTargetBytes bound a count query (InvalidArgument beyond).
+	MaxTargets     int
+	MaxTargetBytes int
+	// MaxJobs bounds the jobs running at once (ResourceExhausted beyond).
+	MaxJobs int
 	// JobHistory is how many finished jobs are remembered.
 	JobHistory int
 	// WorkerWait is how long a job waits with no worker before it fails; 0 waits forever.
@@ -67,14 +72,17 @@ type Config struct {
 // DefaultConfig returns a coordinator config for a single machine, without gossip.
 func DefaultConfig() Config {
 	return Config{
-		ListenAddr:   "127.0.0.1:0",
-		ChunkSize:    chunk.DefaultConfig().Size,
-		MaxLine:      chunk.DefaultConfig().MaxLine,
-		Window:       64,
-		MaxAttempts:  4,
-		WorkerWait:   time.Minute,
-		JobHistory:   100,
-		DrainTimeout: 10 * time.Second,
+		ListenAddr:     "127.0.0.1:0",
+		ChunkSize:      chunk.DefaultConfig().Size,
+		MaxLine:        chunk.DefaultConfig().MaxLine,
+		Window:         64,
+		MaxAttempts:    4,
+		WorkerWait:     time.Minute,
+		JobHistory:     100,
+		MaxTargets:     10000,
+		MaxTargetBytes: 4096,
+		MaxJobs:        64,
+		DrainTimeout:   10 * time.Second,
 	}
 }
 
@@ -321,6 +329,34 @@ func (c *Coordinator) watchWaiting() {
 			}
 		}
 	}
+}
+
+// errTooManyJobs refuses a job beyond Config.MaxJobs.
+var errTooManyJobs = errors.New("too many jobs running")
+
+// checkLimits refuses queries beyond the configured bounds.
+func (c *Coordinator) checkLimits(q wire.Query) error {
+	cq := q.Spec.Count
+	if cq == nil {
+		return nil
+	}
+	if c.cfg.MaxTargets > 0 && len(cq.Targets) > c.cfg.MaxTargets {
+		return fmt.Errorf("%d targets: at most %d per job", len(cq.Targets), c.cfg.MaxTargets)
+	}
+	for i, t := range cq.Targets {
+		if c.cfg.MaxTargetBytes > 0 && len(t) > c.cfg.MaxTargetBytes {
+			return fmt.Errorf("target %d is %d bytes long: at most %d", i+1, len(t), c.cfg.MaxTargetBytes)
+		}
+	}
+	return nil
+}
+
+// admit creates and registers a job, unless MaxJobs are running.
+func (c *Coordinator) admit(parent context.Context, q wire.Query) (*job, error) {
+	if c.cfg.MaxJobs > 0 && len(c.jobs.running()) >= c.cfg.MaxJobs {
+		return nil, fmt.Errorf("%w: %d at once is the limit; retry later", errTooManyJobs, c.cfg.MaxJobs)
+	}
+	return c.newJob(parent, q), nil
 }
 
 // newJob creates and registers a job.

@@ -35,6 +35,9 @@ func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 		return status.Error(codes.InvalidArgument, "the first message of RunJob must be a start")
 	}
 	q, err := wire.QueryFromProto(start.GetSpec())
+	if err == nil {
+		err = s.c.checkLimits(q)
+	}
 	if err != nil {
 		return status.Error(codes.InvalidArgument, err.Error())
 	}
@@ -49,7 +52,10 @@ func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 	if err != nil {
 		return status.Error(codes.InvalidArgument, err.Error())
 	}
-	j := s.c.newJob(stream.Context(), q)
+	j, err := s.c.admit(stream.Context(), q)
+	if err != nil {
+		return status.Error(codes.ResourceExhausted, err.Error())
+	}
 	if err := stream.Send(&tallyv1.RunJobResponse{Event: &tallyv1.RunJobResponse_Accepted{Accepted: &tallyv1.JobAccepted{JobId: j.id}}}); err != nil {
 		j.cancel(err)
 		return err
@@ -127,11 +133,17 @@ func (s *service) CountTexts(ctx context.Context, req *tallyv1.CountTextsRequest
 	if err := q.Spec.Validate(); err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
+	if err := s.c.checkLimits(q); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
 	ccfg, err := s.c.chunkConfig(q, 0)
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
-	j := s.c.newJob(ctx, q)
+	j, err := s.c.admit(ctx, q)
+	if err != nil {
+		return nil, status.Error(codes.ResourceExhausted, err.Error())
+	}
 	s.c.feedJob(j, newTextSource(req.GetTexts()), ccfg)
 	<-j.done
 	snap := j.snapshot(true)

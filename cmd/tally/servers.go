@@ -124,6 +124,9 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	var tlsCfg security.TLS
 	registerTLS(fs, &tlsCfg, "coordinator: serves clients with it and presents it to workers")
 	token := fs.String("token", "", "bearer token clients must send (health checks need none)")
+	maxJobs := fs.Int("max-jobs", def.MaxJobs, "jobs running at once; more are refused (ResourceExhausted)")
+	maxTargets := fs.Int("max-targets", def.MaxTargets, "targets per count job")
+	maxTargetBytes := fs.Int("max-target-bytes", def.MaxTargetBytes, "bytes per target")
 	maxAttempts := fs.Int("max-attempts", def.MaxAttempts, "failures of one chunk (error or crashed worker) before its job fails")
 	if _, err := parse(fs, args, e.stdout); err != nil {
 		return err
@@ -145,6 +148,7 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	cfg.ListenAddr, cfg.Cluster, cfg.ChunkSize, cfg.Logger = *listen, &ccfg, int(chunkSize), log
 	cfg.WorkerWait, cfg.MaxAttempts, cfg.DataDir = *workerWait, *maxAttempts, *dataDir
 	cfg.TLS, cfg.Token = tlsCfg, *token
+	cfg.MaxJobs, cfg.MaxTargets, cfg.MaxTargetBytes = *maxJobs, *maxTargets, *maxTargetBytes
 	if cfg.MaxLine < cfg.ChunkSize {
 		cfg.MaxLine = cfg.ChunkSize
 	}
