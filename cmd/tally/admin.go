@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"tally/client"
 	tallyv1 "tally/proto/tally/v1"
 )
 
@@ -101,14 +102,17 @@ func runJobs(ctx context.Context, args []string, e env) error {
 		}
 		return printProto(e, j)
 	case "watch":
+		start := time.Now()
 		return c.WatchJob(ctx, ids[0], func(j *tallyv1.Job) {
 			if f.json {
 				printProto(e, j)
 				return
 			}
-			p := j.GetProgress()
-			fmt.Fprintf(e.stdout, "%s %s: %d bytes received, %d counted, %d chunks done, %d workers %s\n", j.GetId(), stateName(j.GetState()),
-				p.GetBytesReceived(), p.GetBytesCounted(), p.GetChunksDone(), p.GetWorkers(), p.GetWaiting())
+			p := client.ProgressFromProto(j.GetId(), j.GetProgress())
+			fmt.Fprintf(e.stdout, "%s %s: %s\n", j.GetId(), stateName(j.GetState()), formatProgress(p, time.Since(start)))
+			if msg := j.GetError(); msg != "" {
+				fmt.Fprintf(e.stdout, "%s: %s\n", j.GetId(), msg)
+			}
 		})
 	case "cancel":
 		j, err := c.CancelJob(ctx, ids[0])
