@@ -102,14 +102,13 @@ func runJobs(ctx context.Context, args []string, e env) error {
 		}
 		return printProto(e, j)
 	case "watch":
-		start := time.Now()
 		return c.WatchJob(ctx, ids[0], func(j *tallyv1.Job) {
 			if f.json {
 				printProto(e, j)
 				return
 			}
 			p := client.ProgressFromProto(j.GetId(), j.GetProgress())
-			fmt.Fprintf(e.stdout, "%s %s: %s\n", j.GetId(), stateName(j.GetState()), formatProgress(p, time.Since(start)))
+			fmt.Fprintf(e.stdout, "%s %s: %s\n", j.GetId(), stateName(j.GetState()), formatProgress(p, time.Since(j.GetCreatedAt().AsTime())))
 			if msg := j.GetError(); msg != "" {
 				fmt.Fprintf(e.stdout, "%s: %s\n", j.GetId(), msg)
 			}
