@@ -101,7 +101,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		BindAddr:       "127.0.0.1",
-		RejoinInterval: 30 * time.Second,
+		RejoinInterval: 5 * time.Second,
 	}
 }
 

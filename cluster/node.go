@@ -27,7 +27,11 @@ const (
 	// deadNodeReclaimTime lets a node that died be replaced by one with the same
 	// name and a new address (a restarted container) after this long, instead
 	// of being refused as a conflict forever. memberlist's default is never.
-	deadNodeReclaimTime = 10 * time.Second
+	deadNodeReclaimTime = time.Second
+
+	// suspicionMaxTimeoutMult bounds how long a suspect node may take to be
+	// declared dead, as a multiple of memberlist's base suspicion timeout.
+	suspicionMaxTimeoutMult = 2
 
 	// updateTimeout bounds how long UpdateMeta waits for its broadcast.
 	updateTimeout = 5 * time.Second
@@ -147,6 +151,10 @@ func start(cfg Config, nt *memberlist.NetTransport, logger *slog.Logger, stdlog 
 	mc.Events = n.view
 	mc.Logger = stdlog
 	mc.DeadNodeReclaimTime = deadNodeReclaimTime
+	// A small cluster rarely has the independent confirmations that shorten
+	// suspicion, so memberlist's default (up to 6× the base timeout, ~24 s)
+	// would apply in full; on a LAN 2× (4–8 s) declares a dead node promptly.
+	mc.SuspicionMaxTimeoutMult = suspicionMaxTimeoutMult
 	if n.ml, err = memberlist.Create(mc); err != nil {
 		return nil, fmt.Errorf("create memberlist: %w", err)
 	}

@@ -324,8 +324,19 @@ func (c *Coordinator) watchWaiting() {
 			if ready == 0 && c.sched.queued(j) > 0 {
 				reason = "waiting for workers"
 			}
-			if waited := j.setWaiting(reason, ready); c.cfg.WorkerWait > 0 && waited > c.cfg.WorkerWait {
-				j.fail(fmt.Errorf("%w: waited %s and none joined", ErrNoWorkers, c.cfg.WorkerWait))
+			waited := j.setWaiting(reason, ready)
+			if reason == "" {
+				continue
+			}
+			// A chunk that failed on several workers, with none left, is most
+			// likely what took them down (a poison chunk): say so at once.
+			if n, desc := j.suspect(); n >= 2 {
+				j.fail(fmt.Errorf("%s; no worker is left", desc))
+			} else if c.cfg.WorkerWait > 0 && waited > c.cfg.WorkerWait {
+				if desc != "" {
+					desc = " (" + desc + ")"
+				}
+				j.fail(fmt.Errorf("%w: waited %s and none joined%s", ErrNoWorkers, c.cfg.WorkerWait, desc))
 			}
 		}
 	}

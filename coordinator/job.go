@@ -190,13 +190,28 @@ func (j *job) lost(t *task, workerName string, cause error) (retry bool) {
 // countFailure counts a failure of t on workerName and fails the job when t
 // has failed MaxAttempts times. It reports whether t may be retried. j.mu is held.
 func (j *job) countFailure(t *task, workerName string, cause error) bool {
-	n := t.failed(workerName)
+	n := t.failed(workerName, cause)
 	if n < j.attempts {
 		return true
 	}
 	j.failLocked(fmt.Errorf("chunk %d of document %q at byte offset %d failed %d times, last on worker %s: %w",
 		t.id, j.docs[t.doc].name, t.offset, n, workerName, cause))
 	return false
+}
+
+// suspect returns the pending chunk that failed most often, with a description
+// naming its place, or nil if none failed.
+func (j *job) suspect() (int, string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	worst, desc := 0, ""
+	for _, t := range j.pending {
+		if n, cause := t.failureCount(); n > worst {
+			worst = n
+			desc = fmt.Sprintf("chunk %d of document %q at byte offset %d failed on %d workers, last: %v", t.id, j.docs[t.doc].name, t.offset, n, cause)
+		}
+	}
+	return worst, desc
 }
 
 // recordLatency adds t's time in flight to the job's mean. j.mu is held.

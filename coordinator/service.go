@@ -118,7 +118,7 @@ func jobError(j *job) error {
 	case errors.Is(err, errInput):
 		return status.Errorf(codes.InvalidArgument, "job %s: %v", j.id, err)
 	case errors.Is(err, ErrNoWorkers):
-		return status.Errorf(codes.Unavailable, "job %s failed: %v", j.id, err)
+		return status.Errorf(codes.FailedPrecondition, "job %s failed: %v", j.id, err)
 	}
 	return status.Errorf(codes.Aborted, "job %s failed: %v", j.id, err)
 }

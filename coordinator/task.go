@@ -21,6 +21,7 @@ type task struct {
 
 	mu       sync.Mutex           // guards the fields below
 	failures int                  // error results and broken links while held
+	lastErr  error                // the last failure's cause
 	failedOn map[string]bool      // workers that failed it, avoided on retry
 	running  map[string]time.Time // workers holding a copy, since when
 	sent     time.Time            // first dispatch
@@ -60,15 +61,23 @@ func (t *task) firstSent() time.Time {
 }
 
 // failed counts a failure of t on workerName and returns the failures so far.
-func (t *task) failed(workerName string) int {
+func (t *task) failed(workerName string, cause error) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.lastErr = cause
 	if t.failedOn == nil {
 		t.failedOn = map[string]bool{}
 	}
 	t.failedOn[workerName] = true
 	t.failures++
 	return t.failures
+}
+
+// failureCount returns the failures so far and the last one's cause.
+func (t *task) failureCount() (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.failures, t.lastErr
 }
 
 // avoids reports whether t should not go to workerName: it failed there, and

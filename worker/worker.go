@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -66,7 +65,6 @@ type Worker struct {
 	served chan error
 
 	closeOnce sync.Once
-	closeErr  error
 }
 
 // Start listens, serves WorkerService and joins the cluster.
@@ -166,7 +164,12 @@ func (w *Worker) Wait(ctx context.Context) error {
 func (w *Worker) Close() error {
 	w.closeOnce.Do(func() {
 		w.health.Shutdown()
-		leaveErr := w.node.Leave(2 * time.Second)
+		// A failed leave broadcast (the peers are gone too, as when a whole
+		// cluster stops) is no reason to fail the shutdown: memberlist will
+		// declare this node dead instead.
+		if err := w.node.Leave(2 * time.Second); err != nil {
+			w.log.Warn("leave cluster", "err", err)
+		}
 		done := make(chan struct{})
 		go func() { w.grpc.GracefulStop(); close(done) }()
 		timeout := w.cfg.DrainTimeout
@@ -179,7 +182,6 @@ func (w *Worker) Close() error {
 			w.grpc.Stop()
 			<-done
 		}
-		w.closeErr = errors.Join(leaveErr)
 	})
-	return w.closeErr
+	return nil
 }

@@ -59,89 +59,208 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
+// proc is a tally process started by a test.
+type proc struct {
+	name   string
+	cmd    *exec.Cmd
+	line   string // the first line on stdout (servers only)
+	stdout *firstLineWriter
+	stderr *lockedBuffer
+	exited chan struct{} // closed when the process has exited; err is then set
+	err    error
+
+	mu     sync.Mutex // guards reaped
+	reaped bool       // the test looked at the exit itself (wait), so cleanup does not judge it
+}
+
+// spawn starts the tally binary with args. On cleanup a server (a process
+// that should still be running) gets SIGCONT and SIGTERM and must exit 0
+// within 15 s, else it is killed; a server that exited earlier without the
+// test calling wait must have exited 0. Any other process is killed. The
+// process's output is logged if the test failed.
+func spawn(t *testing.T, name string, server bool, args ...string) *proc {
+	t.Helper()
+	p := &proc{name: name, cmd: exec.Command(tallyBin, args...), stdout: &firstLineWriter{first: make(chan string, 1)}, stderr: new(lockedBuffer), exited: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+			p.mu.Lock()
+			reaped := p.reaped
+			p.mu.Unlock()
+			if server && !reaped && p.err != nil {
+				t.Errorf("%s exited early: got %v, want exit 0", name, p.err)
+			}
+		default:
+			if !server {
+				p.cmd.Process.Kill()
+				<-p.exited
+				break
+			}
+			p.cmd.Process.Signal(syscall.SIGCONT) // in case the test stopped it
+			p.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.exited:
+				if p.err != nil {
+					t.Errorf("%s after SIGTERM: got %v, want exit 0", name, p.err)
+				}
+			case <-time.After(15 * time.Second):
+				p.cmd.Process.Kill()
+				<-p.exited
+				t.Errorf("%s: still running 15s after SIGTERM, killed", name)
+			}
+		}
+		if t.Failed() {
+			t.Logf("%s stdout:\n%s\n%s stderr:\n%s", name, clip(p.stdout.String()), name, p.stderr)
+		}
+	})
+	return p
+}
+
+// startProc starts a server process and waits for the first line it prints on stdout.
+func startProc(t *testing.T, name string, args ...string) *proc {
+	t.Helper()
+	p := spawn(t, name, true, args...)
+	select {
+	case p.line = <-p.stdout.first:
+		return p
+	case <-p.exited:
+		p.setReaped()
+		t.Fatalf("%s exited before it was ready: %v\nstderr:\n%s", name, p.err, p.stderr)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s: no first line on stdout after 30s\nstderr:\n%s", name, p.stderr)
+	}
+	return nil
+}
+
 // mustStart starts the tally binary with args and returns the first line it
 // prints on stdout. On cleanup it sends SIGTERM, expects exit 0 within a few
 // seconds (else kills the process) and logs the process's stderr if the test failed.
 func mustStart(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(tallyBin, args...)
-	stdout := &firstLineWriter{first: make(chan string, 1)}
-	stderr := new(lockedBuffer)
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
+	return startProc(t, name, args...).line
+}
+
+func (p *proc) setReaped() {
+	p.mu.Lock()
+	p.reaped = true
+	p.mu.Unlock()
+}
+
+// signal sends sig to the process.
+func (p *proc) signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("%s: send %v: %v", p.name, sig, err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("%s after SIGTERM: got %v, want exit 0", name, err)
-			}
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-done
-			t.Errorf("%s: still running 15s after SIGTERM, killed", name)
-		}
-		if t.Failed() {
-			t.Logf("%s stdout:\n%s\n%s stderr:\n%s", name, stdout, name, stderr)
-		}
-	})
+}
+
+// wait waits up to timeout for the process to exit and returns its exit code
+// (-1 when a signal ended it). The cleanup then leaves the exit alone.
+func (p *proc) wait(t testing.TB, timeout time.Duration) int {
+	t.Helper()
 	select {
-	case line := <-stdout.first:
-		return line
-	case err := <-done:
-		done <- err // for the cleanup
-		t.Fatalf("%s exited before it was ready: %v\nstderr:\n%s", name, err, stderr)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s: no first line on stdout after 30s\nstderr:\n%s", name, stderr)
+	case <-p.exited:
+	case <-time.After(timeout):
+		t.Fatalf("%s: still running after %v", p.name, timeout)
 	}
-	return ""
+	p.setReaped()
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// result waits up to timeout for a client process and returns what it did.
+func (p *proc) result(t testing.TB, timeout time.Duration) result {
+	t.Helper()
+	code := p.wait(t, timeout)
+	return result{code: code, stdout: p.stdout.String(), stderr: p.stderr.String()}
+}
+
+// coordinatorLine and workerLine match the first lines of the servers.
+var (
+	coordinatorLine = regexp.MustCompile(`^coordinator listening on (\S+), gossip on (\S+)$`)
+	workerLine      = regexp.MustCompile(`^worker (\S+) listening on (\S+), gossip on (\S+)$`)
+)
+
+// startCoordinator starts a coordinator on 127.0.0.1 with extra flags and
+// returns it with its gRPC and gossip addresses.
+func startCoordinator(t *testing.T, extra ...string) (p *proc, addr, gossip string) {
+	t.Helper()
+	p = startProc(t, "coordinator", append([]string{"coordinator", "--listen", "127.0.0.1:0", "--gossip", "127.0.0.1:0"}, extra...)...)
+	m := coordinatorLine.FindStringSubmatch(p.line)
+	if m == nil {
+		t.Fatalf("coordinator: got first line %q, want \"coordinator listening on ADDR, gossip on ADDR\"", p.line)
+	}
+	return p, m[1], m[2]
+}
+
+// clusterWorker is one worker as `tally cluster --json` lists it.
+type clusterWorker struct {
+	Name, Address, State string
+	ChunksDone           uint64 `json:"chunksDone,string"`
+}
+
+// listWorkers returns the workers the coordinator at addr lists, by name;
+// nil if the command failed.
+func listWorkers(t testing.TB, addr string) map[string]clusterWorker {
+	t.Helper()
+	r := runTally(t, "", "cluster", "--json", "--coordinator", addr)
+	if r.code != 0 {
+		return nil
+	}
+	var resp struct{ Workers []clusterWorker }
+	if err := json.Unmarshal([]byte(r.stdout), &resp); err != nil {
+		t.Fatalf("cluster --json: %v\n%s", err, r.stdout)
+	}
+	out := map[string]clusterWorker{}
+	for _, w := range resp.Workers {
+		out[w.Name] = w
+	}
+	return out
+}
+
+// waitReady polls the coordinator at addr until it lists n ready workers, or
+// fails the test after timeout.
+func waitReady(t testing.TB, addr string, n int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ws := listWorkers(t, addr)
+		ready := 0
+		for _, w := range ws {
+			if w.State == "ready" {
+				ready++
+			}
+		}
+		if ready == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster --json: got %d ready workers after %v, want %d (%v)", ready, timeout, n, ws)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // startCluster starts a coordinator and n workers on 127.0.0.1 and waits until
 // the coordinator lists n ready workers. It returns the coordinator's gRPC address.
 func startCluster(t *testing.T, n int) string {
 	t.Helper()
-	line := mustStart(t, "coordinator", "coordinator", "--listen", "127.0.0.1:0", "--gossip", "127.0.0.1:0")
-	m := regexp.MustCompile(`^coordinator listening on (\S+), gossip on (\S+)$`).FindStringSubmatch(line)
-	if m == nil {
-		t.Fatalf("coordinator: got first line %q, want \"coordinator listening on ADDR, gossip on ADDR\"", line)
-	}
-	addr, gossip := m[1], m[2]
+	_, addr, gossip := startCoordinator(t)
 	for i := range n {
 		name := fmt.Sprintf("worker%d", i+1)
 		if line := mustStart(t, name, "worker", "--join", gossip, "--threads", "1"); !strings.HasPrefix(line, "worker ") {
 			t.Fatalf("%s: got first line %q, want \"worker NAME listening on ...\"", name, line)
 		}
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r := runTally(t, "", "cluster", "--json", "--coordinator", addr)
-		ready := 0
-		if r.code == 0 {
-			var resp struct {
-				Workers []struct{ Name, State string }
-			}
-			if err := json.Unmarshal([]byte(r.stdout), &resp); err != nil {
-				t.Fatalf("cluster --json: %v\n%s", err, r.stdout)
-			}
-			for _, w := range resp.Workers {
-				if w.State == "ready" {
-					ready++
-				}
-			}
-		}
-		if ready == n {
-			return addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cluster --json: got %d ready workers after 30s, want %d (%v)", ready, n, r)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitReady(t, addr, n, 30*time.Second)
+	return addr
 }
 
 // TestCluster runs jobs on a real coordinator and three worker processes and
