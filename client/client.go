@@ -151,8 +151,10 @@ func (c *Client) Run(ctx context.Context, job Job, onProgress func(Progress)) (*
 	uploadErr := make(chan error, 1)
 	go func() {
 		err := upload(stream, job.Documents)
-		if err != nil {
-			cancel() // stop the job: the coordinator must not count a partial upload
+		// io.EOF means the coordinator ended the call: receive returns why.
+		// Any other error stops the job: it must not count a partial upload.
+		if err != nil && !errors.Is(err, io.EOF) {
+			cancel()
 		}
 		uploadErr <- err
 	}()

@@ -244,6 +244,10 @@ func (c *Coordinator) Close() error {
 			j.fail(fmt.Errorf("coordinator is shutting down"))
 		}
 		c.stop()
+		// Worker links first: with no job left they end at once, so workers
+		// stopping at the same time (a whole cluster going down) are not kept
+		// waiting for a stream that would otherwise stay open.
+		c.pool.close()
 		done := make(chan struct{})
 		go func() { c.grpc.GracefulStop(); close(done) }()
 		select {
@@ -253,9 +257,8 @@ func (c *Coordinator) Close() error {
 			<-done
 		}
 		if c.node != nil {
-			c.node.Leave(2 * time.Second)
+			c.node.Leave(time.Second)
 		}
-		c.pool.close()
 		c.wg.Wait()
 		if c.root != nil {
 			c.root.Close()
@@ -380,6 +383,10 @@ func (c *Coordinator) newJob(parent context.Context, q wire.Query) *job {
 	context.AfterFunc(j.ctx, func() {
 		stop()
 		c.sched.drop(j)
+		<-j.done // a cancel from the parent ends the job in a hook of its own
+		snap := j.snapshot(false)
+		c.log.Info("job ended", "job", j.id, "state", outcomes[snap.GetState()], "err", snap.GetError(),
+			"documents", snap.GetDocuments(), "bytes", snap.GetProgress().GetBytesCounted(), "elapsed", time.Since(j.created).Round(time.Millisecond))
 	})
 	c.jobs.add(j)
 	return j

@@ -50,7 +50,7 @@ type Config struct {
 
 // DefaultConfig returns a worker config for a single machine.
 func DefaultConfig() Config {
-	return Config{ListenAddr: "127.0.0.1:0", Cluster: cluster.DefaultConfig(), DrainTimeout: 10 * time.Second}
+	return Config{ListenAddr: "127.0.0.1:0", Cluster: cluster.DefaultConfig(), DrainTimeout: 5 * time.Second}
 }
 
 // Worker is a running worker: a gRPC server and a cluster member.
@@ -167,7 +167,7 @@ func (w *Worker) Close() error {
 		// A failed leave broadcast (the peers are gone too, as when a whole
 		// cluster stops) is no reason to fail the shutdown: memberlist will
 		// declare this node dead instead.
-		if err := w.node.Leave(2 * time.Second); err != nil {
+		if err := w.node.Leave(time.Second); err != nil {
 			w.log.Warn("leave cluster", "err", err)
 		}
 		done := make(chan struct{})
