@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -148,9 +149,10 @@ func (c *Client) Run(ctx context.Context, job Job, onProgress func(Progress)) (*
 	if err := stream.Send(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Start{Start: start}}); err != nil {
 		return nil, c.streamError(stream, err)
 	}
+	up := &uploader{stream: stream}
 	uploadErr := make(chan error, 1)
 	go func() {
-		err := upload(stream, job.Documents)
+		err := up.upload(job.Documents)
 		// io.EOF means the coordinator ended the call: receive returns why.
 		// Any other error stops the job: it must not count a partial upload.
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -160,14 +162,56 @@ func (c *Client) Run(ctx context.Context, job Job, onProgress func(Progress)) (*
 	}()
 	res, err := receive(stream, onProgress)
 	if err != nil {
+		// The job ended first: stop the upload, which may be waiting for a
+		// slow source, by closing what it reads.
 		cancel()
-		if uerr := <-uploadErr; uerr != nil && !errors.Is(uerr, io.EOF) {
-			return nil, uerr
+		up.abort()
+		select {
+		case uerr := <-uploadErr:
+			if uerr != nil && !errors.Is(uerr, io.EOF) && !up.aborted() {
+				return nil, uerr
+			}
+		case <-time.After(time.Second):
+			// A source that ignores Close (a terminal on stdin) keeps its
+			// goroutine until its Read returns; the answer need not wait.
 		}
 		return nil, err
 	}
-	<-uploadErr
+	<-uploadErr // a job succeeds only after its upload ended
 	return res, nil
+}
+
+// uploader sends a job's documents; abort stops it from another goroutine.
+type uploader struct {
+	stream tallyv1.CoordinatorService_RunJobClient
+
+	mu      sync.Mutex // guards cur and stopped
+	cur     io.Closer  // the document being read
+	stopped bool
+}
+
+// abort closes the document being read and stops the upload.
+func (u *uploader) abort() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.stopped = true
+	if u.cur != nil {
+		u.cur.Close()
+	}
+}
+
+func (u *uploader) aborted() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.stopped
+}
+
+// reading records r as the document being read; false if the upload was aborted.
+func (u *uploader) reading(r io.Closer) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.cur = r
+	return !u.stopped
 }
 
 // streamError returns the status that ended the stream, which explains a failed Send.
@@ -179,22 +223,29 @@ func (c *Client) streamError(stream tallyv1.CoordinatorService_RunJobClient, sen
 }
 
 // upload sends every document, then closes the send side.
-func upload(stream tallyv1.CoordinatorService_RunJobClient, docs []Document) error {
+func (u *uploader) upload(docs []Document) error {
 	buf := make([]byte, uploadMessageBytes)
 	for _, d := range docs {
-		if err := uploadOne(stream, d, buf); err != nil {
+		if err := u.uploadOne(d, buf); err != nil {
 			return err
 		}
 	}
-	return stream.CloseSend()
+	return u.stream.CloseSend()
 }
 
-func uploadOne(stream tallyv1.CoordinatorService_RunJobClient, d Document, buf []byte) error {
+func (u *uploader) uploadOne(d Document, buf []byte) error {
+	stream := u.stream
 	r, err := d.Open()
 	if err != nil {
 		return fmt.Errorf("open %s: %w", d.Name, err)
 	}
-	defer r.Close()
+	defer func() {
+		u.reading(nil)
+		r.Close()
+	}()
+	if !u.reading(r) {
+		return errors.New("upload stopped")
+	}
 	hdr := &tallyv1.DocumentHeader{Name: d.Name, Size: uint64(max(d.Size, 0))}
 	if err := stream.Send(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Document{Document: hdr}}); err != nil {
 		return err

@@ -144,3 +144,93 @@ func countingScript(name string, engine *worker.Engine, log *answerLog, shape fu
 }
 
 func deliver(r worker.Result) []event { return []event{{r: r}} }
+
+// newAsyncLink returns a fakeLink that answers each task on a goroutine of its
+// own, so that a test can hold answers back (a slow, hung or dying worker)
+// without holding the coordinator's dispatch loop in Send, as a blocking
+// newScriptedLink script would. answer calls emit for each event to deliver,
+// at its own pace, and must return once ctx ends (the link is closed). emit
+// reports whether the coordinator received the event: after an error event
+// (a dropped link) nothing more gets through. CloseSend lets the answers under
+// way finish, then Recv returns io.EOF, as a worker does when the coordinator
+// ends a session gracefully. Close ends ctx and waits for every goroutine.
+func newAsyncLink(slots int, answer func(ctx context.Context, t worker.Task, emit func(event) bool)) *fakeLink {
+	ctx, cancel := context.WithCancel(context.Background())
+	events := make(chan event)
+	eof := make(chan struct{})
+	var (
+		answers sync.WaitGroup // answer goroutines
+		waiter  sync.WaitGroup // the goroutine that closes eof after CloseSend
+		mu      sync.Mutex     // guards down, closing and closed
+		down    bool           // an error event was delivered
+		closing bool           // CloseSend was called
+		closed  bool           // Close was called
+	)
+	emit := func(e event) bool {
+		mu.Lock()
+		isDown := down
+		mu.Unlock()
+		if isDown {
+			return false
+		}
+		select {
+		case events <- e:
+			if e.err != nil {
+				mu.Lock()
+				down = true
+				mu.Unlock()
+			}
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return &fakeLink{
+		SlotsFn: func() int { return slots },
+		SendFn: func(t worker.Task) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if down || closing || closed {
+				return errors.New("fake link is down")
+			}
+			answers.Add(1)
+			go func() {
+				defer answers.Done()
+				answer(ctx, t, emit)
+			}()
+			return nil
+		},
+		RecvFn: func() (worker.Result, error) {
+			select {
+			case e := <-events:
+				return e.r, e.err
+			case <-eof:
+				return worker.Result{}, io.EOF
+			case <-ctx.Done():
+				return worker.Result{}, errors.New("fake link closed")
+			}
+		},
+		CloseSendFn: func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			if !closing && !closed {
+				closing = true
+				waiter.Add(1)
+				go func() {
+					defer waiter.Done()
+					answers.Wait()
+					close(eof)
+				}()
+			}
+			return nil
+		},
+		CloseFn: func() {
+			mu.Lock()
+			closed = true
+			mu.Unlock()
+			cancel()
+			answers.Wait()
+			waiter.Wait()
+		},
+	}
+}

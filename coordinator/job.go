@@ -206,7 +206,7 @@ func (j *job) suspect() (int, string) {
 	defer j.mu.Unlock()
 	worst, desc := 0, ""
 	for _, t := range j.pending {
-		if n, cause := t.failureCount(); n > worst {
+		if n, cause := t.failedWorkers(); n > worst {
 			worst = n
 			desc = fmt.Sprintf("chunk %d of document %q at byte offset %d failed on %d workers, last: %v", t.id, j.docs[t.doc].name, t.offset, n, cause)
 		}
@@ -322,6 +322,7 @@ func (j *job) failLocked(err error) { j.finishLocked(tallyv1.JobState_JOB_STATE_
 // finishLocked moves the job to a final state and frees its chunks. j.mu is held.
 func (j *job) finishLocked(state tallyv1.JobState, err error) {
 	j.state, j.err, j.finished = state, err, time.Now()
+	j.progress.Waiting = ""
 	j.metrics.JobEnded(outcomes[state])
 	j.pending = nil
 	j.freq = nil

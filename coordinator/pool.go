@@ -189,6 +189,11 @@ func (p *pool) serve(s *session, link Link) {
 		if err != nil {
 			break
 		}
+		alone := t.runsAlone() && link.Slots() > 1
+		if alone && !takeAll(lctx, free, link.Slots()-1) {
+			p.sched.requeue(t)
+			break
+		}
 		s.mu.Lock()
 		s.inflight[t] = struct{}{}
 		s.mu.Unlock()
@@ -197,6 +202,15 @@ func (p *pool) serve(s *session, link Link) {
 		if err := link.Send(t.workerTask()); err != nil {
 			p.log.Warn("send to worker failed", "worker", s.name, "err", err)
 			break
+		}
+		if alone {
+			// Nothing else goes on this link until t is answered.
+			if !takeAll(lctx, free, 1) {
+				break
+			}
+			for range link.Slots() {
+				free <- struct{}{}
+			}
 		}
 	}
 
@@ -230,6 +244,18 @@ func (p *pool) serve(s *session, link Link) {
 	}
 	p.log.Warn("worker link failed", "worker", s.name, "err", err)
 	p.requeueLost(s, err)
+}
+
+// takeAll takes n slots from free, or returns false when ctx ends first.
+func takeAll(ctx context.Context, free <-chan struct{}, n int) bool {
+	for range n {
+		select {
+		case <-free:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
 }
 
 // receive delivers results until the link ends, freeing a slot for each.
@@ -290,14 +316,25 @@ func (s *session) forget() {
 }
 
 // requeueLost sends the chunks of a session whose link broke back to the
-// queue. Each counts as a failure of its chunk, so that a chunk that crashes
-// every worker it reaches fails its job instead of crashing the cluster.
+// queue. A chunk that was alone on the link is blamed: a chunk that crashes
+// every worker it reaches then fails its job instead of the cluster. Chunks
+// lost together are not blamed, since any one of them may be the culprit;
+// each runs alone next time, where a crash tells.
 func (p *pool) requeueLost(s *session, cause error) {
 	s.mu.Lock()
 	lost := s.inflight
 	s.inflight = map[*task]struct{}{}
 	s.mu.Unlock()
 	for t := range lost {
+		if len(lost) > 1 {
+			t.stopped(s.name)
+			t.isolate()
+			if t.job.ctx.Err() == nil && !t.merged.Load() {
+				p.metrics.Redispatched("lost")
+				p.sched.requeue(t)
+			}
+			continue
+		}
 		if t.job.lost(t, s.name, fmt.Errorf("link lost: %w", cause)) {
 			p.metrics.Redispatched("lost")
 			p.sched.requeue(t)

@@ -49,7 +49,7 @@ func TestBugJobEndsWhileChunking(t *testing.T) {
 		return nil
 	}()
 	if acquired > 0 || panicked != nil {
-		t.Skipf("bug: an ended job still hands out window slots (%d of 32 acquires succeeded) and addTask panics (%v); "+
+		t.Fatalf("regression: an ended job still hands out window slots (%d of 32 acquires succeeded) and addTask panics (%v); "+
 			"in a running coordinator this kills the process when a job ends mid-upload", acquired, panicked)
 	}
 	if addErr == nil {
@@ -115,7 +115,7 @@ func TestBugCancelDuringUploadEndsFailed(t *testing.T) {
 		}
 		r := <-run
 		if snap.GetState() == tallyv1.JobState_JOB_STATE_FAILED {
-			t.Skipf("bug: try %d: CancelJob during the upload ended the job FAILED (%q), RunJob code %v; want CANCELED and Canceled",
+			t.Fatalf("regression: try %d: CancelJob during the upload ended the job FAILED (%q), RunJob code %v; want CANCELED and Canceled",
 				i, snap.GetError(), status.Code(r.err))
 		}
 		if snap.GetState() != tallyv1.JobState_JOB_STATE_CANCELED {
@@ -152,7 +152,7 @@ func TestBugFinishedJobsStayInMemory(t *testing.T) {
 		// Closing the coordinator ends c.ctx, which runs and drops the AfterFunc.
 		c.Close()
 		if collected(wp) {
-			t.Skip("bug: a job forgotten by the registry stays in memory until the coordinator closes " +
+			t.Fatal("regression: a job forgotten by the registry stays in memory until the coordinator closes " +
 				"(context.AfterFunc(c.ctx, ...) in Coordinator.newJob is never stopped)")
 		}
 		t.Errorf("a job forgotten by the registry stays in memory even after Close")
@@ -198,7 +198,7 @@ func TestBugAddWorkerTwiceHangsClose(t *testing.T) {
 	case <-time.After(1500 * time.Millisecond):
 		orphan.cancel() // let Close finish, so nothing leaks
 		<-closed
-		t.Skip("bug: AddWorker twice with one name leaves the first session running, and Close hangs waiting for it")
+		t.Fatal("regression: AddWorker twice with one name leaves the first session running, and Close hangs waiting for it")
 	}
 }
 
@@ -247,7 +247,7 @@ func TestBugStalledUploadHidesCancel(t *testing.T) {
 	case <-time.After(1500 * time.Millisecond):
 		cancel() // give up on the stream, as a client would
 		<-got
-		t.Skip("bug: RunJob does not report a cancelled job while the client's upload is stalled; it waits for more data")
+		t.Fatal("regression: RunJob does not report a cancelled job while the client's upload is stalled; it waits for more data")
 	}
 }
 
@@ -309,7 +309,7 @@ func TestBugRetryGoesBackToFailingWorker(t *testing.T) {
 	releaseAll()
 	r := <-run
 	if failed != nil {
-		t.Skip(fmt.Sprintf("bug: the chunk was retried on the failing worker until the job failed, while a healthy worker was busy: %s", failed.GetError()))
+		t.Fatal(fmt.Sprintf("regression: the chunk was retried on the failing worker until the job failed, while a healthy worker was busy: %s", failed.GetError()))
 	}
 	if r.err != nil {
 		t.Fatalf("run: %v", r.err)
@@ -352,7 +352,7 @@ func TestBugCancelledJobChunksStayQueued(t *testing.T) {
 	}
 	<-run
 	if n := c.sched.queued(c.jobs.get(j.GetId())); n != 0 {
-		t.Skipf("bug: a cancelled job keeps %d chunk(s) queued in the scheduler until a worker pops them (scheduler.drop is never called)", n)
+		t.Fatalf("regression: a cancelled job keeps %d chunk(s) queued in the scheduler until a worker pops them (scheduler.drop is never called)", n)
 	}
 }
 
@@ -393,7 +393,7 @@ func TestBugAddWorkerDroppedByGossip(t *testing.T) {
 		dropped = err == nil && len(resp.GetWorkers()) == 0
 	}
 	if dropped {
-		t.Skip("bug: a worker added with AddWorker is dropped when gossip membership changes (pool.sync removes sessions that are not gossip members)")
+		t.Fatal("regression: a worker added with AddWorker is dropped when gossip membership changes (pool.sync removes sessions that are not gossip members)")
 	}
 	waitFor(t, 10*time.Second, "the static worker to be ready", func() bool {
 		_, ok := readyWorkers(context.Background(), cl)["static"]

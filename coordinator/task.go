@@ -25,6 +25,24 @@ type task struct {
 	failedOn map[string]bool      // workers that failed it, avoided on retry
 	running  map[string]time.Time // workers holding a copy, since when
 	sent     time.Time            // first dispatch
+	// alone is set when t was in flight on a link that broke with other
+	// chunks: any of them may have crashed the worker, so t runs next with
+	// nothing beside it, and only a crash then counts against it.
+	alone bool
+}
+
+// isolate marks t to run alone on its next dispatch.
+func (t *task) isolate() {
+	t.mu.Lock()
+	t.alone = true
+	t.mu.Unlock()
+}
+
+// runsAlone reports whether t must run with nothing beside it.
+func (t *task) runsAlone() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.alone
 }
 
 // workerTask is what a worker receives for t on its next attempt.
@@ -73,11 +91,11 @@ func (t *task) failed(workerName string, cause error) int {
 	return t.failures
 }
 
-// failureCount returns the failures so far and the last one's cause.
-func (t *task) failureCount() (int, error) {
+// failedWorkers returns how many workers t failed on and the last cause.
+func (t *task) failedWorkers() (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.failures, t.lastErr
+	return len(t.failedOn), t.lastErr
 }
 
 // avoids reports whether t should not go to workerName: it failed there, and
