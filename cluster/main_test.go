@@ -2,41 +2,19 @@ package cluster
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"tally/internal/leaktest"
 )
 
 // TestMain fails the package if a test leaves a goroutine behind: every Node is
 // closed, and all of memberlist's goroutines must end once it has shut down.
-// One of them, the probe of a peer, waits on its own ack timer and so outlives
-// Shutdown by up to a ProbeInterval (1 s); goleak's own retries last about half
-// a second, so keep asking for a few seconds rather than ignore any function.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		deadline := time.Now().Add(leakWait)
-		for err := goleak.Find(); err != nil; err = goleak.Find() {
-			if time.Now().After(deadline) {
-				fmt.Fprintf(os.Stderr, "goleak: goroutines still running %v after the tests: %v\n", leakWait, err)
-				code = 1
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	os.Exit(code)
-}
-
-// leakWait is how long goroutines may take to end after the last test.
-const leakWait = 5 * time.Second
+func TestMain(m *testing.M) { leaktest.Main(m) }
 
 // testLog routes a node's logs to t.Log and counts failed join attempts.
 type testLog struct {

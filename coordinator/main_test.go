@@ -14,48 +14,19 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"tally/client"
 	"tally/count"
+	"tally/internal/leaktest"
 	"tally/wire"
 	"tally/worker"
 )
 
 // TestMain fails the package if a test leaves a goroutine behind: every
 // Coordinator, Worker, client and fake a test starts is closed in t.Cleanup.
-// No function is ignored. memberlist (in the cluster tests) ends a peer's
-// probe only when its ack timer fires, up to a probe interval (1 s) after
-// Shutdown, longer than goleak's own retries (about half a second), so Find
-// is polled for a few seconds before VerifyNone gives its verdict.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		deadline := time.Now().Add(leakWait)
-		for goleak.Find() != nil && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-		}
-		var rep leakReport
-		goleak.VerifyNone(&rep)
-		if rep.failed {
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// leakWait is how long goroutines may take to end after the last test.
-const leakWait = 5 * time.Second
-
-// leakReport is the goleak.TestingT of TestMain, where there is no *testing.T.
-type leakReport struct{ failed bool }
-
-func (r *leakReport) Error(args ...any) {
-	r.failed = true
-	fmt.Fprintln(os.Stderr, append([]any{"goleak:"}, args...)...)
-}
+func TestMain(m *testing.M) { leaktest.Main(m) }
 
 // testLog routes logs to t.Log until the test's cleanups run.
 type testLog struct {

@@ -9,44 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"tally/count"
+	"tally/internal/leaktest"
 	"tally/wire"
 )
 
 // TestMain fails the package if a test leaves a goroutine behind. Every
-// server, connection and Worker a test starts is closed in t.Cleanup. No
-// function is ignored: a Worker's memberlist shuts down its goroutines within
-// about a probe interval (1 s) after Leave, longer than goleak's own retries
-// (about half a second), so Find is polled for a few seconds before
-// VerifyNone gives its verdict.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		deadline := time.Now().Add(leakWait)
-		for goleak.Find() != nil && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-		}
-		var rep leakReport
-		goleak.VerifyNone(&rep)
-		if rep.failed {
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// leakWait is how long goroutines may take to end after the last test.
-const leakWait = 5 * time.Second
-
-// leakReport is the goleak.TestingT of TestMain, where there is no *testing.T.
-type leakReport struct{ failed bool }
-
-func (r *leakReport) Error(args ...any) {
-	r.failed = true
-	fmt.Fprintln(os.Stderr, append([]any{"goleak:"}, args...)...)
-}
+// server, connection and Worker a test starts is closed in t.Cleanup.
+func TestMain(m *testing.M) { leaktest.Main(m) }
 
 // waitFor polls cond until it holds, failing the test after timeout.
 func waitFor(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
