@@ -81,6 +81,21 @@ func (g *gossipFlags) logger(e env) (*slog.Logger, error) {
 	return nil, usagef("--log-format %q: want text or json", g.logFormat)
 }
 
+// setup turns the shared server flags into the cluster config, the logger
+// and (with --metrics) the served metrics of a process of role.
+func (g *gossipFlags) setup(ctx context.Context, e env, role string) (cluster.Config, *slog.Logger, *metrics.Metrics, error) {
+	ccfg, err := g.config()
+	if err != nil {
+		return ccfg, nil, nil, err
+	}
+	log, err := g.logger(e)
+	if err != nil {
+		return ccfg, nil, nil, err
+	}
+	m, err := g.serveMetrics(ctx, role, log)
+	return ccfg, log, m, err
+}
+
 // serveMetrics starts the metrics endpoint when --metrics is set; nil metrics otherwise.
 func (g *gossipFlags) serveMetrics(ctx context.Context, role string, log *slog.Logger) (*metrics.Metrics, error) {
 	if g.metricsAddr == "" {
@@ -131,15 +146,7 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	if _, err := parse(fs, args, e.stdout); err != nil {
 		return err
 	}
-	ccfg, err := g.config()
-	if err != nil {
-		return err
-	}
-	log, err := g.logger(e)
-	if err != nil {
-		return err
-	}
-	m, err := g.serveMetrics(ctx, metrics.Coordinator, log)
+	ccfg, log, m, err := g.setup(ctx, e, metrics.Coordinator)
 	if err != nil {
 		return err
 	}
@@ -186,15 +193,7 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	if *threads < 0 {
 		return usagef("--threads %d: want 0 (all cores) or more", *threads)
 	}
-	ccfg, err := g.config()
-	if err != nil {
-		return err
-	}
-	log, err := g.logger(e)
-	if err != nil {
-		return err
-	}
-	m, err := g.serveMetrics(ctx, metrics.Worker, log)
+	ccfg, log, m, err := g.setup(ctx, e, metrics.Worker)
 	if err != nil {
 		return err
 	}
