@@ -156,6 +156,7 @@ func (c *Client) Run(ctx context.Context, job Job, onProgress func(Progress)) (*
 		// io.EOF means the coordinator ended the call: receive returns why.
 		// Any other error stops the job: it must not count a partial upload.
 		if err != nil && !errors.Is(err, io.EOF) {
+			up.fail(err) // recorded first: it is the error Run reports
 			cancel()
 		}
 		uploadErr <- err
@@ -164,13 +165,14 @@ func (c *Client) Run(ctx context.Context, job Job, onProgress func(Progress)) (*
 	if err != nil {
 		// The job ended first: stop the upload, which may be waiting for a
 		// slow source, by closing what it reads.
+		if uerr := up.failure(); uerr != nil {
+			<-uploadErr
+			return nil, uerr // the upload failed and cancelled the call
+		}
 		cancel()
 		up.abort()
 		select {
-		case uerr := <-uploadErr:
-			if uerr != nil && !errors.Is(uerr, io.EOF) && !up.aborted() {
-				return nil, uerr
-			}
+		case <-uploadErr:
 		case <-time.After(time.Second):
 			// A source that ignores Close (a terminal on stdin) keeps its
 			// goroutine until its Read returns; the answer need not wait.
@@ -185,9 +187,24 @@ func (c *Client) Run(ctx context.Context, job Job, onProgress func(Progress)) (*
 type uploader struct {
 	stream tallyv1.CoordinatorService_RunJobClient
 
-	mu      sync.Mutex // guards cur and stopped
+	mu      sync.Mutex // guards cur, stopped and err
 	cur     io.Closer  // the document being read
 	stopped bool
+	err     error // the upload's own failure
+}
+
+// fail records the upload's own failure.
+func (u *uploader) fail(err error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.err = err
+}
+
+// failure is the upload's own failure, if any.
+func (u *uploader) failure() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.err
 }
 
 // abort closes the document being read and stops the upload.
@@ -198,12 +215,6 @@ func (u *uploader) abort() {
 	if u.cur != nil {
 		u.cur.Close()
 	}
-}
-
-func (u *uploader) aborted() bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.stopped
 }
 
 // reading records r as the document being read; false if the upload was aborted.
