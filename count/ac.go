@@ -138,7 +138,9 @@ func newByteAC(pats []string, word bool) *byteAC {
 	return m
 }
 
-func (m *byteAC) match(text []byte, counts []int64) (int64, bool) {
+func (m *byteAC) measures() bool { return false }
+
+func (m *byteAC) match(text []byte, counts []int64) (lines, tokens int64) {
 	a := m.a
 	lastEnd := make([]int, len(a.plen))
 	s := int32(0)
@@ -167,5 +169,5 @@ func (m *byteAC) match(text []byte, counts []int64) (int64, bool) {
 			lastEnd[pat] = end
 		}
 	}
-	return 0, false
+	return 0, 0
 }

@@ -57,7 +57,9 @@ func (m *runeAC) addClass(c rune, sym int32) {
 	}
 }
 
-func (m *runeAC) match(text []byte, counts []int64) (int64, bool) {
+func (m *runeAC) measures() bool { return false }
+
+func (m *runeAC) match(text []byte, counts []int64) (lines, tokens int64) {
 	a := m.a
 	lastEnd := make([]int, len(a.plen))
 	ring := make([]int, m.ringMask+1)
@@ -98,5 +100,5 @@ func (m *runeAC) match(text []byte, counts []int64) (int64, bool) {
 			lastEnd[pat] = n
 		}
 	}
-	return 0, false
+	return 0, 0
 }

@@ -1,20 +1,53 @@
 package count
 
 import (
+	"bytes"
 	"cmp"
-	"container/heap"
+	"encoding/binary"
+	"fmt"
+	"math/bits"
 	"slices"
 )
 
 // Freq is a token -> count table. Its zero value is an empty table, ready to
 // use. It is not safe for concurrent use: parallel work fills one Freq per
-// goroutine and merges them afterwards.
+// goroutine and merges them afterwards. Counts are never negative and stay
+// below 2^56 (a token in 64 PB of text); Add panics on one that would not.
+//
+// It is two open-addressing hash tables that allocate nothing per token: one
+// for tokens of up to 16 bytes, which it keeps in the slots themselves as two
+// little-endian words (nearly all words of a text are that short), and one
+// for longer tokens, whose bytes it keeps one after another in an arena.
 type Freq struct {
-	// m maps a token to its index in counts. Keeping the counts out of the
-	// map lets Add update a known token with a lookup alone: m[string(b)] on
-	// a read does not copy b, but an assignment would.
-	m      map[string]int
-	counts []int64
+	// short is the table of short tokens, a power of two long and at most
+	// half full; collisions probe linearly.
+	short  []shortSlot
+	nshort int
+	// slots is the index of the long tokens, a power of two long and at
+	// most half full: 0 is empty, otherwise the low 32 bits of the token's
+	// hash and, below them, its index in ents plus one.
+	slots []uint64
+	ents  []freqEntry // in insertion order
+	arena []byte      // the long tokens' bytes, one after another
+}
+
+// shortSlot holds a token of 1 to 16 bytes: lo and hi have its bytes in
+// little-endian order, zero above them; meta is its length << 56 | its
+// count, 0 when empty.
+type shortSlot struct {
+	lo, hi, meta uint64
+}
+
+// maxShort is the longest token the short table holds.
+const maxShort = 16
+
+const countBits = 1<<56 - 1
+
+// freqEntry is one token: its bytes are arena[off:off+n].
+type freqEntry struct {
+	hash   uint64
+	count  int64
+	off, n int
 }
 
 // Entry is one row of a frequency table.
@@ -26,33 +59,136 @@ type Entry struct {
 }
 
 // NewFreq returns an empty table.
-func NewFreq() *Freq {
-	return &Freq{m: make(map[string]int)}
-}
+func NewFreq() *Freq { return &Freq{} }
 
 // Add adds n to the count of token. The table keeps its own copy of the bytes.
 func (f *Freq) Add(token []byte, n int64) {
-	if i, ok := f.m[string(token)]; ok {
-		f.counts[i] += n
+	if len(token) <= maxShort {
+		lo, hi := loadWords(token)
+		f.addShort(lo, hi, len(token), n)
 		return
 	}
-	if f.m == nil {
-		f.m = make(map[string]int)
-	}
-	f.m[string(token)] = len(f.counts)
-	f.counts = append(f.counts, n)
+	f.add(token, hashToken(token), n)
 }
 
-func (f *Freq) addString(token string, n int64) {
-	if i, ok := f.m[token]; ok {
-		f.counts[i] += n
-		return
+// loadWords returns the bytes of p (at most 16) as two little-endian words.
+func loadWords(p []byte) (lo, hi uint64) {
+	if len(p) > 8 {
+		return binary.LittleEndian.Uint64(p), loadWord(p[8:])
 	}
-	if f.m == nil {
-		f.m = make(map[string]int)
+	return loadWord(p), 0
+}
+
+// loadWord returns the bytes of p (at most 8) as a little-endian word.
+func loadWord(p []byte) uint64 {
+	var x uint64
+	for i := len(p) - 1; i >= 0; i-- {
+		x = x<<8 | uint64(p[i])
 	}
-	f.m[token] = len(f.counts)
-	f.counts = append(f.counts, n)
+	return x
+}
+
+// addShort adds n to the count of the token of size bytes held in lo, hi.
+func (f *Freq) addShort(lo, hi uint64, size int, n int64) {
+	if uint64(n) > countBits {
+		panic(fmt.Sprintf("count: token count %d out of range", n))
+	}
+	if f.nshort >= len(f.short)/2 {
+		f.growShort()
+	}
+	mask := len(f.short) - 1
+	key := uint64(size) << 56
+	for i := home(hashWords(lo, hi, size), len(f.short)); ; i = (i + 1) & mask {
+		s := &f.short[i]
+		if s.meta == 0 {
+			s.lo, s.hi, s.meta = lo, hi, key|uint64(n)
+			f.nshort++
+			return
+		}
+		if s.lo == lo && s.hi == hi && s.meta&^countBits == key {
+			if s.meta&countBits+uint64(n) > countBits {
+				panic("count: token count overflow")
+			}
+			s.meta += uint64(n)
+			return
+		}
+	}
+}
+
+// home is the slot where a key of hash h starts its probe in a table of size
+// slots, a power of two: the hash's top bits. Tables of any size then keep
+// keys in the same order, so that merging one table into another, or into a
+// larger index, walks both from start to end instead of at random.
+func home(h uint64, size int) int {
+	return int(h >> (64 - bits.TrailingZeros(uint(size))))
+}
+
+func hashWords(lo, hi uint64, size int) uint64 {
+	return mix(lo^0xa0761d6478bd642f, hi^(0xe7037ed1a0b428db+uint64(size)))
+}
+
+func (f *Freq) growShort() { f.resizeShort(max(2*len(f.short), 1024)) }
+
+// resizeShort rebuilds the short table with size slots, a power of two.
+func (f *Freq) resizeShort(size int) {
+	old := f.short
+	f.short = make([]shortSlot, size)
+	mask := size - 1
+	for _, s := range old {
+		if s.meta == 0 {
+			continue
+		}
+		i := home(hashWords(s.lo, s.hi, int(s.meta>>56)), size)
+		for f.short[i].meta != 0 {
+			i = (i + 1) & mask
+		}
+		f.short[i] = s
+	}
+}
+
+func (f *Freq) add(token []byte, h uint64, n int64) {
+	if uint64(n) > countBits {
+		panic(fmt.Sprintf("count: token count %d out of range", n))
+	}
+	if len(f.ents) >= len(f.slots)/2 {
+		f.grow()
+	}
+	mask := len(f.slots) - 1
+	tag := h << 32
+	for i := home(h, len(f.slots)); ; i = (i + 1) & mask {
+		s := f.slots[i]
+		if s == 0 {
+			f.slots[i] = tag | uint64(len(f.ents)+1)
+			f.ents = append(f.ents, freqEntry{hash: h, count: n, off: len(f.arena), n: len(token)})
+			f.arena = append(f.arena, token...)
+			return
+		}
+		if s&^(1<<32-1) == tag {
+			e := &f.ents[uint32(s)-1]
+			if e.n == len(token) && string(f.arena[e.off:e.off+e.n]) == string(token) {
+				if e.count+n > countBits {
+					panic("count: token count overflow")
+				}
+				e.count += n
+				return
+			}
+		}
+	}
+}
+
+// grow doubles the index (or makes the first one) and re-inserts every
+// entry by its stored hash.
+func (f *Freq) grow() {
+	size := max(2*len(f.slots), 1024)
+	f.slots = make([]uint64, size)
+	mask := size - 1
+	for idx, e := range f.ents {
+		i := home(e.hash, size)
+		for f.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		f.slots[i] = e.hash<<32 | uint64(idx+1)
+	}
 }
 
 // Merge adds every count of o to f; o may be nil.
@@ -60,110 +196,282 @@ func (f *Freq) Merge(o *Freq) {
 	if o == nil {
 		return
 	}
-	for k, i := range o.m {
-		f.addString(k, o.counts[i])
+	// Room for both tables at once, rather than doubling as they merge.
+	if need := f.nshort + o.nshort; need >= len(f.short)/2 {
+		f.resizeShort(1 << bits.Len(uint(2*need)))
+	}
+	for _, s := range o.short {
+		if s.meta != 0 {
+			f.addShort(s.lo, s.hi, int(s.meta>>56), int64(s.meta&countBits))
+		}
+	}
+	for _, e := range o.ents {
+		f.add(o.key(e), e.hash, e.count)
 	}
 }
+
+func (f *Freq) key(e freqEntry) []byte { return f.arena[e.off : e.off+e.n : e.off+e.n] }
 
 // Len returns the number of distinct tokens.
 func (f *Freq) Len() int {
 	if f == nil {
 		return 0
 	}
-	return len(f.m)
+	return f.nshort + len(f.ents)
 }
 
 // Each calls fn for every token, in no particular order. The token slice is
-// only valid during the call, so fn must copy it to keep it.
+// only valid during the call, and fn must not modify it: fn copies it to
+// keep it.
 func (f *Freq) Each(fn func(token []byte, n int64)) {
 	if f == nil {
 		return
 	}
-	var buf []byte
-	for k, i := range f.m {
-		buf = append(buf[:0], k...)
-		fn(buf, f.counts[i])
+	var buf [16]byte
+	for _, s := range f.short {
+		if s.meta != 0 {
+			binary.LittleEndian.PutUint64(buf[:], s.lo)
+			binary.LittleEndian.PutUint64(buf[8:], s.hi)
+			fn(buf[:s.meta>>56], int64(s.meta&countBits))
+		}
+	}
+	for _, e := range f.ents {
+		fn(f.key(e), e.count)
 	}
 }
 
 // Top returns the k most frequent tokens, or all when k <= 0, ordered by
 // count descending and then by the token's bytes ascending, so that the
-// order is total and independent of map iteration.
+// order is total and independent of insertion order.
 func (f *Freq) Top(k int) []Entry {
 	if f == nil {
 		return nil
 	}
-	if k <= 0 || k >= len(f.m) {
-		all := make([]Entry, 0, len(f.m))
-		for tok, i := range f.m {
-			all = append(all, Entry{Token: tok, Count: f.counts[i]})
+	v := f.view()
+	idx := make([]int32, 0, len(v.ents))
+	if k <= 0 || k >= len(v.ents) {
+		for i := range v.ents {
+			idx = append(idx, int32(i))
 		}
-		slices.SortFunc(all, compareEntries)
-		return all
+		slices.SortFunc(idx, v.compare)
+		return v.entries(idx)
 	}
 	// Keep the k best seen so far in a heap rooted at the worst of them, so
-	// a large table costs O(n log k) rather than a full sort.
-	h := make(worstFirst, 0, k)
-	for tok, i := range f.m {
-		e := Entry{Token: tok, Count: f.counts[i]}
+	// a large table costs O(n log k) rather than a full sort; only the
+	// winners' bytes become strings.
+	for i := range v.ents {
 		switch {
-		case len(h) < k:
-			heap.Push(&h, e)
-		case compareEntries(e, h[0]) < 0:
-			h[0] = e
-			heap.Fix(&h, 0)
+		case len(idx) < k:
+			idx = append(idx, int32(i))
+			v.up(idx, len(idx)-1)
+		case v.compare(int32(i), idx[0]) < 0:
+			idx[0] = int32(i)
+			v.down(idx)
 		}
 	}
-	slices.SortFunc(h, compareEntries)
-	return h
+	slices.SortFunc(idx, v.compare)
+	return v.entries(idx)
 }
 
-// worstFirst is a heap of entries whose root sorts last in Top's order.
-type worstFirst []Entry
-
-func (h worstFirst) Len() int           { return len(h) }
-func (h worstFirst) Less(i, j int) bool { return compareEntries(h[i], h[j]) > 0 }
-func (h worstFirst) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *worstFirst) Push(x any)        { *h = append(*h, x.(Entry)) }
-func (h *worstFirst) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
+// topView is every entry of a Freq with its bytes in one arena, for sorting.
+type topView struct {
+	ents  []freqEntry
+	arena []byte
 }
 
-func compareEntries(a, b Entry) int {
-	if c := cmp.Compare(b.Count, a.Count); c != 0 {
+func (f *Freq) view() topView {
+	v := topView{ents: make([]freqEntry, 0, f.Len()), arena: f.arena}
+	var buf [16]byte
+	for _, s := range f.short {
+		if s.meta != 0 {
+			binary.LittleEndian.PutUint64(buf[:], s.lo)
+			binary.LittleEndian.PutUint64(buf[8:], s.hi)
+			n := int(s.meta >> 56)
+			v.ents = append(v.ents, freqEntry{count: int64(s.meta & countBits), off: len(v.arena), n: n})
+			v.arena = append(v.arena, buf[:n]...)
+		}
+	}
+	v.ents = append(v.ents, f.ents...)
+	return v
+}
+
+func (v topView) key(e freqEntry) []byte { return v.arena[e.off : e.off+e.n] }
+
+func (v topView) entries(idx []int32) []Entry {
+	out := make([]Entry, len(idx))
+	for j, i := range idx {
+		e := v.ents[i]
+		out[j] = Entry{Token: string(v.key(e)), Count: e.count}
+	}
+	return out
+}
+
+// compare orders entries by count descending, then token bytes ascending.
+func (v topView) compare(a, b int32) int {
+	ea, eb := v.ents[a], v.ents[b]
+	if c := cmp.Compare(eb.count, ea.count); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.Token, b.Token)
+	return bytes.Compare(v.key(ea), v.key(eb))
+}
+
+// up and down keep h a heap whose root sorts last in Top's order.
+func (v topView) up(h []int32, i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if v.compare(h[i], h[p]) <= 0 {
+			return
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+func (v topView) down(h []int32) {
+	for i := 0; ; {
+		worst := i
+		for _, c := range []int{2*i + 1, 2*i + 2} {
+			if c < len(h) && v.compare(h[c], h[worst]) > 0 {
+				worst = c
+			}
+		}
+		if worst == i {
+			return
+		}
+		h[i], h[worst] = h[worst], h[i]
+		i = worst
+	}
+}
+
+// hashToken hashes a token's bytes: eight at a time, each word mixed by a
+// 64x64->128-bit multiply (as wyhash does), the length folded in first.
+func hashToken(b []byte) uint64 {
+	const m1, m2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
+	h := uint64(len(b)) ^ m1
+	for len(b) > 8 {
+		h = mix(h^binary.LittleEndian.Uint64(b), m2)
+		b = b[8:]
+	}
+	var x uint64
+	switch n := len(b); {
+	case n == 8:
+		x = binary.LittleEndian.Uint64(b)
+	case n >= 4:
+		x = uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[n-4:]))<<32
+	case n > 0:
+		x = uint64(b[0]) | uint64(b[n>>1])<<8 | uint64(b[n-1])<<16
+	}
+	return mix(h^x, m1^m2)
+}
+
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
 }
 
 // runTop builds the frequency table of a top query. For whitespace tokens it
 // also returns the token count, which it gets for free.
 func runTop(q TopQuery, text []byte) (f *Freq, tokens int64, counted bool) {
 	f = NewFreq()
+	// Text has a few distinct short tokens per hundred bytes: sizing the
+	// table for that up front spares rehashing it as it fills.
+	f.short = make([]shortSlot, 1<<bits.Len(uint(min(max(len(text)/32, 512), 1<<20))))
 	var buf []byte
-	add := func(tok []byte) {
-		if q.Lower {
-			buf = appendLower(buf[:0], tok)
-			tok = buf
-		}
-		f.Add(tok, 1)
-	}
 	if q.WordsOnly {
 		for i := skipNonWord(text, 0); i < len(text); i = skipNonWord(text, i) {
 			j := skipWord(text, i)
-			add(text[i:j])
+			buf = f.addToken(text, i, j, q.Lower, buf)
 			i = j
 		}
 		return f, 0, false
 	}
+	if useSIMD {
+		// A map of the whitespace bytes, made 32 bytes at a time, lets the
+		// loop jump from token to token.
+		m, _, _ := classify(text, false)
+		for i, j := m.token(0); i < len(text); i, j = m.token(j) {
+			buf = f.addToken(text, i, j, q.Lower, buf)
+			tokens++
+		}
+		return f, tokens, true
+	}
 	for i := skipSpace(text, 0); i < len(text); i = skipSpace(text, i) {
 		j := skipToken(text, i)
-		add(text[i:j])
+		buf = f.addToken(text, i, j, q.Lower, buf)
 		tokens++
 		i = j
 	}
 	return f, tokens, true
+}
+
+// addToken adds the token text[i:j], lower-cased if lower; buf is scratch
+// space, returned for reuse. The fast path: a token of up to 16 bytes goes
+// to the short table as two words, read straight from the text, and
+// lower-cased eight bytes at once when it is ASCII.
+func (f *Freq) addToken(text []byte, i, j int, lower bool, buf []byte) []byte {
+	if n := j - i; n <= maxShort {
+		var lo, hi uint64
+		switch {
+		case i+16 <= len(text):
+			lo = binary.LittleEndian.Uint64(text[i:])
+			hi = binary.LittleEndian.Uint64(text[i+8:])
+			if n <= 8 {
+				lo, hi = lo&(1<<(8*n)-1), 0
+			} else {
+				hi &= 1<<(8*(n-8)) - 1
+			}
+		default:
+			lo, hi = loadWords(text[i:j])
+		}
+		if !lower || (lo|hi)&highBits == 0 {
+			if lower {
+				lo, hi = lowerWord(lo), lowerWord(hi)
+			}
+			f.addShort(lo, hi, n, 1)
+			return buf
+		}
+	}
+	tok := text[i:j]
+	if lower {
+		var ok bool
+		if buf, ok = lowerASCII(buf[:0], tok); !ok {
+			buf = appendLower(buf[:0], tok)
+		}
+		tok = buf
+	}
+	f.Add(tok, 1)
+	return buf
+}
+
+// lowerWord maps the 'A'..'Z' bytes of x, whose bytes are all 7-bit, to
+// 'a'..'z'. Adding 0x80-k to a 7-bit byte sets its high bit exactly when the
+// byte is >= k, without carries between bytes.
+func lowerWord(x uint64) uint64 {
+	upper := (x + (0x80-'A')*lowBits) &^ (x + (0x80-'Z'-1)*lowBits) & highBits
+	return x | upper>>2
+}
+
+// lowerASCII appends p with 'A'..'Z' mapped to 'a'..'z', eight bytes at a
+// time, and reports true; if p holds a byte >= 0x80 it reports false, with
+// dst unspecified, and appendLower must do the work.
+func lowerASCII(dst, p []byte) ([]byte, bool) {
+	i := 0
+	for ; i+8 <= len(p); i += 8 {
+		x := binary.LittleEndian.Uint64(p[i:])
+		if x&highBits != 0 {
+			return dst, false
+		}
+		dst = binary.LittleEndian.AppendUint64(dst, lowerWord(x))
+	}
+	for ; i < len(p); i++ {
+		b := p[i]
+		if b >= 0x80 {
+			return dst, false
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		dst = append(dst, b)
+	}
+	return dst, true
 }

@@ -3,68 +3,111 @@ package count
 import "bytes"
 
 // The matchers here serve jobs with at most maxIndexTargets case-sensitive
-// targets: one bytes.Index or bytes.Count pass per target, which the standard
-// library vectorises, beats a one-pass automaton for so few targets.
+// targets: one vectorised candidate pass per target (see finder) beats a
+// one-pass automaton for that many targets, even for common words. With the
+// vector kernels and a short target (whose three checked bytes often occur
+// inside other words), the token and word matchers first classify the
+// text's bytes in one pass that also measures it, so that each target's pass
+// can drop the candidates whose neighbours rule out a match without reading
+// them.
 
-// indexToken counts a few case-sensitive token-mode targets with bytes.Index
-// (vectorised) and a whitespace check on both sides of each occurrence, one
-// pass per target. An occurrence is a token exactly when it is preceded and
-// followed by whitespace or the text's edge. Tokens never overlap, so after a
-// match the search resumes at its end, and after a non-token occurrence one
-// byte later. A valid target never starts with a continuation byte, so every
-// occurrence found starts on a character boundary.
-type indexToken struct {
-	pats [][]byte
+// maxFilterLen is the longest target that makes a matcher classify the text.
+const maxFilterLen = 3
+
+func hasShort(pats [][]byte) bool {
+	for _, p := range pats {
+		if len(p) <= maxFilterLen {
+			return true
+		}
+	}
+	return false
 }
 
-func (m *indexToken) match(text []byte, counts []int64) (int64, bool) {
+// indexToken counts a few case-sensitive token-mode targets: an occurrence
+// is a token exactly when it is preceded and followed by whitespace or the
+// text's edge. Tokens never overlap. A valid target never starts with a
+// continuation byte, so every occurrence found starts on a character boundary.
+type indexToken struct {
+	pats   [][]byte
+	filter bool // some target is short: classify the text
+}
+
+func newIndexToken(pats []string) *indexToken {
+	m := &indexToken{pats: toBytes(pats)}
+	m.filter = hasShort(m.pats)
+	return m
+}
+
+func (m *indexToken) measures() bool { return m.filter && useSIMD }
+
+func (m *indexToken) match(text []byte, counts []int64) (lines, tokens int64) {
+	var ok []uint32
+	if m.measures() {
+		var space classMap
+		space, lines, tokens = classify(text, false)
+		ok = space.bits
+	}
+	var f finder
 	for id, p := range m.pats {
-		for i := 0; ; {
-			j := bytes.Index(text[i:], p)
-			if j < 0 {
-				break
-			}
-			start, end := i+j, i+j+len(p)
-			if spaceBefore(text, start) && spaceAt(text, end) {
-				counts[id]++
-				i = end
-			} else {
-				i = start + 1
+		f.reset(text, p, ok)
+		exact := f.exactCandidates()
+		for c := f.candidates(); c != nil; c = f.candidates() {
+			for _, start := range c {
+				end := start + len(p)
+				if spaceBefore(text, start) && spaceAt(text, end) && (exact || bytes.Equal(text[start:end], p)) {
+					counts[id]++
+				}
 			}
 		}
 	}
-	return 0, false
+	return lines, tokens
 }
 
 // indexWord counts a few case-sensitive word or substring targets, one
-// vectorised pass per target. Substring counts are bytes.Count, which counts
-// non-overlapping occurrences left to right, as str.count does. A word-mode
-// occurrence whose boundaries fail is skipped by one byte, as re.findall
-// retries at the next position.
+// vectorised pass per target. Occurrences count left to right without
+// overlapping, as str.count and re.findall count them: one that starts
+// before the end of the last counted match is skipped. A word-mode
+// occurrence whose boundaries fail does not move that end, as re.findall
+// just retries at the next position.
 type indexWord struct {
-	pats [][]byte
-	word bool
+	pats   [][]byte
+	word   bool
+	filter bool // word mode and some target is short: classify the text
 }
 
-func (m *indexWord) match(text []byte, counts []int64) (int64, bool) {
+func newIndexWord(pats []string, word bool) *indexWord {
+	m := &indexWord{pats: toBytes(pats), word: word}
+	m.filter = word && hasShort(m.pats)
+	return m
+}
+
+func (m *indexWord) measures() bool { return m.filter && useSIMD }
+
+func (m *indexWord) match(text []byte, counts []int64) (lines, tokens int64) {
+	var ok []uint32
+	if m.measures() {
+		var notWord classMap
+		notWord, lines, tokens = classify(text, true)
+		ok = notWord.bits
+	}
+	var f finder
 	for id, p := range m.pats {
-		if !m.word {
-			counts[id] = int64(bytes.Count(text, p))
-			continue
-		}
-		for i := 0; ; {
-			j := bytes.Index(text[i:], p)
-			if j < 0 {
-				break
-			}
-			start, end := i+j, i+j+len(p)
-			if !wordBefore(text, start) && !wordAt(text, end) {
+		f.reset(text, p, ok)
+		exact := f.exactCandidates()
+		lastEnd := 0
+		for c := f.candidates(); c != nil; c = f.candidates() {
+			for _, start := range c {
+				end := start + len(p)
+				if start < lastEnd || !exact && !bytes.Equal(text[start:end], p) {
+					continue
+				}
+				if m.word && (wordBefore(text, start) || wordAt(text, end)) {
+					continue
+				}
 				counts[id]++
-				i = end
-			} else {
-				i = start + 1
+				lastEnd = end
 			}
 		}
 	}
-	return 0, false
+	return lines, tokens
 }

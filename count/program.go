@@ -19,16 +19,24 @@ type Program struct {
 }
 
 // matcher counts distinct targets in text, adding to counts (one per
-// pattern). Matchers that cut the text into tokens anyway also return the
-// token count and true, to spare Run a second pass.
+// pattern). A matcher that cuts the text into tokens anyway measures it on
+// the way: it says so with measures, and match returns the text's lines and
+// tokens, sparing Run a pass. For the others Run measures the text first,
+// which also brings a chunk into the CPU's cache for the matcher's passes.
 type matcher interface {
-	match(text []byte, counts []int64) (tokens int64, ok bool)
+	measures() bool
+	match(text []byte, counts []int64) (lines, tokens int64)
 }
 
-// Many-target jobs take one pass over the text for all targets; up to this
-// many case-sensitive targets, one vectorised bytes.Index pass per target is
-// faster.
-const maxIndexTargets = 3
+// Up to this many case-sensitive targets, one vectorised candidate pass per
+// target (see finder) beats a one-pass automaton or token lookup, measured
+// on English text with common words as targets, whose candidates are many
+// (BenchmarkMatchers: the two cross at about 60 targets). They are variables
+// so that tests can send every job to the one-pass matchers.
+var (
+	maxIndexTokens  = 32
+	maxIndexTargets = 48
+)
 
 // Compile validates s and prepares it to run.
 func Compile(s Spec) (*Program, error) {
@@ -67,16 +75,16 @@ func (p *Program) distinct(q *Query) []string {
 
 func newMatcher(mode Mode, ignoreCase bool, pats []string) matcher {
 	switch {
-	case mode == Token && (ignoreCase || len(pats) > maxIndexTargets):
+	case mode == Token && (ignoreCase || len(pats) > maxIndexTokens):
 		return newTokenSet(pats, ignoreCase)
-	case mode == Token:
-		return &indexToken{pats: toBytes(pats)}
 	case ignoreCase:
 		return newRuneAC(pats, mode == Word)
 	case len(pats) > maxIndexTargets:
 		return newByteAC(pats, mode == Word)
+	case mode == Token:
+		return newIndexToken(pats)
 	default:
-		return &indexWord{pats: toBytes(pats), word: mode == Word}
+		return newIndexWord(pats, mode == Word)
 	}
 }
 
@@ -107,26 +115,30 @@ func (p *Program) Spec() Spec { return cloneSpec(p.spec) }
 // Run computes the spec over text. Stats are always filled; Counts (one per
 // target) for a count job, Freq for a top job.
 func (p *Program) Run(text []byte) Partial {
-	out := Partial{Stats: Stats{
-		Bytes: int64(len(text)),
-		Lines: int64(bytes.Count(text, newline)),
-	}}
-	var tokens int64
-	var counted bool
+	out := Partial{Stats: Stats{Bytes: int64(len(text))}}
+	var lines, tokens int64
 	if t := p.spec.Top; t != nil {
-		out.Freq, tokens, counted = runTop(*t, text)
+		var measured bool
+		out.Freq, tokens, measured = runTop(*t, text)
+		if measured {
+			lines = int64(bytes.Count(text, newline))
+		} else {
+			lines, tokens = measure(text)
+		}
 	} else {
+		if !p.m.measures() {
+			lines, tokens = measure(text)
+		}
 		uniq := make([]int64, p.npats)
-		tokens, counted = p.m.match(text, uniq)
+		if l, t := p.m.match(text, uniq); p.m.measures() {
+			lines, tokens = l, t
+		}
 		out.Counts = make([]int64, len(p.slot))
 		for i, id := range p.slot {
 			out.Counts[i] = uniq[id]
 		}
 	}
-	if !counted {
-		tokens = countTokens(text)
-	}
-	out.Stats.Tokens = tokens
+	out.Stats.Lines, out.Stats.Tokens = lines, tokens
 	return out
 }
 

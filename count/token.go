@@ -1,6 +1,7 @@
 package count
 
 import (
+	"bytes"
 	"math"
 	"unicode/utf8"
 )
@@ -42,8 +43,9 @@ func (m *tokenSet) hasEnds(first, last byte) bool {
 	return m.ends[k/64]&(1<<(k%64)) != 0
 }
 
-func (m *tokenSet) match(text []byte, counts []int64) (int64, bool) {
-	var tokens int64
+func (m *tokenSet) measures() bool { return true }
+
+func (m *tokenSet) match(text []byte, counts []int64) (lines, tokens int64) {
 	var buf []byte
 	for i := skipSpace(text, 0); i < len(text); i = skipSpace(text, i) {
 		j := skipToken(text, i)
@@ -69,5 +71,5 @@ func (m *tokenSet) match(text []byte, counts []int64) (int64, bool) {
 			counts[id]++
 		}
 	}
-	return tokens, true
+	return int64(bytes.Count(text, newline)), tokens
 }

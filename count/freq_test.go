@@ -1,0 +1,96 @@
+package count
+
+import (
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestFreqMatchesMap fills Freqs with random tokens of every length around
+// the short table's limit (zero bytes included, which a zero-padded word
+// must not confuse with a shorter token), merges them, and checks every
+// count and the order against a map.
+func TestFreqMatchesMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	alphabet := []byte{0, 'a', 'b', 0xff}
+	token := func() []byte {
+		b := make([]byte, 1+rng.IntN(maxShort+4))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return b
+	}
+	for trial := range 50 {
+		want := map[string]int64{}
+		var total Freq
+		for range 1 + rng.IntN(4) {
+			f := NewFreq()
+			for range rng.IntN(3000) {
+				tok, n := token(), int64(1+rng.IntN(3))
+				f.Add(tok, n)
+				want[string(tok)] += n
+			}
+			total.Merge(f)
+		}
+		if total.Len() != len(want) {
+			t.Fatalf("trial %d: got %d tokens, want %d", trial, total.Len(), len(want))
+		}
+		got := map[string]int64{}
+		total.Each(func(tok []byte, n int64) { got[string(tok)] = n })
+		for tok, n := range want {
+			if got[tok] != n {
+				t.Fatalf("trial %d: token %q: got %d, want %d", trial, tok, got[tok], n)
+			}
+		}
+		var all []Entry
+		for tok, n := range want {
+			all = append(all, Entry{tok, n})
+		}
+		slices.SortFunc(all, func(a, b Entry) int {
+			if a.Count != b.Count {
+				return int(b.Count - a.Count)
+			}
+			return strings.Compare(a.Token, b.Token)
+		})
+		if d := diffEntries(total.Top(0), all); d != "" {
+			t.Fatalf("trial %d: Top(0): %s", trial, d)
+		}
+		if k := 1 + rng.IntN(20); k < len(all) {
+			if d := diffEntries(total.Top(k), all[:k]); d != "" {
+				t.Fatalf("trial %d: Top(%d): %s", trial, k, d)
+			}
+		}
+	}
+}
+
+func TestFreqCountRange(t *testing.T) {
+	mustPanic := func(name string, fn func()) {
+		t.Helper()
+		defer func() {
+			if recover() == nil {
+				t.Errorf("%s: got no panic, want one", name)
+			}
+		}()
+		fn()
+	}
+	long := []byte(strings.Repeat("x", maxShort+1))
+	mustPanic("negative", func() { NewFreq().Add([]byte("a"), -1) })
+	mustPanic("negative, long token", func() { NewFreq().Add(long, -1) })
+	mustPanic("overflow, long token", func() {
+		f := NewFreq()
+		f.Add(long, 1<<56-1)
+		f.Add(long, 1)
+	})
+	mustPanic("too large", func() { NewFreq().Add([]byte("a"), 1<<56) })
+	mustPanic("overflow", func() {
+		f := NewFreq()
+		f.Add([]byte("a"), 1<<56-1)
+		f.Add([]byte("a"), 1)
+	})
+	f := NewFreq()
+	f.Add([]byte("a"), 1<<56-1)
+	if got := f.Top(1)[0].Count; got != 1<<56-1 {
+		t.Errorf("largest count: got %d, want %d", got, int64(1<<56-1))
+	}
+}

@@ -1,0 +1,96 @@
+package count
+
+import (
+	"bytes"
+	"math/bits"
+)
+
+// classMap marks one class of a text's bytes, one bit per byte: bit i%32 of
+// bits[1+i/32] for byte i. The bits around the text, in bits[0] and past its
+// end, are set: a text's edges border a match as whitespace (or a character
+// that is not a word character) does. With it, a tokenizer jumps from token
+// to token with bit scans, and the finder checks a candidate's neighbours
+// without reading them.
+type classMap struct {
+	bits []uint32
+	n    int
+}
+
+// classify returns the map of the whitespace bytes (words false) or of the
+// bytes that are not ASCII word characters (words true; bytes >= 0x80 are
+// marked, since only decoding their character can tell), and the text's
+// lines and tokens, all in one pass.
+func classify(text []byte, words bool) (m classMap, lines, tokens int64) {
+	m = classMap{bits: make([]uint32, len(text)/32+6), n: len(text)}
+	var space, notWord []uint32
+	if words {
+		notWord = m.bits[1:]
+	} else {
+		space = m.bits[1:]
+	}
+	lines, tokens, i, prevSpace, cont := classifySIMD(text, space, notWord)
+	lines += int64(bytes.Count(text[i:], newline))
+	if cont > 0 { // the rest of a whitespace character, never a newline
+		prevSpace = true
+	}
+	tokens += countTokensFrom(text[i+cont:], prevSpace)
+	switch {
+	case words:
+		for ; i < len(text); i++ {
+			if b := text[i]; b >= 0x80 || byteClass[b]&clsWordCh == 0 {
+				m.set(i)
+			}
+		}
+	default:
+		for ; cont > 0; cont-- {
+			m.set(i)
+			i++
+		}
+		for i < len(text) {
+			r, size := decodeRune(text[i:])
+			if isSpace(r) {
+				for k := range size {
+					m.set(i + k)
+				}
+			}
+			i += size
+		}
+	}
+	m.bits[0] = ^uint32(0)
+	w := 1 + len(text)/32
+	m.bits[w] |= ^uint32(0) << (len(text) % 32)
+	for w++; w < len(m.bits); w++ {
+		m.bits[w] = ^uint32(0)
+	}
+	return m, lines, tokens
+}
+
+func (m classMap) set(i int) { m.bits[1+i/32] |= 1 << (i % 32) }
+
+// token returns the bounds of the first token at or after i, or (n, n), in
+// a map of whitespace.
+func (m classMap) token(i int) (start, end int) {
+	start = m.next(i, 0)
+	if start >= m.n {
+		return m.n, m.n
+	}
+	return start, m.next(start+1, ^uint32(0))
+}
+
+// next returns the first index >= i whose bit differs from the bits of
+// flip (0: the first unmarked byte; all ones: the first marked one), or n.
+func (m classMap) next(i int, flip uint32) int {
+	if i >= m.n {
+		return m.n
+	}
+	w := 1 + i/32
+	if x := (^m.bits[w] ^ flip) >> (i % 32); x != 0 {
+		return min(i+bits.TrailingZeros32(x), m.n)
+	}
+	for w++; w < len(m.bits); w++ {
+		if x := ^m.bits[w] ^ flip; x != 0 {
+			return min(32*(w-1)+bits.TrailingZeros32(x), m.n)
+		}
+	}
+	return m.n
+}

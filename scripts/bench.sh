@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Benchmark: tally and the installed peers side by side on the same input.
+#
+#   scripts/bench.sh [--quick] [more flags of scripts/bench, e.g. --out DIR --reps N]
+#
+# It builds bin/tally, concatenates ../shared/corpora/*.txt (and 8 copies of
+# that) under ${TMPDIR:-/tmp}/tally-bench, starts a local cluster (a
+# coordinator and 2 workers on 127.0.0.1), and runs each job with tally (1
+# thread embedded, all cores embedded, the cluster), tally's kernel in RAM
+# (go test -bench Corpus ./count/) and the peers that are installed: rg, grep,
+# python3, wc, and benhoyt/countwords' optimized.c if COUNTWORDS_C names its
+# source. It checks the answers agree where the semantics match, prints one
+# table, and writes bench/results.txt, bench/results.csv and (with gnuplot)
+# bench/results.png. A full run takes about 5 minutes on 2 cores; --quick
+# (the corpus once, 3 runs per tool, no 5 GB memory test) about one.
+#
+# Peers: apt-get install ripgrep gnuplot-nox (python3, grep and wc are usually there).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+go build -o bin/tally ./cmd/tally
+go build -o bin/bench ./scripts/bench
+args=()
+for a in "$@"; do
+  case $a in
+    --*) args+=("-${a#--}") ;;
+    *) args+=("$a") ;;
+  esac
+done
+exec bin/bench -tally bin/tally "${args[@]}"

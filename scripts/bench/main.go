@@ -1,0 +1,260 @@
+// Command bench runs tally and the peers installed on this machine (ripgrep,
+// grep, python3, wc, and benhoyt/countwords' optimized.c when its source is
+// given) side by side on the same input, checks that their answers agree
+// where their semantics match, and prints one table: job, input, tool,
+// seconds (median of several runs), MB/s, and the tool's time as a multiple
+// of tally's one-thread time. It also writes the table as CSV and, when
+// gnuplot is installed, a bar chart PNG. scripts/bench.sh builds tally and
+// runs it:
+//
+//	go run ./scripts/bench -tally bin/tally [-quick] [-out bench] [-work DIR]
+//
+// Every run is timed as a whole process, start-up included (wall time, MB =
+// 10^6 bytes). tally runs three ways: embedded with GOMAXPROCS=1 (one core:
+// client, coordinator and worker share it, the per-core figure peers are
+// compared with), embedded on all cores, and through a local cluster (a
+// coordinator and two workers on 127.0.0.1, started here). The kernel rows
+// come from `go test -bench Corpus ./count/` over the same text in RAM.
+// Every process it starts is stopped before it exits.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// config is what the flags set.
+type config struct {
+	tally, corpora, out, work, countwords, limits string
+	quick, noCluster                              bool
+	reps, copies                                  int
+	maxRunSeconds                                 float64
+}
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.tally, "tally", "bin/tally", "the tally binary")
+	flag.StringVar(&cfg.corpora, "corpora", "../shared/corpora", "directory whose *.txt files, concatenated, are the input")
+	flag.StringVar(&cfg.out, "out", "bench", "directory for results.csv, results.txt and results.png")
+	flag.StringVar(&cfg.work, "work", filepath.Join(os.TempDir(), "tally-bench"), "directory for the inputs (kept between runs) and logs")
+	flag.StringVar(&cfg.countwords, "countwords", os.Getenv("COUNTWORDS_C"), "path to benhoyt/countwords optimized.c (compiled with gcc; its table is enlarged to hold this corpus); empty skips it")
+	flag.StringVar(&cfg.limits, "limits", "../shared/tools/limits", "the limits tool's directory, to measure the loopback gRPC ceiling (not in -quick); empty skips it")
+	flag.BoolVar(&cfg.quick, "quick", false, "a short run: the corpus once (not x8), 3 runs per tool, no memory or ceiling test")
+	flag.BoolVar(&cfg.noCluster, "no-cluster", false, "skip the local cluster")
+	flag.IntVar(&cfg.reps, "reps", 5, "timed runs per tool after one warm-up (tools slower than -max-run are run 3 times)")
+	flag.IntVar(&cfg.copies, "copies", 8, "copies of the corpus in the large input")
+	flag.Float64Var(&cfg.maxRunSeconds, "max-run", 3, "seconds of a warm-up run above which a tool gets only 3 timed runs")
+	flag.Parse()
+	if cfg.quick {
+		cfg.reps, cfg.copies, cfg.limits = 3, 1, ""
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, cfg)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg config) error {
+	tally, err := filepath.Abs(cfg.tally)
+	if err != nil {
+		return err
+	}
+	cfg.tally = tally
+	if err := os.MkdirAll(cfg.work, 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
+		return err
+	}
+	in, err := prepareInputs(cfg)
+	if err != nil {
+		return err
+	}
+	b := &bench{cfg: cfg, ctx: ctx, in: in, refs: map[string]string{}}
+	b.logf("machine: %s", machine())
+	b.logf("inputs: %s (%.1f MB), %s (%.1f MB)", in.small, mb(in.smallSize), in.large, mb(in.largeSize))
+	if !cfg.noCluster {
+		cl, err := startCluster(ctx, cfg)
+		if err != nil {
+			return fmt.Errorf("start local cluster: %w", err)
+		}
+		defer cl.stop()
+		b.cluster = cl
+	}
+	if cfg.countwords != "" {
+		if b.countwords, err = buildCountwords(cfg); err != nil {
+			b.logf("countwords skipped: %v", err)
+		}
+	}
+	if err := b.kernel(); err != nil {
+		b.logf("kernel benchmarks skipped: %v", err)
+	}
+	if err := b.ceiling(); err != nil {
+		b.logf("gRPC ceiling not measured: %v", err)
+	}
+	for _, j := range b.jobs() {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := b.runJob(j); err != nil {
+			return err
+		}
+	}
+	if !cfg.quick && b.cluster != nil {
+		if err := b.memory(); err != nil {
+			b.logf("memory test failed: %v", err)
+		}
+	}
+	return b.report()
+}
+
+// bench holds one run's state.
+type bench struct {
+	cfg        config
+	ctx        context.Context
+	in         inputs
+	cluster    *cluster
+	countwords string
+	refs       map[string]string // reference answers for checks, by name
+	kernelMBps map[string]float64
+	// ceilingMBps is the loopback gRPC ceiling, memscanMBps the memory-scan
+	// ceiling (1 GiB), coordRSS the coordinator's peak RSS in MiB during the
+	// memory test; 0 when not measured.
+	ceilingMBps, memscanMBps, coordRSS float64
+	rows                               []row
+	notes                              []string
+}
+
+// row is one line of the table.
+type row struct {
+	job, input, tool string
+	bytes            int64
+	runs             []float64 // seconds, sorted
+	check            string
+	ratio            float64 // seconds / tally one-thread seconds
+	kernel           bool    // from go test -bench, not a process
+}
+
+func (r row) median() float64 {
+	if len(r.runs) == 0 {
+		return 0
+	}
+	return r.runs[len(r.runs)/2]
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+// measure runs t warm-up first, then reps times, and returns the sorted
+// wall times and the first run's stdout.
+func (b *bench) measure(t tool) ([]float64, string, error) {
+	first, out, err := b.once(t)
+	if err != nil {
+		return nil, out, err
+	}
+	reps := b.cfg.reps
+	if first > b.cfg.maxRunSeconds {
+		reps = min(reps, 3)
+	}
+	var runs []float64
+	for range reps {
+		s, _, err := b.once(t)
+		if err != nil {
+			return nil, out, err
+		}
+		runs = append(runs, s)
+	}
+	slices.Sort(runs)
+	return runs, out, nil
+}
+
+// once runs t and returns its wall time and stdout.
+func (b *bench) once(t tool) (float64, string, error) {
+	cmd := exec.CommandContext(b.ctx, t.argv[0], t.argv[1:]...)
+	cmd.Dir = b.cfg.work
+	cmd.Env = append(os.Environ(), t.env...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if t.stdin != "" {
+		f, err := os.Open(t.stdin)
+		if err != nil {
+			return 0, "", err
+		}
+		defer f.Close()
+		cmd.Stdin = f
+	}
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start).Seconds()
+	if err != nil {
+		return 0, stdout.String(), fmt.Errorf("%s: %w: %s", strings.Join(t.argv, " "), err, firstLine(stderr.String()))
+	}
+	return d, stdout.String(), nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+func mb(n int64) float64 { return float64(n) / 1e6 }
+
+// machine describes the CPU, cores and memory.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err == nil {
+			mem = fmt.Sprintf(", %.0f GiB", float64(kb)/(1<<20))
+		}
+	}
+	return fmt.Sprintf("%s, %d cores%s, %s %s/%s", model, runtime.NumCPU(), mem, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// tallyJSON is the part of tally's --json output the checks read.
+type tallyJSON struct {
+	Total struct {
+		Bytes  int64            `json:"bytes"`
+		Lines  int64            `json:"lines"`
+		Tokens int64            `json:"tokens"`
+		Counts map[string]int64 `json:"counts"`
+	} `json:"total"`
+	Top []struct {
+		Token string `json:"token"`
+		Count int64  `json:"count"`
+	} `json:"top"`
+	Workers int `json:"workers"`
+}
+
+func parseTally(out string) (tallyJSON, error) {
+	var t tallyJSON
+	err := json.Unmarshal([]byte(out), &t)
+	return t, err
+}
+
+var errNoAnswer = errors.New("no answer in the output")
