@@ -43,6 +43,10 @@ const maxShort = 16
 
 const countBits = 1<<56 - 1
 
+// MaxCount is the largest count a Freq holds; Add panics beyond it, so
+// counts from outside (a worker's result) must be checked against it first.
+const MaxCount = countBits
+
 // freqEntry is one token: its bytes are arena[off:off+n].
 type freqEntry struct {
 	hash   uint64

@@ -144,7 +144,11 @@ func FreqFromProto(m *tallyv1.FreqTable) (*count.Freq, error) {
 	}
 	f := count.NewFreq()
 	for i, tok := range m.GetTokens() {
-		f.Add(tok, int64(m.GetCounts()[i]))
+		n := m.GetCounts()[i]
+		if n > count.MaxCount {
+			return nil, fmt.Errorf("frequency table count %d is out of range", n)
+		}
+		f.Add(tok, int64(n))
 	}
 	return f, nil
 }

@@ -68,6 +68,9 @@ func TestFreqRoundTripKeepsInvalidBytes(t *testing.T) {
 	if got, want := back.Top(0), f.Top(0); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
+	if _, err := FreqFromProto(&tallyv1.FreqTable{Tokens: [][]byte{[]byte("a")}, Counts: []uint64{count.MaxCount + 1}}); err == nil {
+		t.Error("got no error for a count out of range, want one (a worker's bad result must not crash the merge)")
+	}
 	if _, err := FreqFromProto(&tallyv1.FreqTable{Tokens: [][]byte{[]byte("a")}}); err == nil {
 		t.Error("got no error for a table with more tokens than counts, want one")
 	}
