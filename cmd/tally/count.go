@@ -77,9 +77,6 @@ func runCount(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	if jf.totalsOnly {
-		res.Documents = nil
-	}
 	switch jf.format {
 	case "json":
 		return writeJSON(e.stdout, countJSON(res, q))
@@ -111,9 +108,6 @@ func runTop(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	if jf.totalsOnly {
-		res.Documents = nil
-	}
 	switch jf.format {
 	case "json":
 		return writeJSON(e.stdout, topJSON(res, q))
@@ -143,7 +137,11 @@ func runJob(ctx context.Context, e env, jf jobFlags, q wire.Query, paths []strin
 		defer bar.done()
 		onProgress = bar.show
 	}
-	return c.Run(ctx, client.Job{Query: q, ChunkSize: int(jf.chunkSize), ServerPaths: jf.serverPaths, Hidden: jf.hidden, Documents: docs}, onProgress)
+	res, err := c.Run(ctx, client.Job{Query: q, ChunkSize: int(jf.chunkSize), ServerPaths: jf.serverPaths, Hidden: jf.hidden, Documents: docs}, onProgress)
+	if err == nil && jf.totalsOnly {
+		res.Documents = nil
+	}
+	return res, err
 }
 
 // checkFormat settles --format and its --json synonym.
