@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -30,17 +31,19 @@ const MaxResultBytes = 1 << 30
 
 // Client talks to one coordinator. It is safe for concurrent use.
 type Client struct {
-	conn *grpc.ClientConn
-	api  tallyv1.CoordinatorServiceClient
+	conn       *grpc.ClientConn
+	api        tallyv1.CoordinatorServiceClient
+	localFiles bool // the coordinator reads documents' local files itself
 }
 
 // Option configures Dial.
 type Option func(*options)
 
 type options struct {
-	tls   security.TLS
-	token string
-	grpc  []grpc.DialOption
+	tls        security.TLS
+	token      string
+	grpc       []grpc.DialOption
+	localFiles bool
 }
 
 // WithTLS connects over TLS, verifying the coordinator with t.CAFile (the
@@ -50,6 +53,13 @@ func WithTLS(t security.TLS) Option { return func(o *options) { o.tls = t } }
 // WithToken sends a bearer token with every call. Over plaintext the token
 // travels in clear: use it with WithTLS.
 func WithToken(token string) Option { return func(o *options) { o.token = token } }
+
+// WithLocalFiles says that the coordinator runs in this process (the CLI's
+// embedded one, started with coordinator.Config.LocalFiles): documents that
+// are local files (Document.Path) are sent by path and the coordinator reads
+// them itself, which spares copying them through gRPC. A coordinator
+// elsewhere refuses such documents.
+func WithLocalFiles() Option { return func(o *options) { o.localFiles = true } }
 
 // WithGRPCOptions adds raw gRPC dial options.
 func WithGRPCOptions(opts ...grpc.DialOption) Option {
@@ -78,7 +88,7 @@ func Dial(addr string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to coordinator %s: %w", addr, err)
 	}
-	return &Client{conn: conn, api: tallyv1.NewCoordinatorServiceClient(conn)}, nil
+	return &Client{conn: conn, api: tallyv1.NewCoordinatorServiceClient(conn), localFiles: o.localFiles}, nil
 }
 
 // Close closes the connection.
@@ -93,6 +103,8 @@ type Document struct {
 	Name string
 	Size int64 // bytes if known, else 0; used for progress only
 	Open func() (io.ReadCloser, error)
+	// Path is the local file the document is, if it is one; see WithLocalFiles.
+	Path string
 }
 
 // Job is a count or top job over documents.
@@ -149,7 +161,7 @@ func (c *Client) Run(ctx context.Context, job Job, onProgress func(Progress)) (*
 	if err := stream.Send(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Start{Start: start}}); err != nil {
 		return nil, c.streamError(stream, err)
 	}
-	up := &uploader{stream: stream}
+	up := &uploader{stream: stream, localFiles: c.localFiles}
 	uploadErr := make(chan error, 1)
 	go func() {
 		err := up.upload(job.Documents)
@@ -185,7 +197,8 @@ func (c *Client) Run(ctx context.Context, job Job, onProgress func(Progress)) (*
 
 // uploader sends a job's documents; abort stops it from another goroutine.
 type uploader struct {
-	stream tallyv1.CoordinatorService_RunJobClient
+	stream     tallyv1.CoordinatorService_RunJobClient
+	localFiles bool // send local files by path
 
 	mu      sync.Mutex // guards cur, stopped and err
 	cur     io.Closer  // the document being read
@@ -246,6 +259,14 @@ func (u *uploader) upload(docs []Document) error {
 
 func (u *uploader) uploadOne(d Document, buf []byte) error {
 	stream := u.stream
+	if u.localFiles && d.Path != "" {
+		path, err := filepath.Abs(d.Path)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", d.Name, err)
+		}
+		hdr := &tallyv1.DocumentHeader{Name: d.Name, Size: uint64(max(d.Size, 0)), LocalPath: path}
+		return stream.Send(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Document{Document: hdr}})
+	}
 	r, err := d.Open()
 	if err != nil {
 		return fmt.Errorf("open %s: %w", d.Name, err)

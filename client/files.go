@@ -138,7 +138,7 @@ func fileDocument(path string, size int64) (Document, error) {
 		}
 		return openText(f)
 	}
-	return Document{Name: path, Size: size, Open: open}, nil
+	return Document{Name: path, Size: size, Open: open, Path: path}, nil
 }
 
 // openText decompresses r if it is compressed; closing the result closes r.

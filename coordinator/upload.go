@@ -49,10 +49,26 @@ func (c *Coordinator) feed(j *job, src source, cfg chunk.Config) error {
 			return err
 		}
 		doc := j.addDocument(hdr.GetName(), int64(hdr.GetSize()))
+		if path := hdr.GetLocalPath(); path != "" {
+			if err := c.feedLocal(j, doc, hdr.GetName(), path, cfg); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := c.feedDocument(j, doc, hdr.GetName(), src, cfg); err != nil {
 			return err
 		}
 	}
+}
+
+// feedLocal feeds a document the client named by its local path.
+func (c *Coordinator) feedLocal(j *job, doc int, name, path string, cfg chunk.Config) error {
+	r, err := c.openLocal(j, name, path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return c.feedDocument(j, doc, name, r, cfg)
 }
 
 func (c *Coordinator) feedDocument(j *job, doc int, name string, r io.Reader, cfg chunk.Config) error {
@@ -74,7 +90,7 @@ func (c *Coordinator) feedDocument(j *job, doc int, name string, r io.Reader, cf
 		if err := j.acquire(); err != nil {
 			return err
 		}
-		t, err := j.addTask(doc, ch.Offset, ch.Data)
+		t, err := j.addTask(doc, ch)
 		if err != nil {
 			return err
 		}

@@ -270,7 +270,13 @@ type DocumentHeader struct {
 	// name is how results refer to the document (a path as the user gave it).
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// size is the document's size in bytes if known, else 0; used for progress only.
-	Size          uint64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	Size uint64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// local_path, when set, is an absolute path that the coordinator opens and
+	// reads itself instead of receiving the document's data: no data messages
+	// follow this header. Only a coordinator that shares the client's process
+	// (the CLI's embedded one) accepts it; any other fails the job with
+	// INVALID_ARGUMENT. Clients of a cluster use server_paths instead.
+	LocalPath     string `protobuf:"bytes,3,opt,name=local_path,json=localPath,proto3" json:"local_path,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -317,6 +323,13 @@ func (x *DocumentHeader) GetSize() uint64 {
 		return x.Size
 	}
 	return 0
+}
+
+func (x *DocumentHeader) GetLocalPath() string {
+	if x != nil {
+		return x.LocalPath
+	}
+	return ""
 }
 
 // RunJobResponse is one event of a running job.
@@ -1510,10 +1523,12 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\n" +
 	"chunk_size\x18\x02 \x01(\x04R\tchunkSize\x12!\n" +
 	"\fserver_paths\x18\x03 \x03(\tR\vserverPaths\x12%\n" +
-	"\x0einclude_hidden\x18\x04 \x01(\bR\rincludeHidden\"8\n" +
+	"\x0einclude_hidden\x18\x04 \x01(\bR\rincludeHidden\"W\n" +
 	"\x0eDocumentHeader\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
-	"\x04size\x18\x02 \x01(\x04R\x04size\"\xb2\x01\n" +
+	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x1d\n" +
+	"\n" +
+	"local_path\x18\x03 \x01(\tR\tlocalPath\"\xb2\x01\n" +
 	"\x0eRunJobResponse\x123\n" +
 	"\baccepted\x18\x01 \x01(\v2\x15.tally.v1.JobAcceptedH\x00R\baccepted\x123\n" +
 	"\bprogress\x18\x02 \x01(\v2\x15.tally.v1.JobProgressH\x00R\bprogress\x12-\n" +
