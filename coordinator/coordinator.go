@@ -37,6 +37,12 @@ type Config struct {
 	Cluster *cluster.Config
 	// DataDir is the directory whose files clients may count by server path; "" allows none.
 	DataDir string
+	// LocalFiles lets clients name documents by a local path that the
+	// coordinator reads itself (DocumentHeader.local_path). Only a
+	// coordinator in the client's own process, which shares its files and
+	// its user, sets it: the CLI's embedded mode, so that counting a local
+	// file costs no upload.
+	LocalFiles bool
 	// TLS secures the client API (server side) and the links to workers
 	// (client side, presenting the certificate for mutual TLS).
 	TLS security.TLS
@@ -105,19 +111,22 @@ func (c Config) Validate() error {
 
 // Coordinator is a running coordinator.
 type Coordinator struct {
-	cfg    Config
-	log    *slog.Logger
-	sched  *scheduler
-	pool   *pool
-	jobs   *registry
-	node   *cluster.Node
-	root   *os.Root // DataDir, confined: nil without one
-	lis    net.Listener
-	grpc   *grpc.Server
-	health *health.Server
-	ctx    context.Context // ends when the coordinator closes
-	stop   context.CancelFunc
-	wg     sync.WaitGroup
+	cfg   Config
+	log   *slog.Logger
+	sched *scheduler
+	pool  *pool
+	jobs  *registry
+	node  *cluster.Node
+	root  *os.Root // DataDir, confined: nil without one
+	// buffers recycles the memory of merged chunks of the default size, so
+	// that reading a document touches memory that is mapped and cached.
+	buffers *chunk.Pool
+	lis     net.Listener
+	grpc    *grpc.Server
+	health  *health.Server
+	ctx     context.Context // ends when the coordinator closes
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
 
 	closeOnce sync.Once
 }
@@ -167,7 +176,8 @@ func Start(cfg Config) (*Coordinator, error) {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	c := &Coordinator{cfg: cfg, log: log, sched: newScheduler(), jobs: newRegistry(cfg.JobHistory), root: root, lis: lis, ctx: ctx, stop: stop}
+	c := &Coordinator{cfg: cfg, log: log, sched: newScheduler(), jobs: newRegistry(cfg.JobHistory), root: root, lis: lis, ctx: ctx, stop: stop,
+		buffers: chunk.NewPool(cfg.ChunkSize, cfg.Window)}
 	c.pool = &pool{log: log, dial: dial, sched: c.sched, deliver: c.deliver, backup: c.straggler, drain: cfg.DrainTimeout, metrics: cfg.Metrics, sessions: map[string]*session{}}
 
 	if cfg.Cluster != nil {
@@ -399,6 +409,9 @@ func (c *Coordinator) chunkConfig(q wire.Query, size int) (chunk.Config, error) 
 		size = c.cfg.ChunkSize
 	}
 	cfg := chunk.Config{Size: size, MaxLine: c.cfg.MaxLine, SplitAtSpace: q.Spec.Top != nil || !q.Spec.Count.HasSpace()}
+	if size == c.cfg.ChunkSize {
+		cfg.Pool = c.buffers
+	}
 	if size > cfg.MaxLine {
 		return cfg, fmt.Errorf("chunk size %d is above the coordinator's limit %d", size, cfg.MaxLine)
 	}

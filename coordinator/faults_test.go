@@ -344,7 +344,7 @@ func TestJobCompleteDedupes(t *testing.T) {
 		if err := j.acquire(); err != nil {
 			t.Fatalf("acquire window: %v", err)
 		}
-		tk, err := j.addTask(d, int64(cuts[i]), data[cuts[i]:cuts[i+1]])
+		tk, err := j.addTask(d, chunk.Chunk{Offset: int64(cuts[i]), Data: data[cuts[i]:cuts[i+1]]})
 		if err != nil {
 			t.Fatalf("add task: %v", err)
 		}
@@ -394,7 +394,7 @@ func TestJobCompleteRetries(t *testing.T) {
 	if err := j.acquire(); err != nil {
 		t.Fatalf("acquire window: %v", err)
 	}
-	tk, err := j.addTask(d, 42, []byte("x\n"))
+	tk, err := j.addTask(d, chunk.Chunk{Offset: 42, Data: []byte("x\n")})
 	if err != nil {
 		t.Fatalf("add task: %v", err)
 	}

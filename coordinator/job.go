@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"tally/coordinator/chunk"
 	"tally/count"
 	"tally/metrics"
 	tallyv1 "tally/proto/tally/v1"
@@ -110,13 +111,13 @@ func (j *job) acquire() error {
 
 // addTask creates the task for a chunk; the caller holds a window token for it.
 // A job that has ended takes no more chunks.
-func (j *job) addTask(doc int, offset int64, data []byte) (*task, error) {
+func (j *job) addTask(doc int, c chunk.Chunk) (*task, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.state != tallyv1.JobState_JOB_STATE_RUNNING {
 		return nil, errJobEnded
 	}
-	t := &task{job: j, id: j.nextID, doc: doc, offset: offset, data: data}
+	t := newTask(j, j.nextID, doc, c)
 	j.nextID++
 	j.pending[t.id] = t
 	return t, nil
@@ -163,6 +164,7 @@ func (j *job) complete(workerName string, r worker.Result) (retry *task) {
 	}
 	delete(j.pending, t.id)
 	t.merged.Store(true)
+	t.settle()
 	j.recordLatency(t)
 	<-j.window
 	j.workers[workerName] = struct{}{}
@@ -324,6 +326,9 @@ func (j *job) finishLocked(state tallyv1.JobState, err error) {
 	j.state, j.err, j.finished = state, err, time.Now()
 	j.progress.Waiting = ""
 	j.metrics.JobEnded(outcomes[state])
+	for _, t := range j.pending {
+		t.settle()
+	}
 	j.pending = nil
 	j.freq = nil
 	close(j.done)

@@ -30,6 +30,24 @@ type Link interface {
 	Close()
 }
 
+// asyncLink is a Link whose Send returns before the worker is done reading
+// the task's data: an in-process one, which reads it in place. It calls done
+// once nothing reads the data any more.
+type asyncLink interface {
+	sendAsync(t worker.Task, done func()) error
+}
+
+// send sends t on link, holding t's data (see task.hold) until the link no
+// longer reads it: until Send returns for a gRPC link, which serializes the
+// message as it sends it.
+func send(link Link, t *task) error {
+	if a, ok := link.(asyncLink); ok {
+		return a.sendAsync(t.workerTask(), t.unhold)
+	}
+	defer t.unhold()
+	return link.Send(t.workerTask())
+}
+
 // Dialer opens a Link to the worker at a gRPC address.
 type Dialer func(ctx context.Context, addr string) (Link, error)
 
@@ -136,16 +154,21 @@ func LocalDialer(engine *worker.Engine) Dialer {
 
 func (l *localLink) Slots() int { return l.engine.Threads() }
 
-func (l *localLink) Send(t worker.Task) error {
+func (l *localLink) Send(t worker.Task) error { return l.sendAsync(t, func() {}) }
+
+func (l *localLink) sendAsync(t worker.Task, done func()) error {
 	select {
 	case <-l.done:
+		done()
 		return errors.New("link closed")
 	default:
 	}
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
-		l.results <- l.engine.Process(t)
+		r := l.engine.Process(t)
+		done()
+		l.results <- r
 	}()
 	return nil
 }

@@ -189,8 +189,13 @@ func (p *pool) serve(s *session, link Link) {
 		if err != nil {
 			break
 		}
+		if !t.hold() { // merged, or its job ended: nothing to send
+			free <- struct{}{}
+			continue
+		}
 		alone := t.runsAlone() && link.Slots() > 1
 		if alone && !takeAll(lctx, free, link.Slots()-1) {
+			t.unhold()
 			p.sched.requeue(t)
 			break
 		}
@@ -199,7 +204,7 @@ func (p *pool) serve(s *session, link Link) {
 		s.mu.Unlock()
 		t.started(s.name)
 		t.job.dispatched()
-		if err := link.Send(t.workerTask()); err != nil {
+		if err := send(link, t); err != nil {
 			p.log.Warn("send to worker failed", "worker", s.name, "err", err)
 			break
 		}

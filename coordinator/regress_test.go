@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"tally/coordinator/chunk"
 	"testing"
 	"time"
 	"weak"
@@ -45,7 +46,7 @@ func TestBugJobEndsWhileChunking(t *testing.T) {
 	var addErr error
 	panicked := func() (p any) {
 		defer func() { p = recover() }()
-		_, addErr = j.addTask(d, 0, []byte("x\n"))
+		_, addErr = j.addTask(d, chunk.Chunk{Data: []byte("x\n")})
 		return nil
 	}()
 	if acquired > 0 || panicked != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"tally/coordinator/chunk"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ func pushTasks(tb testing.TB, s *scheduler, j *job, n int) []*task {
 	tb.Helper()
 	var ts []*task
 	for range n {
-		t, err := j.addTask(0, 0, []byte("x\n"))
+		t, err := j.addTask(0, chunk.Chunk{Data: []byte("x\n")})
 		if err != nil {
 			tb.Fatalf("add task to %s: %v", j.id, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"tally/coordinator/chunk"
 	"tally/worker"
 )
 
@@ -16,6 +17,9 @@ type task struct {
 	doc      int
 	offset   int64
 	data     []byte
+	chunk    chunk.Chunk   // data's buffer, given back once nothing reads data
+	refs     atomic.Int32  // readers of data: the job until t settles, and each send
+	settled  atomic.Bool   // the job no longer needs data (merged, or the job ended)
 	attempts atomic.Uint32 // dispatches so far
 	merged   atomic.Bool   // its result is in: copies still queued are skipped
 
@@ -29,6 +33,42 @@ type task struct {
 	// chunks: any of them may have crashed the worker, so t runs next with
 	// nothing beside it, and only a crash then counts against it.
 	alone bool
+}
+
+// newTask returns the task for a chunk; the job holds its data until settle.
+func newTask(j *job, id uint64, doc int, c chunk.Chunk) *task {
+	t := &task{job: j, id: id, doc: doc, offset: c.Offset, data: c.Data, chunk: c}
+	t.refs.Store(1)
+	return t
+}
+
+// hold takes a reference to t's data for a send. It fails once the data's
+// buffer has gone back to the pool for another chunk: t is settled and no
+// send holds it, so there is nothing left to send.
+func (t *task) hold() bool {
+	for {
+		n := t.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if t.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// unhold drops a reference; the last one gives the buffer back.
+func (t *task) unhold() {
+	if t.refs.Add(-1) == 0 {
+		t.chunk.Release()
+	}
+}
+
+// settle drops the job's reference, once: t is merged or its job is over.
+func (t *task) settle() {
+	if t.settled.CompareAndSwap(false, true) {
+		t.unhold()
+	}
 }
 
 // isolate marks t to run alone on its next dispatch.

@@ -18,8 +18,9 @@ import (
 
 // Chunk is one piece of a document.
 //
-// Data is freshly allocated and owned by the caller: chunks are held until their
-// result is merged, so the Reader never reuses a buffer it has returned.
+// Data is owned by the caller: chunks are held until their result is merged,
+// so the Reader never reuses a buffer it has returned. With a Pool, the
+// caller gives the buffer back by Release once nothing reads Data any more.
 type Chunk struct {
 	// Seq numbers the chunks of one Reader from 0.
 	Seq int
@@ -27,6 +28,18 @@ type Chunk struct {
 	Offset int64
 	// Data is the chunk's bytes; it is never empty.
 	Data []byte
+
+	pool *Pool  // where buf came from, or nil
+	buf  []byte // the whole array Data lies in
+}
+
+// Release gives the chunk's buffer back to the Reader's Pool, for a later
+// chunk to be read into: call it once, when nothing reads Data any more.
+// Without a Pool it does nothing.
+func (c Chunk) Release() {
+	if c.pool != nil {
+		c.pool.put(c.buf)
+	}
 }
 
 // ErrLineTooLong reports that no cut point was found within Config.MaxLine bytes.
@@ -53,6 +66,9 @@ type Config struct {
 	// cannot span whitespace, such as the token mode and top: a substring or word
 	// target may contain a space, and a cut there would split its match.
 	SplitAtSpace bool
+	// Pool, if not nil, supplies the chunks' buffers and takes them back
+	// through Chunk.Release. It must be a Pool for chunks of Size bytes.
+	Pool *Pool
 }
 
 // DefaultConfig returns 1 MiB chunks, 64 MiB lines and cuts at newlines only.
@@ -67,6 +83,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxLine < c.Size {
 		return fmt.Errorf("max line %d: must be at least the chunk size %d", c.MaxLine, c.Size)
+	}
+	if err := c.Pool.check(c); err != nil {
+		return err
 	}
 	return nil
 }

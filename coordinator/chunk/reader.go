@@ -57,7 +57,7 @@ func (r *Reader) Next() (Chunk, error) {
 	}
 	// The full slice expression keeps a caller's append from reaching the bytes
 	// that follow the chunk in the same array.
-	c := Chunk{Seq: r.seq, Offset: r.off, Data: r.pend[:n:n]}
+	c := Chunk{Seq: r.seq, Offset: r.off, Data: r.pend[:n:n], pool: r.cfg.Pool, buf: r.pend}
 	r.advance(n)
 	return c, nil
 }
@@ -130,8 +130,16 @@ func (r *Reader) fill(want int) error {
 	if cap(r.pend) < want {
 		// Double, as append would, but never past the most a chunk can need, so
 		// a long line costs at most MaxLine+1 bytes.
-		grown := make([]byte, len(r.pend), min(max(want, 2*cap(r.pend)), r.cfg.MaxLine+1))
+		var grown []byte
+		if size := min(max(want, 2*cap(r.pend)), r.cfg.MaxLine+1); r.cfg.Pool != nil && size <= r.cfg.Size+1 {
+			grown = r.cfg.Pool.get(len(r.pend))
+		} else {
+			grown = make([]byte, len(r.pend), size)
+		}
 		copy(grown, r.pend)
+		if r.cfg.Pool != nil && r.pend != nil {
+			r.cfg.Pool.put(r.pend) // nothing else holds it
+		}
 		r.pend = grown
 	}
 	for empty := 0; len(r.pend) < want; {
@@ -164,7 +172,12 @@ func (r *Reader) advance(n int) {
 		r.pend = slices.Clone(rest)
 		return
 	}
-	next := make([]byte, len(rest), max(r.cfg.Size+1, len(rest)))
+	var next []byte
+	if r.cfg.Pool != nil {
+		next = r.cfg.Pool.get(len(rest))
+	} else {
+		next = make([]byte, len(rest), max(r.cfg.Size+1, len(rest)))
+	}
 	copy(next, rest)
 	r.pend = next
 }
