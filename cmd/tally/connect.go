@@ -28,7 +28,9 @@ func connect(cf connFlags) (*client.Client, func(), error) {
 	cfg.Dial = coordinator.LocalDialer(engine)
 	cfg.DataDir = "." // in one process, the server's side is this directory
 	cfg.LocalFiles = true
-	cfg.Window = 8
+	// A few chunks per thread keep every core busy; a small window keeps
+	// the recycled chunk buffers in the CPU's caches.
+	cfg.Window = 2*runtime.GOMAXPROCS(0) + 4
 	coord, err := coordinator.Start(cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("start embedded coordinator: %w", err)
