@@ -43,6 +43,7 @@ type job struct {
 	err          error
 	docs         []*document
 	freq         *count.Freq
+	folding      int              // frequency tables being merged into freq outside mu
 	pending      map[uint64]*task // chunks not merged yet, by id
 	nextID       uint64
 	uploaded     bool // the last chunk has been created
@@ -55,6 +56,11 @@ type job struct {
 	merged       int           // chunks merged, for the mean latency
 	changed      chan struct{} // closed and replaced on every change, for watchers
 	done         chan struct{} // closed when the job ends
+
+	// foldMu serializes merges into freq. They run outside mu, which a
+	// table merge (milliseconds) would otherwise hold from the reader
+	// feeding the job and from other results.
+	foldMu sync.Mutex
 }
 
 func newJob(parent context.Context, id string, q wire.Query, window int, attempts int) *job {
@@ -171,9 +177,27 @@ func (j *job) complete(workerName string, r worker.Result) (retry *task) {
 	j.progress.ChunksDone++
 	j.progress.BytesCounted += uint64(len(t.data))
 	j.metrics.Merged(len(t.data))
+	if r.Partial.Freq != nil && j.freq != nil {
+		j.fold(j.freq, r.Partial.Freq)
+	}
 	j.maybeFinish()
 	j.notify()
 	return nil
+}
+
+// fold merges a chunk's frequency table into the job's, without holding
+// j.mu meanwhile; the job does not finish before every fold is done. If it
+// ends otherwise meanwhile, into is dropped with it. j.mu is held on entry
+// and on return.
+func (j *job) fold(into, f *count.Freq) {
+	j.folding++
+	j.mu.Unlock()
+	j.foldMu.Lock()
+	into.Merge(f)
+	j.foldMu.Unlock()
+	f.Release()
+	j.mu.Lock()
+	j.folding--
 }
 
 // lost records that workerName lost t (an error result, or a link that broke
@@ -280,15 +304,12 @@ func (j *job) merge(d *document, p count.Partial) error {
 	for i, n := range p.Counts {
 		d.counts[i] += n
 	}
-	if j.freq != nil {
-		j.freq.Merge(p.Freq)
-	}
-	return nil
+	return nil // the frequency table is folded in by complete
 }
 
 // maybeFinish ends the job successfully once every chunk is merged. j.mu is held.
 func (j *job) maybeFinish() {
-	if j.state != tallyv1.JobState_JOB_STATE_RUNNING || !j.uploaded || len(j.pending) > 0 {
+	if j.state != tallyv1.JobState_JOB_STATE_RUNNING || !j.uploaded || len(j.pending) > 0 || j.folding > 0 {
 		return
 	}
 	j.result = j.buildResult()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+	"sync"
 )
 
 // Freq is a token -> count table. Its zero value is an empty table, ready to
@@ -373,13 +374,39 @@ func mix(a, b uint64) uint64 {
 	return hi ^ lo
 }
 
+// released keeps tables given back by Release for the next runTop. A
+// table of a chunk's size is megabytes: a reused one is cleared in cache,
+// while a new one is fresh memory that the kernel must fault in page by
+// page, which costs more than counting into it and, on several cores at
+// once, contends in the kernel.
+var released sync.Pool
+
+// Release gives f's memory back for a later table of the same kind: the
+// caller must not use f afterwards. A merged chunk's table is the usual one.
+func (f *Freq) Release() {
+	if f != nil && len(f.short) > 0 {
+		released.Put(f)
+	}
+}
+
+// reuseFreq returns an empty table with at least size short slots (a power
+// of two), reusing a released one that is not much larger.
+func reuseFreq(size int) *Freq {
+	if f, _ := released.Get().(*Freq); f != nil && len(f.short) >= size && len(f.short) <= 4*size {
+		clear(f.short)
+		clear(f.slots)
+		f.nshort, f.ents, f.arena = 0, f.ents[:0], f.arena[:0]
+		return f
+	}
+	return &Freq{short: make([]shortSlot, size)}
+}
+
 // runTop builds the frequency table of a top query. For whitespace tokens it
 // also returns the token count, which it gets for free.
 func runTop(q TopQuery, text []byte) (f *Freq, tokens int64, counted bool) {
-	f = NewFreq()
 	// Text has a few distinct short tokens per hundred bytes: sizing the
 	// table for that up front spares rehashing it as it fills.
-	f.short = make([]shortSlot, 1<<bits.Len(uint(min(max(len(text)/32, 512), 1<<20))))
+	f = reuseFreq(1 << bits.Len(uint(min(max(len(text)/32, 512), 1<<20))))
 	var buf []byte
 	if q.WordsOnly {
 		for i := skipNonWord(text, 0); i < len(text); i = skipNonWord(text, i) {

@@ -94,3 +94,33 @@ func TestFreqCountRange(t *testing.T) {
 		t.Errorf("largest count: got %d, want %d", got, int64(1<<56-1))
 	}
 }
+
+// TestReleasedTables: top runs that reuse released tables, big and small,
+// with short and long tokens, start from empty tables, and a table merged
+// into another can be released without changing the merged one.
+func TestReleasedTables(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	total, want := NewFreq(), NewFreq()
+	for i := range 300 {
+		text := randText(rng, 1+i%300)
+		if i%7 == 0 {
+			text = append(text, strings.Repeat("averyveryverylongtoken ", 50)...)
+		}
+		s := Spec{Top: &TopQuery{WordsOnly: i%2 == 0, Lower: i%3 == 0}}
+		if i%50 == 0 {
+			s = Spec{Top: &TopQuery{}} // the same query every time: totals below
+		}
+		got := mustCompile(t, s).Run(text)
+		if d := diffPartial(got, naiveRun(s, text)); d != "" {
+			t.Fatalf("trial %d: %s on %q: %s", i, specString(s), text, d)
+		}
+		if i%50 == 0 {
+			total.Merge(got.Freq)
+			want.Merge(naiveRun(s, text).Freq)
+		}
+		got.Freq.Release()
+	}
+	if !slices.Equal(total.Top(0), want.Top(0)) {
+		t.Fatal("a table merged before its parts were released changed")
+	}
+}

@@ -57,6 +57,7 @@ func ResultToProto(r Result) *tallyv1.TaskResult {
 	m.Stats = wire.StatsToProto(r.Partial.Stats)
 	m.Counts = wire.CountsToProto(r.Partial.Counts)
 	m.Freq = wire.FreqToProto(r.Partial.Freq)
+	r.Partial.Freq.Release() // sent: its memory serves the next chunk
 	return m
 }
 
