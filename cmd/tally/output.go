@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -103,7 +104,8 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 // writeCountTable prints one row per document and a total row, numbers right-aligned.
-func writeCountTable(w io.Writer, r *client.Result, targets []string) error {
+func writeCountTable(out io.Writer, r *client.Result, targets []string) error {
+	w := bufio.NewWriter(out) // tabwriter writes cell by cell
 	// Numbers align right; names are padded here so that they align left.
 	width := len("document")
 	for _, d := range r.Documents {
@@ -128,21 +130,49 @@ func writeCountTable(w io.Writer, r *client.Result, targets []string) error {
 	total := r.Total
 	total.Name = "total"
 	row(total)
-	return tw.Flush()
-}
-
-// writeTopTable prints the frequency table, then the documents' totals.
-func writeTopTable(w io.Writer, r *client.Result) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "rank\tcount\t token")
-	for i, e := range r.Top {
-		fmt.Fprintf(tw, "%d\t%d\t %s\n", i+1, e.Count, strconv.Quote(e.Token)[1:len(strconv.Quote(e.Token))-1])
-	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "%d documents, %d bytes, %d lines, %d tokens\n", len(r.Documents), r.Total.Stats.Bytes, r.Total.Stats.Lines, r.Total.Stats.Tokens)
-	return err
+	return w.Flush()
+}
+
+// writeTopTable prints the frequency table, then the documents' totals:
+// rank and count right-aligned in columns two spaces wider than their
+// widest cell (as text/tabwriter would align them, which writes a full
+// table of hundreds of thousands of rows several times slower).
+func writeTopTable(out io.Writer, r *client.Result) error {
+	rankWidth := max(len("rank"), len(strconv.Itoa(len(r.Top)))) + 2
+	var most int64
+	for _, e := range r.Top {
+		most = max(most, e.Count)
+	}
+	countWidth := max(len("count"), len(strconv.FormatInt(most, 10))) + 2
+	w := bufio.NewWriterSize(out, 64<<10)
+	var line []byte
+	cell := func(s []byte, width int) {
+		for range width - len(s) {
+			line = append(line, ' ')
+		}
+		line = append(line, s...)
+	}
+	cell([]byte("rank"), rankWidth)
+	cell([]byte("count"), countWidth)
+	line = append(line, " token\n"...)
+	w.Write(line)
+	var num [20]byte
+	for i, e := range r.Top {
+		line = line[:0]
+		cell(strconv.AppendInt(num[:0], int64(i+1), 10), rankWidth)
+		cell(strconv.AppendInt(num[:0], e.Count, 10), countWidth)
+		line = append(line, ' ')
+		start := len(line)
+		line = strconv.AppendQuote(line, e.Token)
+		line = append(line[:start], line[start+1:len(line)-1]...) // without the quotes
+		line = append(line, '\n')
+		w.Write(line)
+	}
+	fmt.Fprintf(w, "%d documents, %d bytes, %d lines, %d tokens\n", len(r.Documents), r.Total.Stats.Bytes, r.Total.Stats.Lines, r.Total.Stats.Tokens)
+	return w.Flush()
 }
 
 // writeCountCSV prints a header, one row per document and a total row.

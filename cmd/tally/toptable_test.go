@@ -1,0 +1,50 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"text/tabwriter"
+
+	"tally/client"
+	"tally/count"
+)
+
+// TestTopTableLayout: the hand-aligned top table is byte for byte what
+// text/tabwriter makes of the same rows, for tables of every size, counts
+// of every width and tokens that need escaping.
+func TestTopTableLayout(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	tokens := []string{"the", "a", `"quoted"`, "tab\there", "é", "\xff\xfe", "日本", "back\\slash", "\u2028", "x"}
+	for trial := range 200 {
+		r := &client.Result{Documents: make([]client.DocumentResult, rng.IntN(3))}
+		r.Total.Stats = count.Stats{Bytes: rng.Int64N(1e9), Lines: rng.Int64N(1e6), Tokens: rng.Int64N(1e7)}
+		n := rng.IntN(5)
+		if trial%20 == 0 {
+			n = 1000 + rng.IntN(200) // ranks of four digits
+		}
+		c := rng.Int64N(1e12)
+		for range n {
+			r.Top = append(r.Top, count.Entry{Token: tokens[rng.IntN(len(tokens))], Count: c})
+			c = rng.Int64N(c + 1)
+		}
+		var want bytes.Buffer
+		tw := tabwriter.NewWriter(&want, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "rank\tcount\t token")
+		for i, e := range r.Top {
+			q := strconv.Quote(e.Token)
+			fmt.Fprintf(tw, "%d\t%d\t %s\n", i+1, e.Count, q[1:len(q)-1])
+		}
+		tw.Flush()
+		fmt.Fprintf(&want, "%d documents, %d bytes, %d lines, %d tokens\n", len(r.Documents), r.Total.Stats.Bytes, r.Total.Stats.Lines, r.Total.Stats.Tokens)
+		var got bytes.Buffer
+		if err := writeTopTable(&got, r); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Fatalf("trial %d: got\n%s\nwant\n%s", trial, got.String(), want.String())
+		}
+	}
+}
