@@ -1,0 +1,153 @@
+package chunk
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Blocks cut a document of known size that can be read at any offset (a
+// local file) into pieces that whoever counts them reads for themselves, in
+// parallel, instead of one reader cutting them in turn. Block k is about
+// the document's bytes from k*Size to (k+1)*Size, moved to cut points:
+// it starts right after the first cut point at or after byte k*Size-1 (the
+// document's start for block 0) and ends right after the first cut point at
+// or after byte (k+1)*Size-1 (or at the document's end). A cut point is a
+// '\n', or with SplitAtSpace any byte a Reader may cut after. Each block's
+// end is where the next one starts, so the blocks partition the document,
+// and no block splits a line (or, with SplitAtSpace, a token): every answer
+// is the same as over the whole document. A block inside a long line is
+// empty: the line belongs to the block where it starts.
+//
+// Unlike a Reader's chunks, a block is found without reading the ones
+// before it. As a Reader keeps lines of up to MaxLine bytes whole, a block
+// fails with ErrLineTooLong only when one of its ends would be more than
+// MaxLine bytes past its nominal place, which takes a line that long.
+
+// BlockCount is the number of blocks of a document of size bytes.
+func BlockCount(size int64, cfg Config) int64 {
+	return (size + int64(cfg.Size) - 1) / int64(cfg.Size)
+}
+
+// blockSlack is how much ReadBlock reads past a block's nominal end at
+// first: enough for the rest of a line nearly always, so that one read
+// serves a block. Tests make it small, to read on in small steps.
+var blockSlack int64 = 16 << 10
+
+// ReadBlock reads block k of the document of size bytes in src and returns
+// its bytes and its offset in the document. It reads into buf when buf is
+// large enough (Size plus a few pages), so that a caller reusing one buffer
+// allocates nothing. Read errors are returned wrapped with the offset; a
+// document that turns out shorter than size ends where it ends.
+func ReadBlock(src io.ReaderAt, size, k int64, cfg Config, buf []byte) (data []byte, offset int64, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, 0, err
+	}
+	b := int64(cfg.Size)
+	lo, hi := k*b, min((k+1)*b, size) // nominal bounds
+	if k < 0 || lo >= size {
+		return nil, 0, fmt.Errorf("block %d of a %d-byte document does not exist", k, size)
+	}
+	r := blockReader{src: src, cfg: cfg, size: size, buf: buf[:0]}
+	// The read starts one byte early: the first cut point at or after lo-1.
+	r.base = max(lo-1, 0)
+	if err := r.fill(hi - r.base + blockSlack); err != nil {
+		return nil, 0, err
+	}
+	start := int64(0) // block 0 starts at the document's start
+	if k > 0 {
+		i, err := r.findCut(0, lo)
+		if err != nil {
+			return nil, 0, err
+		}
+		start = i + 1
+	}
+	end := size
+	if hi < size {
+		i, err := r.findCut(hi-1-r.base, hi)
+		if err != nil {
+			return nil, 0, err
+		}
+		end = i + 1
+	}
+	if start >= end {
+		return r.buf[:0], end, nil // inside a line that began in an earlier block
+	}
+	return r.buf[start-r.base : end-r.base], start, nil
+}
+
+// ErrShrunk reports a document that ended before the size it was cut for:
+// it changed while it was being read.
+var ErrShrunk = errors.New("the document is shorter than when it was measured: it changed while it was being read")
+
+// blockReader holds the document's bytes from base on, as far as read.
+type blockReader struct {
+	src  io.ReaderAt
+	cfg  Config
+	size int64
+	base int64  // document offset of buf[0]
+	buf  []byte // read so far
+}
+
+// fill reads until buf holds n bytes or reaches the document's end.
+func (r *blockReader) fill(n int64) error {
+	n = min(n, r.size-r.base)
+	if int64(len(r.buf)) >= n {
+		return nil
+	}
+	if int64(cap(r.buf)) < n {
+		grown := make([]byte, len(r.buf), n)
+		copy(grown, r.buf)
+		r.buf = grown
+	}
+	at := r.base + int64(len(r.buf))
+	got, err := r.src.ReadAt(r.buf[len(r.buf):n], at)
+	r.buf = r.buf[:len(r.buf)+got]
+	switch {
+	case int64(len(r.buf)) == n:
+		return nil // io.EOF may come with the last bytes
+	case err == nil || errors.Is(err, io.EOF):
+		return fmt.Errorf("read document at byte offset %d: %w", at+int64(got), ErrShrunk)
+	default:
+		return fmt.Errorf("read document at byte offset %d: %w", at+int64(got), err)
+	}
+}
+
+// findCut returns the document offset of the first cut point at or after
+// buf[from], reading on as needed, or size-1 if there is none: the
+// document's end ends the block. nominal is the block boundary looked for:
+// a cut point more than MaxLine bytes past it fails with ErrLineTooLong.
+func (r *blockReader) findCut(from, nominal int64) (int64, error) {
+	limit := nominal + int64(r.cfg.MaxLine) // the last offset a cut may have
+	for {
+		if i := r.indexCut(r.buf[from:]); i >= 0 {
+			return r.checkCut(r.base+from+int64(i), nominal, limit)
+		}
+		if int64(len(r.buf)) >= r.size-r.base {
+			return r.checkCut(r.size-1, nominal, limit)
+		}
+		if r.base+int64(len(r.buf)) > limit {
+			return r.checkCut(limit+1, nominal, limit)
+		}
+		from = int64(len(r.buf))
+		if err := r.fill(int64(len(r.buf)) + max(int64(r.cfg.Size), blockSlack)); err != nil {
+			return 0, err
+		}
+	}
+}
+
+func (r *blockReader) checkCut(cut, nominal, limit int64) (int64, error) {
+	if cut > limit {
+		return 0, fmt.Errorf("line at byte offset %d is longer than %d bytes (the chunk MaxLine): %w",
+			nominal, r.cfg.MaxLine, ErrLineTooLong)
+	}
+	return cut, nil
+}
+
+func (r *blockReader) indexCut(b []byte) int {
+	if r.cfg.SplitAtSpace {
+		return bytes.IndexAny(b, cutSpace)
+	}
+	return bytes.IndexByte(b, '\n')
+}

@@ -1,0 +1,118 @@
+package chunk
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"testing"
+)
+
+// naiveBlock is the block definition applied byte by byte to the whole
+// document: the reference ReadBlock must match.
+func naiveBlock(doc []byte, k int64, cfg Config) (start, end int64) {
+	canEnd := func(b byte) bool { return b == '\n' || cfg.SplitAtSpace && isCutSpace(b) }
+	n := int64(len(doc))
+	firstCut := func(from int64) int64 { // offset just after the first cut at or after from
+		for i := max(from, 0); i < n; i++ {
+			if canEnd(doc[i]) {
+				return i + 1
+			}
+		}
+		return n
+	}
+	b := int64(cfg.Size)
+	if k > 0 {
+		start = firstCut(k*b - 1)
+	}
+	end = n
+	if (k+1)*b < n {
+		end = firstCut((k+1)*b - 1)
+	}
+	return min(start, end), end
+}
+
+// naiveBlockFails applies the MaxLine rule: a block fails when the cut
+// point that starts or ends it lies more than MaxLine bytes past the
+// nominal boundary (the document's last byte standing in for a missing one).
+func naiveBlockFails(doc []byte, k int64, cfg Config) bool {
+	canEnd := func(b byte) bool { return b == '\n' || cfg.SplitAtSpace && isCutSpace(b) }
+	n := int64(len(doc))
+	tooFar := func(nominal int64) bool {
+		c := n - 1
+		for i := nominal - 1; i < n; i++ {
+			if canEnd(doc[i]) {
+				c = i
+				break
+			}
+		}
+		return c-nominal > int64(cfg.MaxLine)
+	}
+	b := int64(cfg.Size)
+	return k > 0 && tooFar(k*b) || (k+1)*b < n && tooFar((k+1)*b)
+}
+
+// TestBlocksMatchNaive reads every block of random documents, with and
+// without a reusable buffer, reading on in steps small and large, and
+// checks them against the definition: the bytes, the offsets, which blocks
+// fail for a long line, and that the blocks re-join to the document.
+func TestBlocksMatchNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	saved := blockSlack
+	defer func() { blockSlack = saved }()
+	for trial := range 6000 {
+		doc := randomDoc(rng)
+		cfg := randomConfig(rng)
+		blockSlack = saved
+		if trial%3 > 0 {
+			blockSlack = 1 + rng.Int64N(8) // read on in small steps
+		}
+		var joined []byte
+		failed := false
+		buf := make([]byte, 0, int64(cfg.Size)+blockSlack+64)
+		for k := range BlockCount(int64(len(doc)), cfg) {
+			if trial%2 == 0 {
+				buf = nil
+			}
+			data, off, err := ReadBlock(bytes.NewReader(doc), int64(len(doc)), k, cfg, buf)
+			if want := naiveBlockFails(doc, k, cfg); (err != nil) != want || err != nil && !errors.Is(err, ErrLineTooLong) {
+				t.Fatalf("%+v on %q, block %d: got error %v, want ErrLineTooLong: %t", cfg, doc, k, err, want)
+			}
+			if err != nil {
+				failed = true
+				continue
+			}
+			start, end := naiveBlock(doc, k, cfg)
+			if off != start || string(data) != string(doc[start:end]) {
+				t.Fatalf("%+v on %q, block %d: got %q at %d, want %q at %d", cfg, doc, k, data, off, doc[start:end], start)
+			}
+			joined = append(joined, data...)
+		}
+		if !failed && !bytes.Equal(joined, doc) {
+			t.Fatalf("%+v on %q: blocks re-join to %q", cfg, doc, joined)
+		}
+	}
+}
+
+// TestBlockShrunk: a document shorter than the size it was cut for fails
+// the blocks that reach past its end with ErrShrunk, never a panic.
+func TestBlockShrunk(t *testing.T) {
+	doc := bytes.Repeat([]byte("abc def\n"), 100)
+	cfg := Config{Size: 64, MaxLine: 1 << 20}
+	size := int64(len(doc)) + 100
+	shrunk := 0
+	for k := range BlockCount(size, cfg) {
+		_, _, err := ReadBlock(bytes.NewReader(doc), size, k, cfg, nil)
+		if err != nil && !errors.Is(err, ErrShrunk) {
+			t.Fatalf("block %d: %v", k, err)
+		}
+		if err != nil {
+			shrunk++
+		}
+	}
+	if shrunk == 0 {
+		t.Fatal("no block noticed that the document shrank")
+	}
+	if _, _, err := ReadBlock(bytes.NewReader(doc), int64(len(doc)), BlockCount(int64(len(doc)), cfg), cfg, nil); err == nil {
+		t.Fatal("a block past the last was read")
+	}
+}
