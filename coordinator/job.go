@@ -129,6 +129,31 @@ func (j *job) addTask(doc int, c chunk.Chunk) (*task, error) {
 	return t, nil
 }
 
+// addBlock creates the task for block k of a local file, which the worker
+// reads itself; the caller holds a window token for it. The task holds f
+// until it settles.
+func (j *job) addBlock(doc int, f *sharedFile, k int64, cfg chunk.Config) (*task, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.state != tallyv1.JobState_JOB_STATE_RUNNING {
+		return nil, errJobEnded
+	}
+	name := j.docs[doc].name
+	read := func(buf []byte) ([]byte, []byte, error) {
+		data, _, used, err := chunk.ReadBlock(f.file, f.size, k, cfg, buf)
+		if err != nil {
+			err = fmt.Errorf("%w: %s: %w", errInput, name, err)
+		}
+		return data, used, err
+	}
+	f.hold()
+	t := &task{job: j, id: j.nextID, doc: doc, offset: k * int64(cfg.Size), read: read, release: f.unhold}
+	t.refs.Store(1)
+	j.nextID++
+	j.pending[t.id] = t
+	return t, nil
+}
+
 // dispatched records that a worker was sent a chunk.
 func (j *job) dispatched() {
 	j.mu.Lock()
@@ -158,6 +183,10 @@ func (j *job) complete(workerName string, r worker.Result) (retry *task) {
 	}
 	d := j.docs[t.doc]
 	t.stopped(workerName)
+	if r.Err != nil && errors.Is(r.Err, errInput) {
+		j.failLocked(r.Err) // a local file that cannot be read, or a line too long: the same on any worker
+		return nil
+	}
 	if r.Err != nil {
 		if j.countFailure(t, workerName, r.Err) {
 			return t
@@ -175,8 +204,12 @@ func (j *job) complete(workerName string, r worker.Result) (retry *task) {
 	<-j.window
 	j.workers[workerName] = struct{}{}
 	j.progress.ChunksDone++
-	j.progress.BytesCounted += uint64(len(t.data))
-	j.metrics.Merged(len(t.data))
+	size := t.size(r)
+	if t.read != nil {
+		j.progress.BytesReceived += uint64(size) // read by the worker: received as counted
+	}
+	j.progress.BytesCounted += uint64(size)
+	j.metrics.Merged(size)
 	if r.Partial.Freq != nil && j.freq != nil {
 		j.fold(j.freq, r.Partial.Freq)
 	}

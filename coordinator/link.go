@@ -107,6 +107,15 @@ func dialGRPC(ctx context.Context, addr string, creds credentials.TransportCrede
 func (l *grpcLink) Slots() int { return l.slots }
 
 func (l *grpcLink) Send(t worker.Task) error {
+	if t.Data == nil && t.Read != nil {
+		// A block of a local file goes to in-process workers only (the
+		// embedded coordinator has no others); a remote one gets its bytes.
+		data, _, err := t.Read(nil)
+		if err != nil {
+			return err
+		}
+		t.Data = data
+	}
 	return l.stream.Send(&tallyv1.ProcessRequest{Task: worker.TaskToProto(t)})
 }
 

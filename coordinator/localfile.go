@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"tally/decompress"
 )
@@ -34,6 +35,42 @@ func (c *Coordinator) openLocal(j *job, name, path string) (io.ReadCloser, error
 		return nil, fmt.Errorf("%w: %s: %w", errInput, name, err)
 	}
 	return &receiving{ReadCloser: text, file: f, job: j}, nil
+}
+
+// sharedFile is a local file that the blocks of one document read at
+// their offsets; it closes when the feeder and every block are done.
+type sharedFile struct {
+	file *os.File
+	size int64
+	refs atomic.Int64
+}
+
+func (f *sharedFile) hold() { f.refs.Add(1) }
+
+func (f *sharedFile) unhold() {
+	if f.refs.Add(-1) == 0 {
+		f.file.Close()
+	}
+}
+
+// openBlocks opens a local file whose blocks the workers can read for
+// themselves: a regular, uncompressed file. It returns nil for any other,
+// which is read and cut as a stream.
+func openBlocks(path string) *sharedFile {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	info, err := f.Stat()
+	var magic [4]byte
+	n, _ := f.ReadAt(magic[:], 0)
+	if err != nil || !info.Mode().IsRegular() || info.Size() == 0 || decompress.Detect(magic[:n]) != decompress.None {
+		f.Close()
+		return nil
+	}
+	sf := &sharedFile{file: f, size: info.Size()}
+	sf.refs.Store(1) // the feeder's
+	return sf
 }
 
 // receiving reports what is read from a local file as the job's received bytes.

@@ -115,3 +115,55 @@ func TestLocalFilesRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestLocalBlocks: plain local files are read by the workers in blocks, the
+// rest (compressed, empty, not regular) as a stream; a line longer than
+// MaxLine in a block fails the job at once as invalid input.
+func TestLocalBlocks(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("the cat\n"))
+	zw.Close()
+	for _, tc := range []struct {
+		path   string
+		blocks bool
+	}{
+		{write("plain.txt", []byte("the cat\n")), true},
+		{write("plain.gz", gz.Bytes()), false},
+		{write("empty.txt", nil), false},
+		{dir, false},
+	} {
+		f := openBlocks(tc.path)
+		if (f != nil) != tc.blocks {
+			t.Errorf("%s: read in blocks %t, want %t", tc.path, f != nil, tc.blocks)
+		}
+		if f != nil {
+			f.unhold()
+		}
+	}
+
+	long := write("long.txt", []byte("short line\n"+strings.Repeat("x", 5000)+"\nthe end\n"))
+	c := MustEmbedded(t, 1, 2, func(cfg *Config) {
+		cfg.LocalFiles = true
+		cfg.ChunkSize, cfg.MaxLine = 1024, 2048
+	})
+	cl, err := client.Dial(c.Addr(), client.WithLocalFiles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	q := countQ(count.Substring, false, "x ") // a space: no cut at whitespace
+	_, err = cl.Run(testCtx(t, 10*time.Second), client.Job{Query: q, Documents: []client.Document{{Name: "long.txt", Path: long}}}, nil)
+	wantCode(t, err, codes.InvalidArgument)
+	if err == nil || !strings.Contains(err.Error(), "long.txt") || !strings.Contains(err.Error(), "longer than 2048 bytes") {
+		t.Errorf("got error %v, want one naming long.txt and its too long line", err)
+	}
+}

@@ -17,11 +17,12 @@ type task struct {
 	doc      int
 	offset   int64
 	data     []byte
-	chunk    chunk.Chunk   // data's buffer, given back once nothing reads data
-	refs     atomic.Int32  // readers of data: the job until t settles, and each send
-	settled  atomic.Bool   // the job no longer needs data (merged, or the job ended)
-	attempts atomic.Uint32 // dispatches so far
-	merged   atomic.Bool   // its result is in: copies still queued are skipped
+	read     func(buf []byte) (data, used []byte, err error) // when data is nil: a worker reads it (see worker.Task)
+	release  func()                                          // gives back what data or read need (a buffer, a file) once nothing reads them
+	refs     atomic.Int32                                    // readers of data: the job until t settles, and each send
+	settled  atomic.Bool                                     // the job no longer needs data (merged, or the job ended)
+	attempts atomic.Uint32                                   // dispatches so far
+	merged   atomic.Bool                                     // its result is in: copies still queued are skipped
 
 	mu       sync.Mutex           // guards the fields below
 	failures int                  // error results and broken links while held
@@ -37,7 +38,7 @@ type task struct {
 
 // newTask returns the task for a chunk; the job holds its data until settle.
 func newTask(j *job, id uint64, doc int, c chunk.Chunk) *task {
-	t := &task{job: j, id: id, doc: doc, offset: c.Offset, data: c.Data, chunk: c}
+	t := &task{job: j, id: id, doc: doc, offset: c.Offset, data: c.Data, release: c.Release}
 	t.refs.Store(1)
 	return t
 }
@@ -59,8 +60,8 @@ func (t *task) hold() bool {
 
 // unhold drops a reference; the last one gives the buffer back.
 func (t *task) unhold() {
-	if t.refs.Add(-1) == 0 {
-		t.chunk.Release()
+	if t.refs.Add(-1) == 0 && t.release != nil {
+		t.release()
 	}
 }
 
@@ -87,7 +88,16 @@ func (t *task) runsAlone() bool {
 
 // workerTask is what a worker receives for t on its next attempt.
 func (t *task) workerTask() worker.Task {
-	return worker.Task{JobID: t.job.id, ChunkID: t.id, Attempt: t.attempts.Add(1), Query: t.job.query, Data: t.data}
+	return worker.Task{JobID: t.job.id, ChunkID: t.id, Attempt: t.attempts.Add(1), Query: t.job.query, Data: t.data, Read: t.read}
+}
+
+// size is how many bytes of its document t covers, given its result: a
+// block read by the worker is only measured there.
+func (t *task) size(r worker.Result) int {
+	if t.read != nil {
+		return int(r.Partial.Stats.Bytes)
+	}
+	return len(t.data)
 }
 
 // started records that workerName now holds a copy of t.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"tally/coordinator/chunk"
 	tallyv1 "tally/proto/tally/v1"
@@ -61,8 +62,29 @@ func (c *Coordinator) feed(j *job, src source, cfg chunk.Config) error {
 	}
 }
 
-// feedLocal feeds a document the client named by its local path.
+// feedLocal feeds a document the client named by its local path. A plain
+// file is cut into blocks that the workers read for themselves, in
+// parallel and into their own caches, so the feeder reads nothing; a
+// compressed file, or anything that is not a regular file, is read here.
 func (c *Coordinator) feedLocal(j *job, doc int, name, path string, cfg chunk.Config) error {
+	if !c.cfg.LocalFiles || !filepath.IsAbs(path) {
+		_, err := c.openLocal(j, name, path) // says why not
+		return err
+	}
+	if f := openBlocks(path); f != nil {
+		defer f.unhold()
+		for k := range chunk.BlockCount(f.size, cfg) {
+			if err := j.acquire(); err != nil {
+				return err
+			}
+			t, err := j.addBlock(doc, f, k, cfg)
+			if err != nil {
+				return err
+			}
+			c.sched.push(t)
+		}
+		return nil
+	}
 	r, err := c.openLocal(j, name, path)
 	if err != nil {
 		return err

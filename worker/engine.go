@@ -41,6 +41,8 @@ type Engine struct {
 	mu       sync.Mutex // guards programs and order
 	programs map[string]*count.Program
 	order    []string // insertion order, for eviction
+
+	buffers sync.Pool // *[]byte: buffers for tasks that Read their bytes
 }
 
 // NewEngine returns an Engine running threads tasks at once; threads <= 0 means GOMAXPROCS.
@@ -67,20 +69,32 @@ func (e *Engine) Process(t Task) Result {
 	e.metrics.AddInFlight(1)
 	defer e.metrics.AddInFlight(-1)
 	res := Result{JobID: t.JobID, ChunkID: t.ChunkID, Attempt: t.Attempt}
-	defer func() { e.metrics.Counted(len(t.Data), res.Err) }()
+	data := t.Data
+	defer func() { e.metrics.Counted(len(data), res.Err) }()
 	prog, err := e.program(t)
 	if err != nil {
 		res.Err = fmt.Errorf("compile job %s: %w", t.JobID, err)
 		return res
 	}
-	if err := e.injectFaults(t.Data); err != nil {
+	if data == nil && t.Read != nil {
+		buf, _ := e.buffers.Get().(*[]byte)
+		if buf == nil {
+			buf = new([]byte)
+		}
+		defer e.buffers.Put(buf)
+		if data, *buf, err = t.Read(*buf); err != nil {
+			res.Err = err
+			return res
+		}
+	}
+	if err := e.injectFaults(data); err != nil {
 		res.Err = err
 		return res
 	}
 	start := time.Now()
-	res.Partial = prog.Run(t.Data)
+	res.Partial = prog.Run(data)
 	if e.faults.Throttle > 0 {
-		time.Sleep(time.Until(start.Add(time.Duration(float64(len(t.Data)) / float64(e.faults.Throttle) * float64(time.Second)))))
+		time.Sleep(time.Until(start.Add(time.Duration(float64(len(data)) / float64(e.faults.Throttle) * float64(time.Second)))))
 	}
 	return res
 }

@@ -15,6 +15,12 @@ type Task struct {
 	Attempt uint32
 	Query   wire.Query
 	Data    []byte
+	// Read, when Data is nil, reads the chunk's bytes for an in-process
+	// worker, which then reads them itself: the embedded mode's engine
+	// threads read their blocks of a local file in parallel, each into its
+	// own cache. It reads into buf when buf is large enough and returns the
+	// buffer it used, for the next call. It never crosses the network.
+	Read func(buf []byte) (data, used []byte, err error)
 }
 
 // Result is the answer to a Task. Err is set when the chunk could not be counted;

@@ -36,30 +36,31 @@ func BlockCount(size int64, cfg Config) int64 {
 var blockSlack int64 = 16 << 10
 
 // ReadBlock reads block k of the document of size bytes in src and returns
-// its bytes and its offset in the document. It reads into buf when buf is
-// large enough (Size plus a few pages), so that a caller reusing one buffer
-// allocates nothing. Read errors are returned wrapped with the offset; a
-// document that turns out shorter than size ends where it ends.
-func ReadBlock(src io.ReaderAt, size, k int64, cfg Config, buf []byte) (data []byte, offset int64, err error) {
+// its bytes, its offset in the document and the buffer it read into: buf
+// when it was large enough (Size plus a few pages), so that a caller that
+// passes the last one back allocates nothing. Read errors are returned
+// wrapped with the offset; a document shorter than size fails with
+// ErrShrunk.
+func ReadBlock(src io.ReaderAt, size, k int64, cfg Config, buf []byte) (data []byte, offset int64, used []byte, err error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, 0, err
+		return nil, 0, buf, err
 	}
 	b := int64(cfg.Size)
 	lo, hi := k*b, min((k+1)*b, size) // nominal bounds
 	if k < 0 || lo >= size {
-		return nil, 0, fmt.Errorf("block %d of a %d-byte document does not exist", k, size)
+		return nil, 0, buf, fmt.Errorf("block %d of a %d-byte document does not exist", k, size)
 	}
 	r := blockReader{src: src, cfg: cfg, size: size, buf: buf[:0]}
 	// The read starts one byte early: the first cut point at or after lo-1.
 	r.base = max(lo-1, 0)
 	if err := r.fill(hi - r.base + blockSlack); err != nil {
-		return nil, 0, err
+		return nil, 0, r.buf, err
 	}
 	start := int64(0) // block 0 starts at the document's start
 	if k > 0 {
 		i, err := r.findCut(0, lo)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, r.buf, err
 		}
 		start = i + 1
 	}
@@ -67,14 +68,14 @@ func ReadBlock(src io.ReaderAt, size, k int64, cfg Config, buf []byte) (data []b
 	if hi < size {
 		i, err := r.findCut(hi-1-r.base, hi)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, r.buf, err
 		}
 		end = i + 1
 	}
 	if start >= end {
-		return r.buf[:0], end, nil // inside a line that began in an earlier block
+		return r.buf[:0], end, r.buf, nil // inside a line that began in an earlier block
 	}
-	return r.buf[start-r.base : end-r.base], start, nil
+	return r.buf[start-r.base : end-r.base], start, r.buf, nil
 }
 
 // ErrShrunk reports a document that ended before the size it was cut for:

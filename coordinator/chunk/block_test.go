@@ -73,7 +73,8 @@ func TestBlocksMatchNaive(t *testing.T) {
 			if trial%2 == 0 {
 				buf = nil
 			}
-			data, off, err := ReadBlock(bytes.NewReader(doc), int64(len(doc)), k, cfg, buf)
+			data, off, used, err := ReadBlock(bytes.NewReader(doc), int64(len(doc)), k, cfg, buf)
+			buf = used
 			if want := naiveBlockFails(doc, k, cfg); (err != nil) != want || err != nil && !errors.Is(err, ErrLineTooLong) {
 				t.Fatalf("%+v on %q, block %d: got error %v, want ErrLineTooLong: %t", cfg, doc, k, err, want)
 			}
@@ -101,7 +102,7 @@ func TestBlockShrunk(t *testing.T) {
 	size := int64(len(doc)) + 100
 	shrunk := 0
 	for k := range BlockCount(size, cfg) {
-		_, _, err := ReadBlock(bytes.NewReader(doc), size, k, cfg, nil)
+		_, _, _, err := ReadBlock(bytes.NewReader(doc), size, k, cfg, nil)
 		if err != nil && !errors.Is(err, ErrShrunk) {
 			t.Fatalf("block %d: %v", k, err)
 		}
@@ -112,7 +113,7 @@ func TestBlockShrunk(t *testing.T) {
 	if shrunk == 0 {
 		t.Fatal("no block noticed that the document shrank")
 	}
-	if _, _, err := ReadBlock(bytes.NewReader(doc), int64(len(doc)), BlockCount(int64(len(doc)), cfg), cfg, nil); err == nil {
+	if _, _, _, err := ReadBlock(bytes.NewReader(doc), int64(len(doc)), BlockCount(int64(len(doc)), cfg), cfg, nil); err == nil {
 		t.Fatal("a block past the last was read")
 	}
 }
