@@ -1,6 +1,7 @@
 package count
 
 import (
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -31,18 +32,28 @@ var pyFold = map[rune]rune{0x130: 'I', 0x131: 'I', 0x1FD3: 0x390, 0x1FE3: 0x3B0,
 // slower orbit walk.
 const foldTableSize = 0x3000
 
-var foldTable = func() []rune {
+// asciiFold is fold for ASCII bytes, for the loops that fold byte by byte.
+var asciiFold = func() (t [utf8.RuneSelf]byte) {
+	for b := range t {
+		t[b] = byte(foldSlow(rune(b)))
+	}
+	return t
+}()
+
+// foldTable is built on first use: only ignore-case jobs need it, and
+// building it would add half a millisecond to every start of the CLI.
+var foldTable = sync.OnceValue(func() []rune {
 	t := make([]rune, foldTableSize)
 	for r := range t {
 		t[r] = foldSlow(rune(r))
 	}
 	return t
-}()
+})
 
 // fold returns the canonical representative of r's ignore-case class.
 func fold(r rune) rune {
 	if uint32(r) < foldTableSize {
-		return foldTable[r]
+		return foldTable()[r]
 	}
 	return foldSlow(r)
 }
@@ -88,7 +99,7 @@ func foldString(s string) string {
 func appendFold(dst, p []byte) ([]byte, bool) {
 	for i := 0; i < len(p); {
 		if b := p[i]; b < utf8.RuneSelf {
-			dst = append(dst, byte(foldTable[b]))
+			dst = append(dst, asciiFold[b])
 			i++
 			continue
 		}

@@ -56,7 +56,7 @@ func (m *tokenSet) match(text []byte, counts []int64) (lines, tokens int64) {
 			// Folding maps ASCII to ASCII, so the end bytes can be checked
 			// before folding when they are ASCII.
 			first, last := tok[0], tok[len(tok)-1]
-			if first < utf8.RuneSelf && last < utf8.RuneSelf && !m.hasEnds(byte(foldTable[first]), byte(foldTable[last])) {
+			if first < utf8.RuneSelf && last < utf8.RuneSelf && !m.hasEnds(asciiFold[first], asciiFold[last]) {
 				continue
 			}
 			var ok bool
