@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"tally/client"
 	"tally/count"
@@ -35,12 +37,16 @@ type countOutput struct {
 	Elapsed    float64     `json:"elapsed_seconds"`
 }
 
-type topEntry struct {
-	Token string `json:"token"`
-	Count int64  `json:"count"`
+// topOutput is written in three parts by writeJSON (see writeTopJSON): the
+// table can hold hundreds of thousands of entries, too many for reflection.
+// New fields go in topHead or topTail: writeTopJSON writes only those and Top.
+type topOutput struct {
+	topHead
+	Top topTable `json:"top"`
+	topTail
 }
 
-type topOutput struct {
+type topHead struct {
 	Job        string      `json:"job"`
 	Mode       string      `json:"mode"`
 	IgnoreCase bool        `json:"ignore_case"`
@@ -49,10 +55,15 @@ type topOutput struct {
 	Limit      int         `json:"n"`
 	Documents  []statsJSON `json:"documents"`
 	Total      statsJSON   `json:"total"`
-	Top        []topEntry  `json:"top"`
-	Workers    int         `json:"workers"`
-	Elapsed    float64     `json:"elapsed_seconds"`
 }
+
+type topTail struct {
+	Workers int     `json:"workers"`
+	Elapsed float64 `json:"elapsed_seconds"`
+}
+
+// topTable is encoded as [{"token":T,"count":N},...], an empty table as [].
+type topTable []count.Entry
 
 func docJSON(d client.DocumentResult, targets []string) statsJSON {
 	s := statsJSON{Name: d.Name, Bytes: d.Stats.Bytes, Lines: d.Stats.Lines, Tokens: d.Stats.Tokens}
@@ -84,23 +95,150 @@ func topJSON(r *client.Result, q wire.Query) topOutput {
 	if q.Spec.Top.WordsOnly {
 		mode = count.Word
 	}
-	out := topOutput{Job: r.JobID, Mode: mode.String(), WordsOnly: q.Spec.Top.WordsOnly, Lower: q.Spec.Top.Lower, Limit: q.TopLimit,
-		Documents: []statsJSON{}, Top: []topEntry{}, Workers: r.Workers, Elapsed: r.Elapsed.Seconds()}
+	head := topHead{Job: r.JobID, Mode: mode.String(), WordsOnly: q.Spec.Top.WordsOnly, Lower: q.Spec.Top.Lower, Limit: q.TopLimit,
+		Documents: []statsJSON{}}
 	for _, d := range r.Documents {
-		out.Documents = append(out.Documents, docJSON(d, nil))
+		head.Documents = append(head.Documents, docJSON(d, nil))
 	}
-	out.Total = docJSON(r.Total, nil)
-	out.Total.Name = ""
-	for _, e := range r.Top {
-		out.Top = append(out.Top, topEntry{Token: e.Token, Count: e.Count})
-	}
-	return out
+	head.Total = docJSON(r.Total, nil)
+	head.Total.Name = ""
+	return topOutput{topHead: head, Top: r.Top, topTail: topTail{Workers: r.Workers, Elapsed: r.Elapsed.Seconds()}}
 }
 
+// writeJSON writes v as a json.Encoder with HTML escaping off would, newline included.
 func writeJSON(w io.Writer, v any) error {
+	if top, ok := v.(topOutput); ok {
+		return writeTopJSON(w, top)
+	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// writeTopJSON writes the small fields with encoding/json and streams the
+// table between them, byte-identical to encoding the whole of out.
+func writeTopJSON(w io.Writer, out topOutput) error {
+	head, err := encodeJSON(out.topHead)
+	if err != nil {
+		return err
+	}
+	tail, err := encodeJSON(out.topTail)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	// Neither part is ever {}: none of their fields is omitempty.
+	bw.Write(head[:len(head)-1]) // without its closing brace
+	bw.WriteString(`,"top":`)
+	writeTopTableJSON(bw, out.Top)
+	bw.WriteByte(',')
+	bw.Write(tail[1:]) // without its opening brace
+	bw.WriteByte('\n')
+	return bw.Flush()
+}
+
+// encodeJSON returns v as writeJSON would write it, without the newline.
+func encodeJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+func writeTopTableJSON(w *bufio.Writer, t topTable) {
+	w.WriteByte('[')
+	for i, e := range t {
+		b := w.AvailableBuffer() // appending here saves a copy when it fits
+		if i > 0 {
+			b = append(b, ',')
+		}
+		w.Write(appendTopEntryJSON(b, e))
+	}
+	w.WriteByte(']')
+}
+
+// MarshalJSON keeps encoding/json right about the table too; writeJSON streams it instead.
+func (t topTable) MarshalJSON() ([]byte, error) {
+	b := []byte{'['}
+	for i, e := range t {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendTopEntryJSON(b, e)
+	}
+	return append(b, ']'), nil
+}
+
+func appendTopEntryJSON(dst []byte, e count.Entry) []byte {
+	dst = append(dst, `{"token":`...)
+	dst = appendJSONString(dst, e.Token)
+	dst = append(dst, `,"count":`...)
+	dst = strconv.AppendInt(dst, e.Count, 10)
+	return append(dst, '}')
+}
+
+// appendJSONString quotes s exactly as encoding/json does with HTML escaping
+// off (appendString in encoding/json/encode.go): tokens are raw bytes, so
+// invalid UTF-8 must become \ufffd as it does there.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0 // s[start:i] is still to be copied as is
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b >= ' ' && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			dst = appendEscapedASCII(dst, b)
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		var escaped string
+		switch {
+		case r == utf8.RuneError && size == 1:
+			escaped = `\ufffd`
+		case r == '\u2028':
+			escaped = `\u2028` // line and paragraph separators break JSONP
+		case r == '\u2029':
+			escaped = `\u2029`
+		default:
+			i += size
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		dst = append(dst, escaped...)
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// appendEscapedASCII escapes a quote, a backslash or a control character below space.
+func appendEscapedASCII(dst []byte, b byte) []byte {
+	switch b {
+	case '"', '\\':
+		return append(dst, '\\', b)
+	case '\b':
+		return append(dst, '\\', 'b')
+	case '\f':
+		return append(dst, '\\', 'f')
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '\t':
+		return append(dst, '\\', 't')
+	}
+	const hex = "0123456789abcdef"
+	return append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
 }
 
 // writeCountTable prints one row per document and a total row, numbers right-aligned.
