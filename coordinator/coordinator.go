@@ -67,6 +67,11 @@ type Config struct {
 	MaxJobs int
 	// JobHistory is how many finished jobs are remembered.
 	JobHistory int
+	// HistoryTopEntries bounds the frequency-table entries remembered
+	// across finished jobs, newest first: an older job beyond it keeps its
+	// statistics and counts but not its table (JobResult.top_dropped). A
+	// full table of a large corpus holds millions of entries.
+	HistoryTopEntries int
 	// WorkerWait is how long a job waits with no worker before it fails; 0 waits forever.
 	WorkerWait time.Duration
 	// DrainTimeout bounds how long a leaving worker may take to answer its chunks.
@@ -78,17 +83,18 @@ type Config struct {
 // DefaultConfig returns a coordinator config for a single machine, without gossip.
 func DefaultConfig() Config {
 	return Config{
-		ListenAddr:     "127.0.0.1:0",
-		ChunkSize:      chunk.DefaultConfig().Size,
-		MaxLine:        chunk.DefaultConfig().MaxLine,
-		Window:         64,
-		MaxAttempts:    4,
-		WorkerWait:     time.Minute,
-		JobHistory:     100,
-		MaxTargets:     10000,
-		MaxTargetBytes: 4096,
-		MaxJobs:        64,
-		DrainTimeout:   10 * time.Second,
+		ListenAddr:        "127.0.0.1:0",
+		ChunkSize:         chunk.DefaultConfig().Size,
+		MaxLine:           chunk.DefaultConfig().MaxLine,
+		Window:            64,
+		MaxAttempts:       4,
+		WorkerWait:        time.Minute,
+		JobHistory:        100,
+		HistoryTopEntries: 1 << 20,
+		MaxTargets:        10000,
+		MaxTargetBytes:    4096,
+		MaxJobs:           64,
+		DrainTimeout:      10 * time.Second,
 	}
 }
 
@@ -176,7 +182,7 @@ func Start(cfg Config) (*Coordinator, error) {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	c := &Coordinator{cfg: cfg, log: log, sched: newScheduler(), jobs: newRegistry(cfg.JobHistory), root: root, lis: lis, ctx: ctx, stop: stop,
+	c := &Coordinator{cfg: cfg, log: log, sched: newScheduler(), jobs: newRegistry(cfg.JobHistory, cfg.HistoryTopEntries), root: root, lis: lis, ctx: ctx, stop: stop,
 		buffers: chunk.NewPool(cfg.ChunkSize, cfg.Window)}
 	c.pool = &pool{log: log, dial: dial, sched: c.sched, deliver: c.deliver, backup: c.straggler, drain: cfg.DrainTimeout, metrics: cfg.Metrics, sessions: map[string]*session{}}
 

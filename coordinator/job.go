@@ -425,6 +425,27 @@ func (j *job) setWaiting(reason string, workers int) time.Duration {
 }
 
 // buildResult assembles the final answer. j.mu is held.
+// finishedTable returns when j finished and how many frequency-table
+// entries its result holds; no entries while it runs.
+func (j *job) finishedTable() (time.Time, int) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.result == nil {
+		return time.Time{}, 0
+	}
+	return j.finished, len(j.result.GetTop())
+}
+
+// dropTable forgets the frequency table of j's result. The result is
+// replaced, not changed: a reply being sent from it is sent whole.
+func (j *job) dropTable() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	r := j.result
+	j.result = &tallyv1.JobResult{Documents: r.GetDocuments(), Total: r.GetTotal(), Workers: r.GetWorkers(),
+		ElapsedSeconds: r.GetElapsedSeconds(), TopDropped: true}
+}
+
 func (j *job) buildResult() *tallyv1.JobResult {
 	res := &tallyv1.JobResult{
 		Workers:        uint32(len(j.workers)),

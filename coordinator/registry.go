@@ -3,20 +3,23 @@ package coordinator
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"slices"
 	"sync"
+	"time"
 )
 
 // registry remembers running jobs and the most recent finished ones.
 type registry struct {
-	history int // finished jobs kept
+	history    int // finished jobs kept
+	topEntries int // frequency-table entries kept across finished jobs
 
 	mu    sync.Mutex // guards jobs and order
 	jobs  map[string]*job
 	order []*job // oldest first
 }
 
-func newRegistry(history int) *registry {
-	return &registry{history: history, jobs: map[string]*job{}}
+func newRegistry(history, topEntries int) *registry {
+	return &registry{history: history, topEntries: topEntries, jobs: map[string]*job{}}
 }
 
 // newID returns a random job id; ids are random so that they never repeat
@@ -49,6 +52,32 @@ func (r *registry) add(j *job) {
 		kept = append(kept, o)
 	}
 	r.order = kept
+	r.dropOldTables()
+}
+
+// dropOldTables keeps the frequency tables of the most recently finished
+// jobs up to the budget of entries and drops the older ones'.
+func (r *registry) dropOldTables() {
+	type done struct {
+		j        *job
+		finished time.Time
+		entries  int
+	}
+	var ds []done
+	for _, o := range r.order {
+		if finished, entries := o.finishedTable(); entries > 0 {
+			ds = append(ds, done{o, finished, entries})
+		}
+	}
+	slices.SortFunc(ds, func(a, b done) int { return b.finished.Compare(a.finished) })
+	kept := 0
+	for _, d := range ds {
+		if kept+d.entries <= r.topEntries {
+			kept += d.entries
+			continue
+		}
+		d.j.dropTable()
+	}
 }
 
 // get returns the job with id, or nil.

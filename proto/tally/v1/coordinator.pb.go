@@ -659,8 +659,13 @@ type JobResult struct {
 	Workers uint32 `protobuf:"varint,4,opt,name=workers,proto3" json:"workers,omitempty"`
 	// elapsed_seconds is the job's wall time on the coordinator.
 	ElapsedSeconds float64 `protobuf:"fixed64,5,opt,name=elapsed_seconds,json=elapsedSeconds,proto3" json:"elapsed_seconds,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// top_dropped is set on a finished top job that the coordinator no longer
+	// keeps the frequency table of: it remembers the tables of its most recently
+	// finished jobs up to a budget of entries, and only the rest of older ones.
+	// The table was complete when the job finished and its client received it.
+	TopDropped    bool `protobuf:"varint,6,opt,name=top_dropped,json=topDropped,proto3" json:"top_dropped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *JobResult) Reset() {
@@ -726,6 +731,13 @@ func (x *JobResult) GetElapsedSeconds() float64 {
 		return x.ElapsedSeconds
 	}
 	return 0
+}
+
+func (x *JobResult) GetTopDropped() bool {
+	if x != nil {
+		return x.TopDropped
+	}
+	return false
 }
 
 // Job is a snapshot of one job.
@@ -1549,13 +1561,15 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\x0eDocumentResult\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x05stats\x18\x02 \x01(\v2\x0f.tally.v1.StatsR\x05stats\x12\x16\n" +
-	"\x06counts\x18\x03 \x03(\x04R\x06counts\"\xde\x01\n" +
+	"\x06counts\x18\x03 \x03(\x04R\x06counts\"\xff\x01\n" +
 	"\tJobResult\x126\n" +
 	"\tdocuments\x18\x01 \x03(\v2\x18.tally.v1.DocumentResultR\tdocuments\x12.\n" +
 	"\x05total\x18\x02 \x01(\v2\x18.tally.v1.DocumentResultR\x05total\x12&\n" +
 	"\x03top\x18\x03 \x03(\v2\x14.tally.v1.TokenCountR\x03top\x12\x18\n" +
 	"\aworkers\x18\x04 \x01(\rR\aworkers\x12'\n" +
-	"\x0felapsed_seconds\x18\x05 \x01(\x01R\x0eelapsedSeconds\"\xf2\x02\n" +
+	"\x0felapsed_seconds\x18\x05 \x01(\x01R\x0eelapsedSeconds\x12\x1f\n" +
+	"\vtop_dropped\x18\x06 \x01(\bR\n" +
+	"topDropped\"\xf2\x02\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12(\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x12.tally.v1.JobStateR\x05state\x12%\n" +
