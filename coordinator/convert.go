@@ -4,15 +4,26 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"tally/count"
 	tallyv1 "tally/proto/tally/v1"
 	"tally/wire"
 )
 
 // snapshot returns the job as a message; the result only when asked, since it can be large.
 func (j *job) snapshot(withResult bool) *tallyv1.Job {
+	m, result, top, dropped := j.describe(withResult)
+	if withResult {
+		m.Result = resultProto(result, top, dropped) // outside j.mu: a table takes milliseconds
+	}
+	return m
+}
+
+// describe returns j as a message without its result, and the parts of the
+// result when asked.
+func (j *job) describe(withResult bool) (m *tallyv1.Job, result *tallyv1.JobResult, top []count.Entry, dropped bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	m := &tallyv1.Job{
+	m = &tallyv1.Job{
 		Id:        j.id,
 		State:     j.state,
 		Spec:      wire.QueryToProto(j.query),
@@ -27,9 +38,9 @@ func (j *job) snapshot(withResult bool) *tallyv1.Job {
 		m.Error = j.err.Error()
 	}
 	if withResult {
-		m.Result = j.result
+		return m, j.result, j.top, j.topDropped
 	}
-	return m
+	return m, nil, nil, false
 }
 
 // toProto describes the session's worker.

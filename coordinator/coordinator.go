@@ -125,7 +125,9 @@ type Coordinator struct {
 	node  *cluster.Node
 	root  *os.Root // DataDir, confined: nil without one
 	// buffers recycles the memory of merged chunks of the default size, so
-	// that reading a document touches memory that is mapped and cached.
+	// that reading a document touches memory that is mapped and cached. A
+	// few spare buffers are enough: merged chunks give theirs back as the
+	// reader needs new ones.
 	buffers *chunk.Pool
 	lis     net.Listener
 	grpc    *grpc.Server
@@ -183,7 +185,7 @@ func Start(cfg Config) (*Coordinator, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	c := &Coordinator{cfg: cfg, log: log, sched: newScheduler(), jobs: newRegistry(cfg.JobHistory, cfg.HistoryTopEntries), root: root, lis: lis, ctx: ctx, stop: stop,
-		buffers: chunk.NewPool(cfg.ChunkSize, cfg.Window)}
+		buffers: chunk.NewPool(cfg.ChunkSize, min(cfg.Window, 16))}
 	c.pool = &pool{log: log, dial: dial, sched: c.sched, deliver: c.deliver, backup: c.straggler, drain: cfg.DrainTimeout, metrics: cfg.Metrics, sessions: map[string]*session{}}
 
 	if cfg.Cluster != nil {

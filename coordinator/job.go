@@ -50,12 +50,14 @@ type job struct {
 	progress     *tallyv1.JobProgress
 	workers      map[string]struct{}
 	finished     time.Time
-	result       *tallyv1.JobResult
-	waitingSince time.Time     // when progress.Waiting was last set
-	latency      time.Duration // sum of merged chunks' dispatch-to-result times
-	merged       int           // chunks merged, for the mean latency
-	changed      chan struct{} // closed and replaced on every change, for watchers
-	done         chan struct{} // closed when the job ends
+	result       *tallyv1.JobResult // without its frequency table:
+	top          []count.Entry      // the table, converted for each reply (see resultProto)
+	topDropped   bool               // the history dropped top
+	waitingSince time.Time          // when progress.Waiting was last set
+	latency      time.Duration      // sum of merged chunks' dispatch-to-result times
+	merged       int                // chunks merged, for the mean latency
+	changed      chan struct{}      // closed and replaced on every change, for watchers
+	done         chan struct{}      // closed when the job ends
 
 	// foldMu serializes merges into freq. They run outside mu, which a
 	// table merge (milliseconds) would otherwise hold from the reader
@@ -424,28 +426,23 @@ func (j *job) setWaiting(reason string, workers int) time.Duration {
 	return time.Since(j.waitingSince)
 }
 
-// buildResult assembles the final answer. j.mu is held.
 // finishedTable returns when j finished and how many frequency-table
-// entries its result holds; no entries while it runs.
+// entries its result holds; none while it runs.
 func (j *job) finishedTable() (time.Time, int) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.result == nil {
-		return time.Time{}, 0
-	}
-	return j.finished, len(j.result.GetTop())
+	return j.finished, len(j.top)
 }
 
-// dropTable forgets the frequency table of j's result. The result is
-// replaced, not changed: a reply being sent from it is sent whole.
+// dropTable forgets the frequency table of j's result.
 func (j *job) dropTable() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	r := j.result
-	j.result = &tallyv1.JobResult{Documents: r.GetDocuments(), Total: r.GetTotal(), Workers: r.GetWorkers(),
-		ElapsedSeconds: r.GetElapsedSeconds(), TopDropped: true}
+	j.top, j.topDropped = nil, true
 }
 
+// buildResult assembles the final answer, but for the frequency table,
+// which it keeps in j.top. j.mu is held.
 func (j *job) buildResult() *tallyv1.JobResult {
 	res := &tallyv1.JobResult{
 		Workers:        uint32(len(j.workers)),
@@ -461,9 +458,19 @@ func (j *job) buildResult() *tallyv1.JobResult {
 	}
 	res.Total = docToProto("total", total.Stats, total.Counts)
 	if j.freq != nil {
-		res.Top = wire.EntriesToProto(j.freq.Top(j.query.TopLimit))
+		j.top = j.freq.Top(j.query.TopLimit)
 	}
 	return res
+}
+
+// resultProto is j's result as sent: the frequency table, kept compact
+// (its tokens share one string), becomes messages only for the reply.
+func resultProto(r *tallyv1.JobResult, top []count.Entry, dropped bool) *tallyv1.JobResult {
+	if r == nil {
+		return nil
+	}
+	return &tallyv1.JobResult{Documents: r.GetDocuments(), Total: r.GetTotal(), Workers: r.GetWorkers(),
+		ElapsedSeconds: r.GetElapsedSeconds(), Top: wire.EntriesToProto(top), TopDropped: dropped}
 }
 
 func docToProto(name string, s count.Stats, counts []int64) *tallyv1.DocumentResult {

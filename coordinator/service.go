@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -24,6 +25,14 @@ type service struct {
 
 // progressEvery is how often a running job reports progress to its client.
 const progressEvery = 250 * time.Millisecond
+
+// bigTable is the size of a frequency table (entries) past which the
+// memory of its job is handed back to the system once its result is sent:
+// its chunk tables, merged table and reply are tens of megabytes of
+// garbage, and the jobs that follow allocate so little (their chunk
+// buffers are recycled) that the collector would leave it with the process
+// for a long time.
+const bigTable = 1 << 16
 
 func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 	first, err := stream.Recv()
@@ -95,7 +104,11 @@ func (s *service) report(stream tallyv1.CoordinatorService_RunJobServer, j *job)
 			if snap.GetState() != tallyv1.JobState_JOB_STATE_SUCCEEDED {
 				return jobError(j)
 			}
-			return stream.Send(&tallyv1.RunJobResponse{Event: &tallyv1.RunJobResponse_Result{Result: snap.GetResult()}})
+			err := stream.Send(&tallyv1.RunJobResponse{Event: &tallyv1.RunJobResponse_Result{Result: snap.GetResult()}})
+			if len(snap.GetResult().GetTop()) > bigTable {
+				go debug.FreeOSMemory()
+			}
+			return err
 		case <-tick.C:
 			p := j.snapshot(false).GetProgress()
 			if err := stream.Send(&tallyv1.RunJobResponse{Event: &tallyv1.RunJobResponse_Progress{Progress: p}}); err != nil {
