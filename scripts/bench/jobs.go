@@ -34,9 +34,10 @@ type job struct {
 	// refs are further references, from untimed tally runs: name -> args and reader.
 	refs  map[string]refRun
 	peers []tool
-	// serverPath also times tally reading the input on the coordinator's
-	// side (--server-path), without the upload: what the embedded mode would
-	// do if it read local files in its own process.
+	// serverPath also times tally naming the input by --server-path: the
+	// coordinator reads it as a stream and cuts it (in the cluster, instead
+	// of receiving an upload; embedded, instead of reading blocks in the
+	// worker threads).
 	serverPath bool
 }
 

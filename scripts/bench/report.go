@@ -197,7 +197,7 @@ func shortJob(s string) string {
 
 func shortTool(s string) string {
 	s = strings.NewReplacer("tally, 1 thread", "1T", fmt.Sprintf("tally, %d threads", cores()), fmt.Sprintf("%dT", cores()),
-		"tally, cluster", "cluster", ", --server-path (no upload)", " srv", "tally kernel, 1 thread (go test, in RAM)", "kernel").Replace(s)
+		"tally, cluster", "cluster", ", --server-path", " srv", "tally kernel, 1 thread (go test, in RAM)", "kernel").Replace(s)
 	if r := []rune(s); len(r) > 24 {
 		s = string(r[:23]) + "…"
 	}

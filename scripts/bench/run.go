@@ -117,7 +117,7 @@ func (b *bench) runJob(j job) error {
 		}
 		suffix := ""
 		if sp {
-			suffix = ", --server-path (no upload)"
+			suffix = ", --server-path"
 		}
 		tallies = append(tallies,
 			tool{name: "tally, 1 thread" + suffix, argv: withFile(args, sp), env: []string{"GOMAXPROCS=1"}},
