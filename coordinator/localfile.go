@@ -19,11 +19,8 @@ var errNoLocalFiles = errors.New("this coordinator does not read its clients' lo
 // instead of uploading it: the embedded coordinator reads the user's files
 // itself, sparing the copy through gRPC. Reading it counts as received.
 func (c *Coordinator) openLocal(j *job, name, path string) (io.ReadCloser, error) {
-	if !c.cfg.LocalFiles {
-		return nil, fmt.Errorf("%w: document %q: %w", errInput, name, errNoLocalFiles)
-	}
-	if !filepath.IsAbs(path) {
-		return nil, fmt.Errorf("%w: document %q: local path %q is not absolute", errInput, name, path)
+	if err := c.checkLocal(name, path); err != nil {
+		return nil, err
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -71,6 +68,18 @@ func openBlocks(path string) *sharedFile {
 	sf := &sharedFile{file: f, size: info.Size()}
 	sf.refs.Store(1) // the feeder's
 	return sf
+}
+
+// checkLocal says why this coordinator will not read a document's local
+// path, if it will not.
+func (c *Coordinator) checkLocal(name, path string) error {
+	if !c.cfg.LocalFiles {
+		return fmt.Errorf("%w: document %q: %w", errInput, name, errNoLocalFiles)
+	}
+	if !filepath.IsAbs(path) {
+		return fmt.Errorf("%w: document %q: local path %q is not absolute", errInput, name, path)
+	}
+	return nil
 }
 
 // receiving reports what is read from a local file as the job's received bytes.

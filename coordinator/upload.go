@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"tally/coordinator/chunk"
 	tallyv1 "tally/proto/tally/v1"
@@ -67,8 +66,7 @@ func (c *Coordinator) feed(j *job, src source, cfg chunk.Config) error {
 // parallel and into their own caches, so the feeder reads nothing; a
 // compressed file, or anything that is not a regular file, is read here.
 func (c *Coordinator) feedLocal(j *job, doc int, name, path string, cfg chunk.Config) error {
-	if !c.cfg.LocalFiles || !filepath.IsAbs(path) {
-		_, err := c.openLocal(j, name, path) // says why not
+	if err := c.checkLocal(name, path); err != nil {
 		return err
 	}
 	if f := openBlocks(path); f != nil {

@@ -2,7 +2,6 @@ package chunk
 
 import (
 	"bytes"
-	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -80,21 +79,7 @@ func TestPoolReuse(t *testing.T) {
 func TestPoolBounds(t *testing.T) {
 	p := NewPool(8, 2)
 	cfg := Config{Size: 8, MaxLine: 64, Pool: p}
-	r, err := NewReader(strings.NewReader(strings.Repeat("abc def\n", 20)), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var chunks []Chunk
-	for {
-		c, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		chunks = append(chunks, c)
-	}
+	chunks := mustChunks(t, strings.NewReader(strings.Repeat("abc def\n", 20)), cfg)
 	for _, c := range chunks {
 		c.Release()
 	}
