@@ -61,6 +61,11 @@ func (c *Coordinator) feed(j *job, src source, cfg chunk.Config) error {
 	}
 }
 
+// minBlock is the smallest block of a local file: a worker reads a little
+// past each block's end to finish its last line, which must stay small
+// beside the block (chunks of a few bytes serve tests of the cutting).
+const minBlock = 64 << 10
+
 // feedLocal feeds a document the client named by its local path. A plain
 // file is cut into blocks that the workers read for themselves, in
 // parallel and into their own caches, so the feeder reads nothing; a
@@ -71,6 +76,7 @@ func (c *Coordinator) feedLocal(j *job, doc int, name, path string, cfg chunk.Co
 	}
 	if f := openBlocks(path); f != nil {
 		defer f.unhold()
+		cfg.Size, cfg.Pool = max(cfg.Size, min(minBlock, cfg.MaxLine)), nil
 		for k := range chunk.BlockCount(f.size, cfg) {
 			if err := j.acquire(); err != nil {
 				return err

@@ -21,9 +21,11 @@ import (
 // empty: the line belongs to the block where it starts.
 //
 // Unlike a Reader's chunks, a block is found without reading the ones
-// before it. As a Reader keeps lines of up to MaxLine bytes whole, a block
-// fails with ErrLineTooLong only when one of its ends would be more than
-// MaxLine bytes past its nominal place, which takes a line that long.
+// before it, and reading one costs about Size bytes plus the rest of its
+// last line: a block with no cut point in its nominal bytes is empty, known
+// without looking further. As a Reader keeps lines of up to MaxLine bytes
+// whole, a block fails with ErrLineTooLong only when its end would be more
+// than MaxLine bytes past its nominal end, which takes a line that long.
 
 // BlockCount is the number of blocks of a document of size bytes.
 func BlockCount(size int64, cfg Config) int64 {
@@ -58,11 +60,13 @@ func ReadBlock(src io.ReaderAt, size, k int64, cfg Config, buf []byte) (data []b
 	}
 	start := int64(0) // block 0 starts at the document's start
 	if k > 0 {
-		i, err := r.findCut(0, lo)
-		if err != nil {
-			return nil, 0, r.buf, err
+		// The first cut point at or after lo-1 ends the block before. If it
+		// is not before hi-1, it is this block's end too: the block is empty.
+		i := r.indexCut(r.buf[:hi-1-r.base])
+		if i < 0 {
+			return r.buf[:0], lo, r.buf, nil // inside a line that began in an earlier block
 		}
-		start = i + 1
+		start = r.base + int64(i) + 1
 	}
 	end := size
 	if hi < size {
@@ -71,9 +75,6 @@ func ReadBlock(src io.ReaderAt, size, k int64, cfg Config, buf []byte) (data []b
 			return nil, 0, r.buf, err
 		}
 		end = i + 1
-	}
-	if start >= end {
-		return r.buf[:0], end, r.buf, nil // inside a line that began in an earlier block
 	}
 	return r.buf[start-r.base : end-r.base], start, r.buf, nil
 }

@@ -3,6 +3,7 @@ package chunk
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"testing"
 )
@@ -31,9 +32,9 @@ func naiveBlock(doc []byte, k int64, cfg Config) (start, end int64) {
 	return min(start, end), end
 }
 
-// naiveBlockFails applies the MaxLine rule: a block fails when the cut
-// point that starts or ends it lies more than MaxLine bytes past the
-// nominal boundary (the document's last byte standing in for a missing one).
+// naiveBlockFails applies the MaxLine rule: a block that is not empty fails
+// when the cut point that ends it lies more than MaxLine bytes past its
+// nominal end (the document's last byte standing in for a missing one).
 func naiveBlockFails(doc []byte, k int64, cfg Config) bool {
 	canEnd := func(b byte) bool { return b == '\n' || cfg.SplitAtSpace && isCutSpace(b) }
 	n := int64(len(doc))
@@ -48,7 +49,10 @@ func naiveBlockFails(doc []byte, k int64, cfg Config) bool {
 		return c-nominal > int64(cfg.MaxLine)
 	}
 	b := int64(cfg.Size)
-	return k > 0 && tooFar(k*b) || (k+1)*b < n && tooFar((k+1)*b)
+	if start, end := naiveBlock(doc, k, cfg); start == end && k > 0 {
+		return false
+	}
+	return (k+1)*b < n && tooFar((k+1)*b)
 }
 
 // TestBlocksMatchNaive reads every block of random documents, with and
@@ -83,7 +87,7 @@ func TestBlocksMatchNaive(t *testing.T) {
 				continue
 			}
 			start, end := naiveBlock(doc, k, cfg)
-			if off != start || string(data) != string(doc[start:end]) {
+			if start < end && off != start || string(data) != string(doc[start:end]) {
 				t.Fatalf("%+v on %q, block %d: got %q at %d, want %q at %d", cfg, doc, k, data, off, doc[start:end], start)
 			}
 			joined = append(joined, data...)
@@ -115,5 +119,42 @@ func TestBlockShrunk(t *testing.T) {
 	}
 	if _, _, _, err := ReadBlock(bytes.NewReader(doc), int64(len(doc)), BlockCount(int64(len(doc)), cfg), cfg, nil); err == nil {
 		t.Fatal("a block past the last was read")
+	}
+}
+
+// countingReaderAt counts the bytes read through it.
+type countingReaderAt struct {
+	r io.ReaderAt
+	n int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestBlocksReadLinearly: reading every block of a document made of one
+// long line costs about one read of the document, not one per block.
+func TestBlocksReadLinearly(t *testing.T) {
+	saved := blockSlack
+	defer func() { blockSlack = saved }()
+	blockSlack = 64
+	doc := append(bytes.Repeat([]byte("x"), 1<<20), "\nend\n"...)
+	cfg := Config{Size: 1 << 10, MaxLine: 4 << 20}
+	src := &countingReaderAt{r: bytes.NewReader(doc)}
+	var joined []byte
+	for k := range BlockCount(int64(len(doc)), cfg) {
+		data, _, _, err := ReadBlock(src, int64(len(doc)), k, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined = append(joined, data...)
+	}
+	if !bytes.Equal(joined, doc) {
+		t.Fatal("blocks do not re-join to the document")
+	}
+	if src.n > 4*int64(len(doc)) {
+		t.Fatalf("read %d bytes for a %d-byte document", src.n, len(doc))
 	}
 }
