@@ -324,6 +324,44 @@ func TestServerCloseSendDrains(t *testing.T) {
 	}
 }
 
+// TestServerDrain checks that a draining server answers the tasks it has
+// started, starts no more, and ends the session cleanly although the
+// coordinator never closed its side.
+func TestServerDrain(t *testing.T) {
+	for _, sent := range []int{2, 3} { // two start; a third waits for a slot, or the server waits for one
+		t.Run(fmt.Sprintf("%d tasks sent", sent), func(t *testing.T) { testServerDrain(t, sent) })
+	}
+}
+
+func testServerDrain(t *testing.T, sent int) {
+	e := NewEngine(2)
+	srv := NewServer("w", e)
+	c := MustServe(t, srv)
+	stream, _ := MustOpen(t, c)
+	e.mu.Lock() // hold the started tasks until the server drains
+	for i := range sent {
+		MustSend(t, stream, Task{JobID: "j", ChunkID: uint64(i), Query: countQuery(count.Substring, "ab"), Data: []byte("abab\nab\n")})
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(e.sem) < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first two tasks did not start")
+		}
+	}
+	srv.Drain()
+	e.mu.Unlock()
+	seen := map[uint64]bool{}
+	for range 2 {
+		r := ResultFromProto(MustRecvResult(t, stream))
+		if r.Err != nil || r.Partial.Counts[0] != 3 || r.ChunkID > 1 || seen[r.ChunkID] {
+			t.Errorf("chunk %d: got counts %v err %v, want chunks 0 and 1 answered once with [3]", r.ChunkID, r.Partial.Counts, r.Err)
+		}
+		seen[r.ChunkID] = true
+	}
+	if m, err := stream.Recv(); !errors.Is(err, io.EOF) {
+		t.Errorf("after the started tasks: got %v, %v; want io.EOF (a clean end, the third task not started)", m, err)
+	}
+}
+
 // TestServerSessionCancel checks that a coordinator that goes away mid-task
 // ends the session without leaving goroutines behind (TestMain checks).
 func TestServerSessionCancel(t *testing.T) {

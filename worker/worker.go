@@ -60,6 +60,7 @@ type Worker struct {
 	engine *Engine
 	lis    net.Listener
 	grpc   *grpc.Server
+	server *Server
 	health *health.Server
 	node   *cluster.Node
 	served chan error
@@ -114,7 +115,8 @@ func Start(cfg Config) (*Worker, error) {
 			return nil, fmt.Errorf("advertise grpc address: %w", err)
 		}
 	}
-	tallyv1.RegisterWorkerServiceServer(w.grpc, NewServer(node.Name(), engine))
+	w.server = NewServer(node.Name(), engine)
+	tallyv1.RegisterWorkerServiceServer(w.grpc, w.server)
 	cfg.Metrics.InitGRPC(w.grpc)
 	go func() { w.served <- w.grpc.Serve(lis) }()
 	log.Info("worker started", "name", node.Name(), "grpc", ccfg.Meta.GRPCAddr, "gossip", node.GossipAddr(), "threads", engine.Threads())
@@ -170,6 +172,7 @@ func (w *Worker) Close() error {
 		if err := w.node.Leave(time.Second); err != nil {
 			w.log.Warn("leave cluster", "err", err)
 		}
+		w.server.Drain() // answer what was started, whether or not the coordinator saw the leave
 		done := make(chan struct{})
 		go func() { w.grpc.GracefulStop(); close(done) }()
 		timeout := w.cfg.DrainTimeout
