@@ -20,7 +20,9 @@ import (
 // Link is a session with one worker. Send is called from one goroutine and Recv
 // from another; they may run at the same time. CloseSend tells the worker that no
 // more tasks come: Recv then returns the outstanding results and io.EOF. Close
-// aborts the session and is safe to call more than once.
+// aborts the session and is safe to call more than once. Send must be done
+// with the task's Data when it returns, for the buffer goes back to a pool;
+// a link that reads it later (an in-process one) implements asyncLink.
 type Link interface {
 	// Slots is how many tasks the worker accepts at once.
 	Slots() int
