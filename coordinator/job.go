@@ -118,29 +118,14 @@ func (j *job) acquire() error {
 }
 
 // addTask creates the task for a chunk; the caller holds a window token for it.
-// A job that has ended takes no more chunks.
 func (j *job) addTask(doc int, c chunk.Chunk) (*task, error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.state != tallyv1.JobState_JOB_STATE_RUNNING {
-		return nil, errJobEnded
-	}
-	t := newTask(j, j.nextID, doc, c)
-	j.nextID++
-	j.pending[t.id] = t
-	return t, nil
+	return j.add(&task{doc: doc, offset: c.Offset, data: c.Data, release: c.Release})
 }
 
 // addBlock creates the task for block k of a local file, which the worker
 // reads itself; the caller holds a window token for it. The task holds f
 // until it settles.
-func (j *job) addBlock(doc int, f *sharedFile, k int64, cfg chunk.Config) (*task, error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.state != tallyv1.JobState_JOB_STATE_RUNNING {
-		return nil, errJobEnded
-	}
-	name := j.docs[doc].name
+func (j *job) addBlock(doc int, name string, f *sharedFile, k int64, cfg chunk.Config) (*task, error) {
 	read := func(buf []byte) ([]byte, []byte, error) {
 		data, _, used, err := chunk.ReadBlock(f.file, f.size, k, cfg, buf)
 		if err != nil {
@@ -149,7 +134,22 @@ func (j *job) addBlock(doc int, f *sharedFile, k int64, cfg chunk.Config) (*task
 		return data, used, err
 	}
 	f.hold()
-	t := &task{job: j, id: j.nextID, doc: doc, offset: k * int64(cfg.Size), read: read, release: f.unhold}
+	t, err := j.add(&task{doc: doc, offset: k * int64(cfg.Size), read: read, release: f.unhold})
+	if err != nil {
+		f.unhold()
+	}
+	return t, err
+}
+
+// add registers t as the job's next task, which holds its bytes until it
+// settles. A job that has ended takes no more tasks.
+func (j *job) add(t *task) (*task, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.state != tallyv1.JobState_JOB_STATE_RUNNING {
+		return nil, errJobEnded
+	}
+	t.job, t.id = j, j.nextID
 	t.refs.Store(1)
 	j.nextID++
 	j.pending[t.id] = t
@@ -185,7 +185,7 @@ func (j *job) complete(workerName string, r worker.Result) (retry *task) {
 	}
 	d := j.docs[t.doc]
 	t.stopped(workerName)
-	if r.Err != nil && errors.Is(r.Err, errInput) {
+	if errors.Is(r.Err, errInput) {
 		j.failLocked(r.Err) // a local file that cannot be read, or a line too long: the same on any worker
 		return nil
 	}

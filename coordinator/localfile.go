@@ -17,21 +17,43 @@ var errNoLocalFiles = errors.New("this coordinator does not read its clients' lo
 
 // openLocal opens a document that the client named by its local path
 // instead of uploading it: the embedded coordinator reads the user's files
-// itself, sparing the copy through gRPC. Reading it counts as received.
-func (c *Coordinator) openLocal(j *job, name, path string) (io.ReadCloser, error) {
-	if err := c.checkLocal(name, path); err != nil {
-		return nil, err
+// itself, sparing the copy through gRPC. A plain file comes back as blocks,
+// which the workers read for themselves; anything else (compressed, empty,
+// not a regular file) as a stream, reading which counts as received.
+func (c *Coordinator) openLocal(j *job, name, path string) (blocks *sharedFile, stream io.ReadCloser, err error) {
+	if !c.cfg.LocalFiles {
+		return nil, nil, fmt.Errorf("%w: document %q: %w", errInput, name, errNoLocalFiles)
+	}
+	if !filepath.IsAbs(path) {
+		return nil, nil, fmt.Errorf("%w: document %q: local path %q is not absolute", errInput, name, path)
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: cannot read %s: %w", errInput, name, pathError(err))
+		return nil, nil, fmt.Errorf("%w: cannot read %s: %w", errInput, name, pathError(err))
+	}
+	if size, ok := plainFile(f); ok {
+		blocks = &sharedFile{file: f, size: size}
+		blocks.refs.Store(1) // the feeder's
+		return blocks, nil, nil
 	}
 	text, _, err := decompress.NewReader(f)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%w: %s: %w", errInput, name, err)
+		return nil, nil, fmt.Errorf("%w: %s: %w", errInput, name, err)
 	}
-	return &receiving{ReadCloser: text, file: f, job: j}, nil
+	return nil, &receiving{ReadCloser: text, file: f, job: j}, nil
+}
+
+// plainFile reports whether f can be read in blocks, at any offset: a
+// regular, non-empty, uncompressed file; and its size.
+func plainFile(f *os.File) (int64, bool) {
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() || info.Size() == 0 {
+		return 0, false
+	}
+	var magic [4]byte
+	n, _ := f.ReadAt(magic[:], 0) // leaves the offset for a stream at 0
+	return info.Size(), decompress.Detect(magic[:n]) == decompress.None
 }
 
 // sharedFile is a local file that the blocks of one document read at
@@ -48,38 +70,6 @@ func (f *sharedFile) unhold() {
 	if f.refs.Add(-1) == 0 {
 		f.file.Close()
 	}
-}
-
-// openBlocks opens a local file whose blocks the workers can read for
-// themselves: a regular, uncompressed file. It returns nil for any other,
-// which is read and cut as a stream.
-func openBlocks(path string) *sharedFile {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	info, err := f.Stat()
-	var magic [4]byte
-	n, _ := f.ReadAt(magic[:], 0)
-	if err != nil || !info.Mode().IsRegular() || info.Size() == 0 || decompress.Detect(magic[:n]) != decompress.None {
-		f.Close()
-		return nil
-	}
-	sf := &sharedFile{file: f, size: info.Size()}
-	sf.refs.Store(1) // the feeder's
-	return sf
-}
-
-// checkLocal says why this coordinator will not read a document's local
-// path, if it will not.
-func (c *Coordinator) checkLocal(name, path string) error {
-	if !c.cfg.LocalFiles {
-		return fmt.Errorf("%w: document %q: %w", errInput, name, errNoLocalFiles)
-	}
-	if !filepath.IsAbs(path) {
-		return fmt.Errorf("%w: document %q: local path %q is not absolute", errInput, name, path)
-	}
-	return nil
 }
 
 // receiving reports what is read from a local file as the job's received bytes.

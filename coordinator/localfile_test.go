@@ -141,13 +141,14 @@ func TestLocalBlocks(t *testing.T) {
 		{write("empty.txt", nil), false},
 		{dir, false},
 	} {
-		f := openBlocks(tc.path)
-		if (f != nil) != tc.blocks {
-			t.Errorf("%s: read in blocks %t, want %t", tc.path, f != nil, tc.blocks)
+		f, err := os.Open(tc.path)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if f != nil {
-			f.unhold()
+		if _, blocks := plainFile(f); blocks != tc.blocks {
+			t.Errorf("%s: read in blocks %t, want %t", tc.path, blocks, tc.blocks)
 		}
+		f.Close()
 	}
 
 	long := write("long.txt", []byte("short line\n"+strings.Repeat("x", 5000)+"\nthe end\n"))

@@ -5,7 +5,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"tally/coordinator/chunk"
 	"tally/worker"
 )
 
@@ -34,13 +33,6 @@ type task struct {
 	// chunks: any of them may have crashed the worker, so t runs next with
 	// nothing beside it, and only a crash then counts against it.
 	alone bool
-}
-
-// newTask returns the task for a chunk; the job holds its data until settle.
-func newTask(j *job, id uint64, doc int, c chunk.Chunk) *task {
-	t := &task{job: j, id: id, doc: doc, offset: c.Offset, data: c.Data, release: c.Release}
-	t.refs.Store(1)
-	return t
 }
 
 // hold takes a reference to t's data for a send. It fails once the data's

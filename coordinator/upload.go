@@ -71,30 +71,27 @@ const minBlock = 64 << 10
 // parallel and into their own caches, so the feeder reads nothing; a
 // compressed file, or anything that is not a regular file, is read here.
 func (c *Coordinator) feedLocal(j *job, doc int, name, path string, cfg chunk.Config) error {
-	if err := c.checkLocal(name, path); err != nil {
-		return err
-	}
-	if f := openBlocks(path); f != nil {
-		defer f.unhold()
-		cfg.Size, cfg.Pool = max(cfg.Size, min(minBlock, cfg.MaxLine)), nil
-		for k := range chunk.BlockCount(f.size, cfg) {
-			if err := j.acquire(); err != nil {
-				return err
-			}
-			t, err := j.addBlock(doc, f, k, cfg)
-			if err != nil {
-				return err
-			}
-			c.sched.push(t)
-		}
-		return nil
-	}
-	r, err := c.openLocal(j, name, path)
+	blocks, stream, err := c.openLocal(j, name, path)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	return c.feedDocument(j, doc, name, r, cfg)
+	if stream != nil {
+		defer stream.Close()
+		return c.feedDocument(j, doc, name, stream, cfg)
+	}
+	defer blocks.unhold()
+	cfg.Size, cfg.Pool = max(cfg.Size, min(minBlock, cfg.MaxLine)), nil
+	for k := range chunk.BlockCount(blocks.size, cfg) {
+		if err := j.acquire(); err != nil {
+			return err
+		}
+		t, err := j.addBlock(doc, name, blocks, k, cfg)
+		if err != nil {
+			return err
+		}
+		c.sched.push(t)
+	}
+	return nil
 }
 
 func (c *Coordinator) feedDocument(j *job, doc int, name string, r io.Reader, cfg chunk.Config) error {
