@@ -347,7 +347,7 @@ func (v topView) sorted() []Entry {
 		if a.prefix != b.prefix {
 			return cmp.Compare(a.prefix, b.prefix)
 		}
-		return bytes.Compare(v.key(v.ents[a.i]), v.key(v.ents[b.i]))
+		return v.compare(a.i, b.i) // the same count and first bytes: the whole tokens decide
 	})
 	idx := make([]int32, len(keys))
 	for j, k := range keys {
