@@ -1,87 +1,24 @@
 package count
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"tally/internal/golden"
 )
 
 // The golden files are written by scripts/golden.py, which evaluates SPEC.md's
 // Python expressions; see the schema in its docstring. They are committed, so
 // these tests need only Go.
 
-type goldenFile struct {
-	Schema int
-	Input  string
-	File   string
-	Repeat int
-	SHA256 string
-	Stats  Stats
-	Counts []goldenCount
-	Top    []goldenTop
-}
-
-type goldenCount struct {
-	Mode       string
-	IgnoreCase bool `json:"ignore_case"`
-	Targets    []string
-	Counts     []int64
-}
-
-type goldenTop struct {
-	WordsOnly bool `json:"words_only"`
-	Lower     bool
-	Distinct  int
-	Entries   []goldenEntry
-}
-
-// goldenEntry is a top row, [hex of the token's bytes, readable form, count].
-type goldenEntry Entry
-
-func (e *goldenEntry) UnmarshalJSON(b []byte) error {
-	var row [3]json.RawMessage
-	var hexTok string
-	if err := json.Unmarshal(b, &row); err != nil {
-		return err
-	}
-	if err := json.Unmarshal(row[0], &hexTok); err != nil {
-		return err
-	}
-	tok, err := hex.DecodeString(hexTok)
-	if err != nil {
-		return err
-	}
-	e.Token = string(tok)
-	return json.Unmarshal(row[2], &e.Count)
-}
-
-func loadGolden(t *testing.T, path string) (goldenFile, []byte) {
+func loadGolden(t *testing.T, path string) (*golden.File, []byte) {
 	t.Helper()
-	raw, err := os.ReadFile(path)
+	g, text, err := golden.Load(path, filepath.Join("..", "testdata", "text"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	var g goldenFile
-	if err := json.Unmarshal(raw, &g); err != nil {
-		t.Fatalf("parse %s: %v", path, err)
-	}
-	if g.Schema != 1 {
-		t.Fatalf("%s: got schema %d, want 1", path, g.Schema)
-	}
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "text", g.File))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := bytes.Repeat(data, g.Repeat)
-	if sum := sha256.Sum256(text); hex.EncodeToString(sum[:]) != g.SHA256 {
-		t.Fatalf("%s: input %s changed since the golden file was written; rerun scripts/golden.py", path, g.File)
 	}
 	return g, text
 }
@@ -110,7 +47,7 @@ func TestGolden(t *testing.T) {
 				chunkings = chunkings[1:]
 				sampled = func(i int) bool { return i%5 == 0 }
 			}
-			if got := Measure(text); got != g.Stats {
+			if got := Measure(text); got != Stats(g.Stats) {
 				t.Errorf("Measure: got %+v, want %+v", got, g.Stats)
 			}
 			for i, c := range g.Counts {
@@ -119,7 +56,7 @@ func TestGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 				s := Spec{Count: &Query{Mode: mode, Targets: c.Targets, IgnoreCase: c.IgnoreCase}}
-				want := Partial{Stats: g.Stats, Counts: c.Counts}
+				want := Partial{Stats: Stats(g.Stats), Counts: c.Counts}
 				if !sampled(i) {
 					checkGolden(t, fmt.Sprintf("counts[%d] %s", i, specString(s)), s, text, nil, want)
 					continue
@@ -128,7 +65,7 @@ func TestGolden(t *testing.T) {
 			}
 			for _, top := range g.Top {
 				s := Spec{Top: &TopQuery{WordsOnly: top.WordsOnly, Lower: top.Lower}}
-				want := Partial{Stats: g.Stats, Freq: NewFreq()}
+				want := Partial{Stats: Stats(g.Stats), Freq: NewFreq()}
 				for _, e := range top.Entries {
 					want.Freq.Add([]byte(e.Token), e.Count)
 				}

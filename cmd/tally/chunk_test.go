@@ -117,7 +117,7 @@ func TestGoldenChunked(t *testing.T) {
 		}
 		size := sizes[n%len(sizes)]
 		n++
-		args := append(append(q.args(), "--chunk-size", size), paths...)
+		args := append(append(queryArgs(q), "--chunk-size", size), paths...)
 		o := runJSON(t, args...)
 		for i, g := range gs {
 			checkDoc(t, fmt.Sprintf("%v --chunk-size %s", q, size), o.Documents[i], g, &g.Counts[qi])
@@ -128,8 +128,8 @@ func TestGoldenChunked(t *testing.T) {
 			if g.Top[ti].WordsOnly != top.WordsOnly || g.Top[ti].Lower != top.Lower {
 				t.Fatalf("golden %s: top tables in another order", g.Input)
 			}
-			o := runJSON(t, append(top.args(), "--chunk-size", "1", paths[i])...)
-			checkTop(t, g.Input+" "+strings.Join(top.args(), " ")+" --chunk-size 1", o.Top, g.Top[ti].want())
+			o := runJSON(t, append(tableArgs(top), "--chunk-size", "1", paths[i])...)
+			checkTop(t, g.Input+" "+strings.Join(tableArgs(top), " ")+" --chunk-size 1", o.Top, topWant(g.Top[ti]))
 		}
 	}
 }

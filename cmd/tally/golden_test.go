@@ -2,9 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	oracle "tally/internal/golden"
 )
 
 // The golden files are written by scripts/golden.py, which evaluates SPEC.md's
@@ -23,55 +22,14 @@ const (
 	goldenDir = "../../testdata/golden"
 )
 
+// golden is a golden file and the path of its input for the CLI.
 type golden struct {
-	Schema int
-	Input  string
-	File   string
-	Repeat int
-	SHA256 string
-	Stats  struct{ Bytes, Lines, Tokens int64 }
-	Counts []goldenCount
-	Top    []goldenTop
-
-	path string // the input's path: the text file, or a temporary file for a repeat
+	oracle.File
+	path string // the text file, or a temporary file for a repeat
 }
 
-type goldenCount struct {
-	Mode       string
-	IgnoreCase bool `json:"ignore_case"`
-	Targets    []string
-	Counts     []int64
-}
-
-type goldenTop struct {
-	WordsOnly bool `json:"words_only"`
-	Lower     bool
-	Distinct  int
-	Entries   []goldenEntry
-}
-
-// goldenEntry is a top row, [hex of the token's bytes, readable form, count].
-type goldenEntry topItem
-
-func (e *goldenEntry) UnmarshalJSON(b []byte) error {
-	var row [3]json.RawMessage
-	var hexTok string
-	if err := json.Unmarshal(b, &row); err != nil {
-		return err
-	}
-	if err := json.Unmarshal(row[0], &hexTok); err != nil {
-		return err
-	}
-	tok, err := hex.DecodeString(hexTok)
-	if err != nil {
-		return err
-	}
-	e.Token = string(tok)
-	return json.Unmarshal(row[2], &e.Count)
-}
-
-// args returns the count flags of c.
-func (c goldenCount) args() []string {
+// queryArgs returns the count flags of c.
+func queryArgs(c oracle.Count) []string {
 	args := []string{"count", "--mode", c.Mode}
 	if c.IgnoreCase {
 		args = append(args, "-i")
@@ -82,12 +40,8 @@ func (c goldenCount) args() []string {
 	return args
 }
 
-func (c goldenCount) String() string {
-	return fmt.Sprintf("%s ignore_case=%v %q", c.Mode, c.IgnoreCase, c.Targets)
-}
-
-// args returns the top flags of g, for all entries.
-func (g goldenTop) args() []string {
+// tableArgs returns the top flags of g, for all entries.
+func tableArgs(g oracle.Top) []string {
 	args := []string{"top", "-n", "0"}
 	if g.WordsOnly {
 		args = append(args, "--words-only")
@@ -98,8 +52,8 @@ func (g goldenTop) args() []string {
 	return args
 }
 
-// want returns the top entries as tally's JSON shows them.
-func (g goldenTop) want() []topItem {
+// topWant returns the top entries as tally's JSON shows them.
+func topWant(g oracle.Top) []topItem {
 	out := make([]topItem, len(g.Entries))
 	for i, e := range g.Entries {
 		out[i] = topItem{Token: jsonReplace(e.Token), Count: e.Count}
@@ -108,34 +62,19 @@ func (g goldenTop) want() []topItem {
 }
 
 // loadGolden reads testdata/golden/name.json and makes its input available
-// as a file; it skips the test when the golden file does not exist.
+// as a file.
 func loadGolden(t testing.TB, name string) *golden {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(goldenDir, name+".json"))
+	f, data, err := oracle.Load(filepath.Join(goldenDir, name+".json"), textDir)
 	if os.IsNotExist(err) {
 		t.Fatalf("no golden file for %s (run scripts/golden.py)", name)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := new(golden)
-	if err := json.Unmarshal(raw, g); err != nil {
-		t.Fatalf("parse golden %s: %v", name, err)
-	}
-	if g.Schema != 1 {
-		t.Fatalf("golden %s: got schema %d, want 1", name, g.Schema)
-	}
-	g.path = filepath.Join(textDir, g.File)
-	data, err := os.ReadFile(g.path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := &golden{File: *f, path: filepath.Join(textDir, f.File)}
 	if g.Repeat != 1 {
-		data = bytes.Repeat(data, g.Repeat)
 		g.path = writeFile(t, t.TempDir(), g.Input+".txt", data)
-	}
-	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != g.SHA256 {
-		t.Fatalf("golden %s: input %s changed since the golden file was written; rerun scripts/golden.py", name, g.File)
 	}
 	return g
 }
@@ -160,7 +99,7 @@ func goldenNames(t testing.TB) []string {
 }
 
 // checkDoc compares one document's output with the oracle's statistics and counts.
-func checkDoc(t testing.TB, what string, got docOut, g *golden, c *goldenCount) {
+func checkDoc(t testing.TB, what string, got docOut, g *golden, c *oracle.Count) {
 	t.Helper()
 	if got.Bytes != g.Stats.Bytes || got.Lines != g.Stats.Lines || got.Tokens != g.Stats.Tokens {
 		t.Errorf("%s: %s: got bytes/lines/tokens %d/%d/%d, want %d/%d/%d", what, g.Input,
@@ -203,7 +142,7 @@ func TestGoldenCounts(t *testing.T) {
 				docs, args = append(docs, g), append(args, g.path)
 			}
 		}
-		o := runJSON(t, append(q.args(), args...)...)
+		o := runJSON(t, append(queryArgs(q), args...)...)
 		if len(o.Documents) != len(docs) {
 			t.Fatalf("%v: got %d documents, want %d", q, len(o.Documents), len(docs))
 		}
@@ -220,7 +159,7 @@ func TestGoldenCounts(t *testing.T) {
 	}
 }
 
-func countQueries(cs []goldenCount) []string {
+func countQueries(cs []oracle.Count) []string {
 	var out []string
 	for _, c := range cs {
 		out = append(out, c.String())
@@ -236,12 +175,12 @@ func TestGoldenTop(t *testing.T) {
 			t.Parallel()
 			g := loadGolden(t, name)
 			for _, top := range g.Top {
-				o := runJSON(t, append(top.args(), g.path)...)
-				checkDoc(t, strings.Join(top.args(), " "), o.Total, g, nil)
+				o := runJSON(t, append(tableArgs(top), g.path)...)
+				checkDoc(t, strings.Join(tableArgs(top), " "), o.Total, g, nil)
 				if len(o.Top) != top.Distinct {
-					t.Errorf("%s: got %d entries, want %d", top.args(), len(o.Top), top.Distinct)
+					t.Errorf("%s: got %d entries, want %d", tableArgs(top), len(o.Top), top.Distinct)
 				}
-				checkTop(t, strings.Join(top.args(), " "), o.Top, top.want())
+				checkTop(t, strings.Join(tableArgs(top), " "), o.Top, topWant(top))
 			}
 		})
 	}
@@ -267,15 +206,15 @@ func TestGoldenTopFlags(t *testing.T) {
 	g := loadGolden(t, "alice")
 	for _, top := range g.Top {
 		for _, n := range []int{1, 3, 10} {
-			args := append(top.args(), g.path)
+			args := append(tableArgs(top), g.path)
 			args[2] = strconv.Itoa(n)
 			o := runJSON(t, args...)
-			checkTop(t, strings.Join(args, " "), o.Top, top.want()[:n])
+			checkTop(t, strings.Join(args, " "), o.Top, topWant(top)[:n])
 		}
 	}
 	// The default is 10.
 	o := runJSON(t, "top", g.path)
-	checkTop(t, "top", o.Top, g.Top[0].want()[:10])
+	checkTop(t, "top", o.Top, topWant(g.Top[0])[:10])
 }
 
 // TestZenTimes1000 is the PyO3 word-count fixture: the Zen of Python 1000 times,
@@ -328,7 +267,7 @@ func TestGoldenZenAndAlice(t *testing.T) {
 			if len(c.Targets) > 3 {
 				continue // TestGoldenCounts runs them all; here each query is its own job
 			}
-			o := runJSON(t, append(c.args(), g.path)...)
+			o := runJSON(t, append(queryArgs(c), g.path)...)
 			checkDoc(t, c.String(), o.Documents[0], g, &c)
 			checkDoc(t, c.String()+" total", o.Total, g, &c)
 		}
