@@ -157,7 +157,7 @@ func (c *Client) Run(ctx context.Context, job Job, onProgress func(Progress)) (*
 	if err != nil {
 		return nil, fmt.Errorf("start job: %w", err)
 	}
-	start := &tallyv1.JobStart{Spec: wire.QueryToProto(job.Query), ChunkSize: uint64(job.ChunkSize), ServerPaths: job.ServerPaths, IncludeHidden: job.Hidden}
+	start := &tallyv1.JobStart{Spec: wire.QueryToProto(job.Query), ChunkSize: uint64(job.ChunkSize), ServerPaths: job.ServerPaths, IncludeHidden: job.Hidden, PackedTop: true}
 	if err := stream.Send(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Start{Start: start}}); err != nil {
 		return nil, c.streamError(stream, err)
 	}
@@ -319,7 +319,7 @@ func receive(stream tallyv1.CoordinatorService_RunJobClient, onProgress func(Pro
 				onProgress(ProgressFromProto(id, ev.Progress))
 			}
 		case *tallyv1.RunJobResponse_Result:
-			return ResultFromProto(id, ev.Result), nil
+			return ResultFromProto(id, ev.Result)
 		}
 	}
 }
@@ -340,7 +340,7 @@ func (c *Client) CountTexts(ctx context.Context, texts []string, q count.Query) 
 	if err != nil {
 		return nil, err
 	}
-	return ResultFromProto("", &tallyv1.JobResult{Documents: resp.GetDocuments(), Total: resp.GetTotal()}), nil
+	return ResultFromProto("", &tallyv1.JobResult{Documents: resp.GetDocuments(), Total: resp.GetTotal()})
 }
 
 // ProgressFromProto converts a progress message of job id.
@@ -356,8 +356,9 @@ func ProgressFromProto(id string, p *tallyv1.JobProgress) Progress {
 	}
 }
 
-// ResultFromProto converts a job result message of job id.
-func ResultFromProto(id string, m *tallyv1.JobResult) *Result {
+// ResultFromProto converts a job result message of job id, whose table may
+// be packed (top_table) or not (top). A malformed packed table is an error.
+func ResultFromProto(id string, m *tallyv1.JobResult) (*Result, error) {
 	r := &Result{
 		JobID:   id,
 		Total:   documentFromProto(m.GetTotal()),
@@ -365,10 +366,17 @@ func ResultFromProto(id string, m *tallyv1.JobResult) *Result {
 		Workers: int(m.GetWorkers()),
 		Elapsed: time.Duration(m.GetElapsedSeconds() * float64(time.Second)),
 	}
+	if t := m.GetTopTable(); t != nil {
+		top, err := wire.TopFromTable(t)
+		if err != nil {
+			return nil, fmt.Errorf("job %s: %w", id, err)
+		}
+		r.Top = top
+	}
 	for _, d := range m.GetDocuments() {
 		r.Documents = append(r.Documents, documentFromProto(d))
 	}
-	return r
+	return r, nil
 }
 
 func documentFromProto(d *tallyv1.DocumentResult) DocumentResult {

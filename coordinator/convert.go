@@ -11,9 +11,15 @@ import (
 
 // snapshot returns the job as a message; the result only when asked, since it can be large.
 func (j *job) snapshot(withResult bool) *tallyv1.Job {
+	return j.snapshotAs(withResult, false)
+}
+
+// snapshotAs is snapshot with the result's table packed if packed (see
+// JobStart.packed_top).
+func (j *job) snapshotAs(withResult, packed bool) *tallyv1.Job {
 	m, result, top, dropped := j.describe(withResult)
 	if withResult {
-		m.Result = resultProto(result, top, dropped) // outside j.mu: a table takes milliseconds
+		m.Result = resultProto(result, top, dropped, packed) // outside j.mu: a table takes milliseconds
 	}
 	return m
 }

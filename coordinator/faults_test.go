@@ -375,7 +375,10 @@ func TestJobCompleteDedupes(t *testing.T) {
 	if snap.GetState() != tallyv1.JobState_JOB_STATE_SUCCEEDED {
 		t.Fatalf("got state %v (error %q), want SUCCEEDED", snap.GetState(), snap.GetError())
 	}
-	got := client.ResultFromProto("j1", snap.GetResult())
+	got, err := client.ResultFromProto("j1", snap.GetResult())
+	if err != nil {
+		t.Fatal(err)
+	}
 	checkExact(t, got, q, []doc{{"d.txt", data}})
 	if got.Workers != 1 {
 		t.Errorf("got %d workers, want 1 (w2's duplicate was not merged)", got.Workers)

@@ -464,13 +464,21 @@ func (j *job) buildResult() *tallyv1.JobResult {
 }
 
 // resultProto is j's result as sent: the frequency table, kept compact
-// (its tokens share one string), becomes messages only for the reply.
-func resultProto(r *tallyv1.JobResult, top []count.Entry, dropped bool) *tallyv1.JobResult {
+// (its tokens share one string), becomes messages only for the reply, and
+// one packed message when the client asked for that.
+func resultProto(r *tallyv1.JobResult, top []count.Entry, dropped, packed bool) *tallyv1.JobResult {
 	if r == nil {
 		return nil
 	}
-	return &tallyv1.JobResult{Documents: r.GetDocuments(), Total: r.GetTotal(), Workers: r.GetWorkers(),
-		ElapsedSeconds: r.GetElapsedSeconds(), Top: wire.EntriesToProto(top), TopDropped: dropped}
+	m := &tallyv1.JobResult{Documents: r.GetDocuments(), Total: r.GetTotal(), Workers: r.GetWorkers(),
+		ElapsedSeconds: r.GetElapsedSeconds(), TopDropped: dropped}
+	switch {
+	case packed && top != nil:
+		m.TopTable = wire.TopToTable(top)
+	default:
+		m.Top = wire.EntriesToProto(top)
+	}
+	return m
 }
 
 func docToProto(name string, s count.Stats, counts []int64) *tallyv1.DocumentResult {

@@ -77,7 +77,7 @@ func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 		upload := &streamSource{stream: stream, job: j}
 		s.c.feedJob(j, &serverSource{job: j, root: s.c.root, files: files, then: upload}, ccfg)
 	}()
-	err = s.report(stream, j)
+	err = s.report(stream, j, start.GetPackedTop())
 	if err == nil {
 		<-uploaded // a job succeeds only after its upload ended
 	}
@@ -87,8 +87,9 @@ func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 	return err
 }
 
-// report sends progress until j ends, then its result or its error.
-func (s *service) report(stream tallyv1.CoordinatorService_RunJobServer, j *job) error {
+// report sends progress until j ends, then its result (its table packed if
+// packed) or its error.
+func (s *service) report(stream tallyv1.CoordinatorService_RunJobServer, j *job, packed bool) error {
 	tick := time.NewTicker(progressEvery)
 	defer tick.Stop()
 	// A first event at once, so that a client shows progress from the start.
@@ -100,12 +101,13 @@ func (s *service) report(stream tallyv1.CoordinatorService_RunJobServer, j *job)
 	for {
 		select {
 		case <-j.done:
-			snap := j.snapshot(true)
+			snap := j.snapshotAs(true, packed)
 			if snap.GetState() != tallyv1.JobState_JOB_STATE_SUCCEEDED {
 				return jobError(j)
 			}
-			err := stream.Send(&tallyv1.RunJobResponse{Event: &tallyv1.RunJobResponse_Result{Result: snap.GetResult()}})
-			if len(snap.GetResult().GetTop()) > bigTable {
+			res := snap.GetResult()
+			err := stream.Send(&tallyv1.RunJobResponse{Event: &tallyv1.RunJobResponse_Result{Result: res}})
+			if len(res.GetTop())+len(res.GetTopTable().GetCounts()) > bigTable {
 				go debug.FreeOSMemory()
 			}
 			return err

@@ -177,6 +177,57 @@ func TestRunJobInvalid(t *testing.T) {
 	}
 }
 
+// TestRunJobTopForms checks both forms of a top job's table on the wire:
+// entry messages by default, for JSON tools such as grpcurl, and one packed
+// table when the start asks for packed_top, as the Go client does. Both
+// must hold the same entries, exactly.
+func TestRunJobTopForms(t *testing.T) {
+	c := MustEmbedded(t, 1, 2, nil)
+	cl := MustClient(t, c)
+	ds := MustReadDocs(t, "alice.txt", "gen-invalid.txt", "gen-fold.txt")
+	q := topQ(false, false, 0)
+	run := func(packed bool) *tallyv1.JobResult {
+		stream, err := cl.API().RunJob(testCtx(t, 30*time.Second))
+		if err != nil {
+			t.Fatalf("open RunJob: %v", err)
+		}
+		msgs := []*tallyv1.RunJobRequest{{Message: &tallyv1.RunJobRequest_Start{Start: &tallyv1.JobStart{Spec: wire.QueryToProto(q), PackedTop: packed}}}}
+		for _, d := range ds {
+			msgs = append(msgs, &tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Document{Document: &tallyv1.DocumentHeader{Name: d.name}}},
+				&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Data{Data: d.data}})
+		}
+		for _, m := range msgs {
+			if err := stream.Send(m); err != nil {
+				t.Fatalf("send: %v", err)
+			}
+		}
+		stream.CloseSend()
+		for {
+			m, err := stream.Recv()
+			if err != nil {
+				t.Fatalf("receive: %v", err)
+			}
+			if r := m.GetResult(); r != nil {
+				return r
+			}
+		}
+	}
+	plain, packed := run(false), run(true)
+	if plain.GetTopTable() != nil || len(plain.GetTop()) == 0 {
+		t.Fatalf("default form: got %d entries and top_table %v, want entries and no top_table", len(plain.GetTop()), plain.GetTopTable() != nil)
+	}
+	if packed.GetTop() != nil || packed.GetTopTable() == nil {
+		t.Fatalf("packed form: got %d entries and top_table %v, want only top_table", len(packed.GetTop()), packed.GetTopTable() != nil)
+	}
+	for _, r := range []*tallyv1.JobResult{plain, packed} {
+		res, err := client.ResultFromProto("", r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkExact(t, res, q, ds)
+	}
+}
+
 // stuckDialer returns a Dialer whose links take tasks and never answer them;
 // a graceful end (CloseSend) or Close ends them. sent counts tasks taken.
 func stuckDialer(sent *countingInt) Dialer {
@@ -354,7 +405,11 @@ func TestListAndGetJobs(t *testing.T) {
 		t.Fatalf("get job: got no result, want the result")
 	}
 	q := countQ(count.Token, false, "the", "3")
-	checkExact(t, client.ResultFromProto(ids[3], got.GetResult()), q, ds)
+	res, err := client.ResultFromProto(ids[3], got.GetResult())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkExact(t, res, q, ds)
 	if _, err := cl.GetJob(ctx, ids[0]); status.Code(err) != codes.NotFound {
 		t.Errorf("oldest job beyond the history: got code %v, want NotFound", status.Code(err))
 	}
@@ -494,7 +549,11 @@ func TestJobWaitsForWorkers(t *testing.T) {
 	if last.GetState() != tallyv1.JobState_JOB_STATE_SUCCEEDED || last.GetResult() == nil {
 		t.Fatalf("watch: got last snapshot %v, want SUCCEEDED with the result", last)
 	}
-	checkExact(t, client.ResultFromProto(j.GetId(), last.GetResult()), q, ds)
+	res, err := client.ResultFromProto(j.GetId(), last.GetResult())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkExact(t, res, q, ds)
 	ws, err := cl.Workers(ctx)
 	if err != nil || len(ws.GetWorkers()) != 1 || ws.GetWorkers()[0].GetName() != "late" || ws.GetWorkers()[0].GetChunksDone() == 0 {
 		t.Errorf("list workers: got %v (err %v), want late with chunks done", ws.GetWorkers(), err)

@@ -168,6 +168,48 @@ func EntriesToProto(es []count.Entry) []*tallyv1.TokenCount {
 	return out
 }
 
+// TopToTable packs sorted top entries into one message: a few large fields
+// instead of a message per entry, which costs more to encode and decode than
+// counting a table of a few hundred thousand entries in the first place.
+func TopToTable(es []count.Entry) *tallyv1.TopTable {
+	size := 0
+	for _, e := range es {
+		size += len(e.Token)
+	}
+	m := &tallyv1.TopTable{Tokens: make([]byte, 0, size), Lengths: make([]uint32, len(es)), Counts: make([]uint64, len(es))}
+	for i, e := range es {
+		m.Tokens = append(m.Tokens, e.Token...)
+		m.Lengths[i], m.Counts[i] = uint32(len(e.Token)), uint64(e.Count)
+	}
+	return m
+}
+
+// TopFromTable unpacks a table packed by TopToTable. Its tokens share one
+// string. A table whose lists disagree is an error, never a table cut short.
+func TopFromTable(m *tallyv1.TopTable) ([]count.Entry, error) {
+	lengths, counts := m.GetLengths(), m.GetCounts()
+	if len(lengths) != len(counts) {
+		return nil, fmt.Errorf("top table has %d lengths but %d counts", len(lengths), len(counts))
+	}
+	all := string(m.GetTokens())
+	out := make([]count.Entry, len(lengths))
+	off := 0
+	for i, n := range lengths {
+		if uint64(n) > uint64(len(all)-off) {
+			return nil, fmt.Errorf("top table entry %d runs past its %d token bytes", i, len(all))
+		}
+		if counts[i] > count.MaxCount {
+			return nil, fmt.Errorf("top table count %d is out of range", counts[i])
+		}
+		out[i] = count.Entry{Token: all[off : off+int(n)], Count: int64(counts[i])}
+		off += int(n)
+	}
+	if off != len(all) {
+		return nil, fmt.Errorf("top table has %d token bytes but its lengths sum to %d", len(all), off)
+	}
+	return out, nil
+}
+
 // EntriesFromProto converts top entries back, preferring the exact raw bytes.
 func EntriesFromProto(m []*tallyv1.TokenCount) []count.Entry {
 	out := make([]count.Entry, len(m))

@@ -1,8 +1,12 @@
 package wire
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
 
 	"tally/count"
 	tallyv1 "tally/proto/tally/v1"
@@ -90,6 +94,39 @@ func TestEntriesCarryRawBytesOnlyWhenInvalid(t *testing.T) {
 	}
 }
 
+func TestTopTableRoundTrip(t *testing.T) {
+	for _, entries := range [][]count.Entry{
+		{},
+		{{Token: "the", Count: 5}, {Token: "a\xffb", Count: 2}, {Token: "\x00", Count: 1}, {Token: "\uFFFD", Count: 1}},
+		{{Token: strings.Repeat("long", 1000), Count: count.MaxCount}, {Token: "x", Count: 1}},
+	} {
+		got, err := TopFromTable(TopToTable(entries))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, entries) {
+			t.Errorf("got %v, want %v", got, entries)
+		}
+	}
+}
+
+// TestTopTableMalformed checks that a table whose lists disagree is an
+// error: a client must never print a table cut short or shifted.
+func TestTopTableMalformed(t *testing.T) {
+	for name, m := range map[string]*tallyv1.TopTable{
+		"more lengths than counts": {Tokens: []byte("ab"), Lengths: []uint32{1, 1}, Counts: []uint64{1}},
+		"more counts than lengths": {Tokens: []byte("ab"), Lengths: []uint32{2}, Counts: []uint64{1, 1}},
+		"a length past the bytes":  {Tokens: []byte("ab"), Lengths: []uint32{1, 2}, Counts: []uint64{2, 1}},
+		"a huge length":            {Tokens: []byte("ab"), Lengths: []uint32{1 << 31}, Counts: []uint64{2}},
+		"bytes left over":          {Tokens: []byte("abc"), Lengths: []uint32{1, 1}, Counts: []uint64{2, 1}},
+		"a count out of range":     {Tokens: []byte("a"), Lengths: []uint32{1}, Counts: []uint64{count.MaxCount + 1}},
+	} {
+		if got, err := TopFromTable(m); err == nil {
+			t.Errorf("%s: got %v and no error, want an error", name, got)
+		}
+	}
+}
+
 func TestStatsAndCountsRoundTrip(t *testing.T) {
 	s := count.Stats{Bytes: 10, Lines: 2, Tokens: 3}
 	if got := StatsFromProto(StatsToProto(s)); got != s {
@@ -99,4 +136,40 @@ func TestStatsAndCountsRoundTrip(t *testing.T) {
 	if got := CountsFromProto(CountsToProto(c)); !reflect.DeepEqual(got, c) {
 		t.Errorf("got %v, want %v", got, c)
 	}
+}
+
+// BenchmarkTopForms encodes and decodes a table of the size of the corpora's
+// full top --lower table (317k entries) in both of its forms on the wire.
+func BenchmarkTopForms(b *testing.B) {
+	entries := make([]count.Entry, 317_000)
+	for i := range entries {
+		entries[i] = count.Entry{Token: fmt.Sprintf("tok%x", i*2654435761%1000003), Count: int64(len(entries) - i)}
+	}
+	b.Run("entries", func(b *testing.B) {
+		for b.Loop() {
+			data, err := proto.Marshal(&tallyv1.JobResult{Top: EntriesToProto(entries)})
+			var m tallyv1.JobResult
+			if err == nil {
+				err = proto.Unmarshal(data, &m)
+			}
+			if err != nil || len(EntriesFromProto(m.GetTop())) != len(entries) {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("packed", func(b *testing.B) {
+		for b.Loop() {
+			data, err := proto.Marshal(&tallyv1.JobResult{TopTable: TopToTable(entries)})
+			var m tallyv1.JobResult
+			if err == nil {
+				err = proto.Unmarshal(data, &m)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			if got, err := TopFromTable(m.GetTopTable()); err != nil || len(got) != len(entries) {
+				b.Fatal(err)
+			}
+		}
+	})
 }

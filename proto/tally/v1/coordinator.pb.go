@@ -202,6 +202,10 @@ type JobStart struct {
 	// include_hidden also reads files and directories whose names start with "."
 	// when a server path is a directory; they are skipped otherwise.
 	IncludeHidden bool `protobuf:"varint,4,opt,name=include_hidden,json=includeHidden,proto3" json:"include_hidden,omitempty"`
+	// packed_top asks for the result's frequency table as top_table, one packed
+	// message that is cheap to encode and decode, instead of top, one message per
+	// entry. Clients that decode it set it; top stays readable from JSON tools.
+	PackedTop     bool `protobuf:"varint,5,opt,name=packed_top,json=packedTop,proto3" json:"packed_top,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -260,6 +264,13 @@ func (x *JobStart) GetServerPaths() []string {
 func (x *JobStart) GetIncludeHidden() bool {
 	if x != nil {
 		return x.IncludeHidden
+	}
+	return false
+}
+
+func (x *JobStart) GetPackedTop() bool {
+	if x != nil {
+		return x.PackedTop
 	}
 	return false
 }
@@ -663,7 +674,10 @@ type JobResult struct {
 	// keeps the frequency table of: it remembers the tables of its most recently
 	// finished jobs up to a budget of entries, and only the rest of older ones.
 	// The table was complete when the job finished and its client received it.
-	TopDropped    bool `protobuf:"varint,6,opt,name=top_dropped,json=topDropped,proto3" json:"top_dropped,omitempty"`
+	TopDropped bool `protobuf:"varint,6,opt,name=top_dropped,json=topDropped,proto3" json:"top_dropped,omitempty"`
+	// top_table is the same table as top, packed; it is set instead of top when
+	// the job's start asked for packed_top.
+	TopTable      *TopTable `protobuf:"bytes,7,opt,name=top_table,json=topTable,proto3" json:"top_table,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -740,6 +754,78 @@ func (x *JobResult) GetTopDropped() bool {
 	return false
 }
 
+func (x *JobResult) GetTopTable() *TopTable {
+	if x != nil {
+		return x.TopTable
+	}
+	return nil
+}
+
+// TopTable is a sorted frequency table as three parallel, packed lists: entry i
+// is the token tokens[sum(lengths[:i]) : sum(lengths[:i+1])] with counts[i].
+type TopTable struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tokens holds the tokens' exact bytes, one after another, in table order.
+	Tokens []byte `protobuf:"bytes,1,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	// lengths are the tokens' lengths in bytes.
+	Lengths []uint32 `protobuf:"varint,2,rep,packed,name=lengths,proto3" json:"lengths,omitempty"`
+	// counts are the tokens' counts, parallel to lengths.
+	Counts        []uint64 `protobuf:"varint,3,rep,packed,name=counts,proto3" json:"counts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TopTable) Reset() {
+	*x = TopTable{}
+	mi := &file_tally_v1_coordinator_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopTable) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopTable) ProtoMessage() {}
+
+func (x *TopTable) ProtoReflect() protoreflect.Message {
+	mi := &file_tally_v1_coordinator_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopTable.ProtoReflect.Descriptor instead.
+func (*TopTable) Descriptor() ([]byte, []int) {
+	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *TopTable) GetTokens() []byte {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+func (x *TopTable) GetLengths() []uint32 {
+	if x != nil {
+		return x.Lengths
+	}
+	return nil
+}
+
+func (x *TopTable) GetCounts() []uint64 {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
 // Job is a snapshot of one job.
 type Job struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -767,7 +853,7 @@ type Job struct {
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_tally_v1_coordinator_proto_msgTypes[8]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -779,7 +865,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_tally_v1_coordinator_proto_msgTypes[8]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -792,7 +878,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{8}
+	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Job) GetId() string {
@@ -872,7 +958,7 @@ type CountTextsRequest struct {
 
 func (x *CountTextsRequest) Reset() {
 	*x = CountTextsRequest{}
-	mi := &file_tally_v1_coordinator_proto_msgTypes[9]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -884,7 +970,7 @@ func (x *CountTextsRequest) String() string {
 func (*CountTextsRequest) ProtoMessage() {}
 
 func (x *CountTextsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tally_v1_coordinator_proto_msgTypes[9]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -897,7 +983,7 @@ func (x *CountTextsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountTextsRequest.ProtoReflect.Descriptor instead.
 func (*CountTextsRequest) Descriptor() ([]byte, []int) {
-	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{9}
+	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CountTextsRequest) GetTexts() []string {
@@ -927,7 +1013,7 @@ type CountTextsResponse struct {
 
 func (x *CountTextsResponse) Reset() {
 	*x = CountTextsResponse{}
-	mi := &file_tally_v1_coordinator_proto_msgTypes[10]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -939,7 +1025,7 @@ func (x *CountTextsResponse) String() string {
 func (*CountTextsResponse) ProtoMessage() {}
 
 func (x *CountTextsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tally_v1_coordinator_proto_msgTypes[10]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -952,7 +1038,7 @@ func (x *CountTextsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountTextsResponse.ProtoReflect.Descriptor instead.
 func (*CountTextsResponse) Descriptor() ([]byte, []int) {
-	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{10}
+	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CountTextsResponse) GetDocuments() []*DocumentResult {
@@ -980,7 +1066,7 @@ type GetJobRequest struct {
 
 func (x *GetJobRequest) Reset() {
 	*x = GetJobRequest{}
-	mi := &file_tally_v1_coordinator_proto_msgTypes[11]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -992,7 +1078,7 @@ func (x *GetJobRequest) String() string {
 func (*GetJobRequest) ProtoMessage() {}
 
 func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tally_v1_coordinator_proto_msgTypes[11]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1005,7 +1091,7 @@ func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJobRequest.ProtoReflect.Descriptor instead.
 func (*GetJobRequest) Descriptor() ([]byte, []int) {
-	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{11}
+	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetJobRequest) GetJobId() string {
@@ -1026,7 +1112,7 @@ type GetJobResponse struct {
 
 func (x *GetJobResponse) Reset() {
 	*x = GetJobResponse{}
-	mi := &file_tally_v1_coordinator_proto_msgTypes[12]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1124,7 @@ func (x *GetJobResponse) String() string {
 func (*GetJobResponse) ProtoMessage() {}
 
 func (x *GetJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tally_v1_coordinator_proto_msgTypes[12]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1137,7 @@ func (x *GetJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJobResponse.ProtoReflect.Descriptor instead.
 func (*GetJobResponse) Descriptor() ([]byte, []int) {
-	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{12}
+	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetJobResponse) GetJob() *Job {
@@ -1070,7 +1156,7 @@ type ListJobsRequest struct {
 
 func (x *ListJobsRequest) Reset() {
 	*x = ListJobsRequest{}
-	mi := &file_tally_v1_coordinator_proto_msgTypes[13]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1082,7 +1168,7 @@ func (x *ListJobsRequest) String() string {
 func (*ListJobsRequest) ProtoMessage() {}
 
 func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tally_v1_coordinator_proto_msgTypes[13]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1095,7 +1181,7 @@ func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsRequest.ProtoReflect.Descriptor instead.
 func (*ListJobsRequest) Descriptor() ([]byte, []int) {
-	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{13}
+	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{14}
 }
 
 // ListJobsResponse lists jobs, newest first.
@@ -1109,7 +1195,7 @@ type ListJobsResponse struct {
 
 func (x *ListJobsResponse) Reset() {
 	*x = ListJobsResponse{}
-	mi := &file_tally_v1_coordinator_proto_msgTypes[14]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1121,7 +1207,7 @@ func (x *ListJobsResponse) String() string {
 func (*ListJobsResponse) ProtoMessage() {}
 
 func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tally_v1_coordinator_proto_msgTypes[14]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1134,7 +1220,7 @@ func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsResponse.ProtoReflect.Descriptor instead.
 func (*ListJobsResponse) Descriptor() ([]byte, []int) {
-	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{14}
+	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListJobsResponse) GetJobs() []*Job {
@@ -1155,7 +1241,7 @@ type WatchJobRequest struct {
 
 func (x *WatchJobRequest) Reset() {
 	*x = WatchJobRequest{}
-	mi := &file_tally_v1_coordinator_proto_msgTypes[15]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1167,7 +1253,7 @@ func (x *WatchJobRequest) String() string {
 func (*WatchJobRequest) ProtoMessage() {}
 
 func (x *WatchJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tally_v1_coordinator_proto_msgTypes[15]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1180,7 +1266,7 @@ func (x *WatchJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchJobRequest.ProtoReflect.Descriptor instead.
 func (*WatchJobRequest) Descriptor() ([]byte, []int) {
-	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{15}
+	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchJobRequest) GetJobId() string {
@@ -1201,7 +1287,7 @@ type WatchJobResponse struct {
 
 func (x *WatchJobResponse) Reset() {
 	*x = WatchJobResponse{}
-	mi := &file_tally_v1_coordinator_proto_msgTypes[16]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1213,7 +1299,7 @@ func (x *WatchJobResponse) String() string {
 func (*WatchJobResponse) ProtoMessage() {}
 
 func (x *WatchJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tally_v1_coordinator_proto_msgTypes[16]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1226,7 +1312,7 @@ func (x *WatchJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchJobResponse.ProtoReflect.Descriptor instead.
 func (*WatchJobResponse) Descriptor() ([]byte, []int) {
-	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{16}
+	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WatchJobResponse) GetJob() *Job {
@@ -1247,7 +1333,7 @@ type CancelJobRequest struct {
 
 func (x *CancelJobRequest) Reset() {
 	*x = CancelJobRequest{}
-	mi := &file_tally_v1_coordinator_proto_msgTypes[17]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1259,7 +1345,7 @@ func (x *CancelJobRequest) String() string {
 func (*CancelJobRequest) ProtoMessage() {}
 
 func (x *CancelJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tally_v1_coordinator_proto_msgTypes[17]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1272,7 +1358,7 @@ func (x *CancelJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJobRequest.ProtoReflect.Descriptor instead.
 func (*CancelJobRequest) Descriptor() ([]byte, []int) {
-	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{17}
+	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CancelJobRequest) GetJobId() string {
@@ -1293,7 +1379,7 @@ type CancelJobResponse struct {
 
 func (x *CancelJobResponse) Reset() {
 	*x = CancelJobResponse{}
-	mi := &file_tally_v1_coordinator_proto_msgTypes[18]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1305,7 +1391,7 @@ func (x *CancelJobResponse) String() string {
 func (*CancelJobResponse) ProtoMessage() {}
 
 func (x *CancelJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tally_v1_coordinator_proto_msgTypes[18]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1318,7 +1404,7 @@ func (x *CancelJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJobResponse.ProtoReflect.Descriptor instead.
 func (*CancelJobResponse) Descriptor() ([]byte, []int) {
-	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{18}
+	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CancelJobResponse) GetJob() *Job {
@@ -1337,7 +1423,7 @@ type ListWorkersRequest struct {
 
 func (x *ListWorkersRequest) Reset() {
 	*x = ListWorkersRequest{}
-	mi := &file_tally_v1_coordinator_proto_msgTypes[19]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1349,7 +1435,7 @@ func (x *ListWorkersRequest) String() string {
 func (*ListWorkersRequest) ProtoMessage() {}
 
 func (x *ListWorkersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tally_v1_coordinator_proto_msgTypes[19]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1362,7 +1448,7 @@ func (x *ListWorkersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkersRequest.ProtoReflect.Descriptor instead.
 func (*ListWorkersRequest) Descriptor() ([]byte, []int) {
-	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{19}
+	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{20}
 }
 
 // ListWorkersResponse lists the workers.
@@ -1378,7 +1464,7 @@ type ListWorkersResponse struct {
 
 func (x *ListWorkersResponse) Reset() {
 	*x = ListWorkersResponse{}
-	mi := &file_tally_v1_coordinator_proto_msgTypes[20]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1390,7 +1476,7 @@ func (x *ListWorkersResponse) String() string {
 func (*ListWorkersResponse) ProtoMessage() {}
 
 func (x *ListWorkersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tally_v1_coordinator_proto_msgTypes[20]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1403,7 +1489,7 @@ func (x *ListWorkersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkersResponse.ProtoReflect.Descriptor instead.
 func (*ListWorkersResponse) Descriptor() ([]byte, []int) {
-	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{20}
+	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListWorkersResponse) GetWorkers() []*Worker {
@@ -1443,7 +1529,7 @@ type Worker struct {
 
 func (x *Worker) Reset() {
 	*x = Worker{}
-	mi := &file_tally_v1_coordinator_proto_msgTypes[21]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1455,7 +1541,7 @@ func (x *Worker) String() string {
 func (*Worker) ProtoMessage() {}
 
 func (x *Worker) ProtoReflect() protoreflect.Message {
-	mi := &file_tally_v1_coordinator_proto_msgTypes[21]
+	mi := &file_tally_v1_coordinator_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1468,7 +1554,7 @@ func (x *Worker) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Worker.ProtoReflect.Descriptor instead.
 func (*Worker) Descriptor() ([]byte, []int) {
-	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{21}
+	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Worker) GetName() string {
@@ -1529,13 +1615,15 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\x05start\x18\x01 \x01(\v2\x12.tally.v1.JobStartH\x00R\x05start\x126\n" +
 	"\bdocument\x18\x02 \x01(\v2\x18.tally.v1.DocumentHeaderH\x00R\bdocument\x12\x14\n" +
 	"\x04data\x18\x03 \x01(\fH\x00R\x04dataB\t\n" +
-	"\amessage\"\x9a\x01\n" +
+	"\amessage\"\xb9\x01\n" +
 	"\bJobStart\x12%\n" +
 	"\x04spec\x18\x01 \x01(\v2\x11.tally.v1.JobSpecR\x04spec\x12\x1d\n" +
 	"\n" +
 	"chunk_size\x18\x02 \x01(\x04R\tchunkSize\x12!\n" +
 	"\fserver_paths\x18\x03 \x03(\tR\vserverPaths\x12%\n" +
-	"\x0einclude_hidden\x18\x04 \x01(\bR\rincludeHidden\"W\n" +
+	"\x0einclude_hidden\x18\x04 \x01(\bR\rincludeHidden\x12\x1d\n" +
+	"\n" +
+	"packed_top\x18\x05 \x01(\bR\tpackedTop\"W\n" +
 	"\x0eDocumentHeader\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x1d\n" +
@@ -1561,7 +1649,7 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\x0eDocumentResult\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
 	"\x05stats\x18\x02 \x01(\v2\x0f.tally.v1.StatsR\x05stats\x12\x16\n" +
-	"\x06counts\x18\x03 \x03(\x04R\x06counts\"\xff\x01\n" +
+	"\x06counts\x18\x03 \x03(\x04R\x06counts\"\xb0\x02\n" +
 	"\tJobResult\x126\n" +
 	"\tdocuments\x18\x01 \x03(\v2\x18.tally.v1.DocumentResultR\tdocuments\x12.\n" +
 	"\x05total\x18\x02 \x01(\v2\x18.tally.v1.DocumentResultR\x05total\x12&\n" +
@@ -1569,7 +1657,12 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\aworkers\x18\x04 \x01(\rR\aworkers\x12'\n" +
 	"\x0felapsed_seconds\x18\x05 \x01(\x01R\x0eelapsedSeconds\x12\x1f\n" +
 	"\vtop_dropped\x18\x06 \x01(\bR\n" +
-	"topDropped\"\xf2\x02\n" +
+	"topDropped\x12/\n" +
+	"\ttop_table\x18\a \x01(\v2\x12.tally.v1.TopTableR\btopTable\"T\n" +
+	"\bTopTable\x12\x16\n" +
+	"\x06tokens\x18\x01 \x01(\fR\x06tokens\x12\x18\n" +
+	"\alengths\x18\x02 \x03(\rR\alengths\x12\x16\n" +
+	"\x06counts\x18\x03 \x03(\x04R\x06counts\"\xf2\x02\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12(\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x12.tally.v1.JobStateR\x05state\x12%\n" +
@@ -1645,7 +1738,7 @@ func file_tally_v1_coordinator_proto_rawDescGZIP() []byte {
 }
 
 var file_tally_v1_coordinator_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tally_v1_coordinator_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_tally_v1_coordinator_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_tally_v1_coordinator_proto_goTypes = []any{
 	(JobState)(0),                 // 0: tally.v1.JobState
 	(*RunJobRequest)(nil),         // 1: tally.v1.RunJobRequest
@@ -1656,70 +1749,72 @@ var file_tally_v1_coordinator_proto_goTypes = []any{
 	(*JobProgress)(nil),           // 6: tally.v1.JobProgress
 	(*DocumentResult)(nil),        // 7: tally.v1.DocumentResult
 	(*JobResult)(nil),             // 8: tally.v1.JobResult
-	(*Job)(nil),                   // 9: tally.v1.Job
-	(*CountTextsRequest)(nil),     // 10: tally.v1.CountTextsRequest
-	(*CountTextsResponse)(nil),    // 11: tally.v1.CountTextsResponse
-	(*GetJobRequest)(nil),         // 12: tally.v1.GetJobRequest
-	(*GetJobResponse)(nil),        // 13: tally.v1.GetJobResponse
-	(*ListJobsRequest)(nil),       // 14: tally.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),      // 15: tally.v1.ListJobsResponse
-	(*WatchJobRequest)(nil),       // 16: tally.v1.WatchJobRequest
-	(*WatchJobResponse)(nil),      // 17: tally.v1.WatchJobResponse
-	(*CancelJobRequest)(nil),      // 18: tally.v1.CancelJobRequest
-	(*CancelJobResponse)(nil),     // 19: tally.v1.CancelJobResponse
-	(*ListWorkersRequest)(nil),    // 20: tally.v1.ListWorkersRequest
-	(*ListWorkersResponse)(nil),   // 21: tally.v1.ListWorkersResponse
-	(*Worker)(nil),                // 22: tally.v1.Worker
-	(*JobSpec)(nil),               // 23: tally.v1.JobSpec
-	(*Stats)(nil),                 // 24: tally.v1.Stats
-	(*TokenCount)(nil),            // 25: tally.v1.TokenCount
-	(*timestamppb.Timestamp)(nil), // 26: google.protobuf.Timestamp
-	(*CountQuery)(nil),            // 27: tally.v1.CountQuery
+	(*TopTable)(nil),              // 9: tally.v1.TopTable
+	(*Job)(nil),                   // 10: tally.v1.Job
+	(*CountTextsRequest)(nil),     // 11: tally.v1.CountTextsRequest
+	(*CountTextsResponse)(nil),    // 12: tally.v1.CountTextsResponse
+	(*GetJobRequest)(nil),         // 13: tally.v1.GetJobRequest
+	(*GetJobResponse)(nil),        // 14: tally.v1.GetJobResponse
+	(*ListJobsRequest)(nil),       // 15: tally.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),      // 16: tally.v1.ListJobsResponse
+	(*WatchJobRequest)(nil),       // 17: tally.v1.WatchJobRequest
+	(*WatchJobResponse)(nil),      // 18: tally.v1.WatchJobResponse
+	(*CancelJobRequest)(nil),      // 19: tally.v1.CancelJobRequest
+	(*CancelJobResponse)(nil),     // 20: tally.v1.CancelJobResponse
+	(*ListWorkersRequest)(nil),    // 21: tally.v1.ListWorkersRequest
+	(*ListWorkersResponse)(nil),   // 22: tally.v1.ListWorkersResponse
+	(*Worker)(nil),                // 23: tally.v1.Worker
+	(*JobSpec)(nil),               // 24: tally.v1.JobSpec
+	(*Stats)(nil),                 // 25: tally.v1.Stats
+	(*TokenCount)(nil),            // 26: tally.v1.TokenCount
+	(*timestamppb.Timestamp)(nil), // 27: google.protobuf.Timestamp
+	(*CountQuery)(nil),            // 28: tally.v1.CountQuery
 }
 var file_tally_v1_coordinator_proto_depIdxs = []int32{
 	2,  // 0: tally.v1.RunJobRequest.start:type_name -> tally.v1.JobStart
 	3,  // 1: tally.v1.RunJobRequest.document:type_name -> tally.v1.DocumentHeader
-	23, // 2: tally.v1.JobStart.spec:type_name -> tally.v1.JobSpec
+	24, // 2: tally.v1.JobStart.spec:type_name -> tally.v1.JobSpec
 	5,  // 3: tally.v1.RunJobResponse.accepted:type_name -> tally.v1.JobAccepted
 	6,  // 4: tally.v1.RunJobResponse.progress:type_name -> tally.v1.JobProgress
 	8,  // 5: tally.v1.RunJobResponse.result:type_name -> tally.v1.JobResult
-	24, // 6: tally.v1.DocumentResult.stats:type_name -> tally.v1.Stats
+	25, // 6: tally.v1.DocumentResult.stats:type_name -> tally.v1.Stats
 	7,  // 7: tally.v1.JobResult.documents:type_name -> tally.v1.DocumentResult
 	7,  // 8: tally.v1.JobResult.total:type_name -> tally.v1.DocumentResult
-	25, // 9: tally.v1.JobResult.top:type_name -> tally.v1.TokenCount
-	0,  // 10: tally.v1.Job.state:type_name -> tally.v1.JobState
-	23, // 11: tally.v1.Job.spec:type_name -> tally.v1.JobSpec
-	26, // 12: tally.v1.Job.created_at:type_name -> google.protobuf.Timestamp
-	26, // 13: tally.v1.Job.finished_at:type_name -> google.protobuf.Timestamp
-	6,  // 14: tally.v1.Job.progress:type_name -> tally.v1.JobProgress
-	8,  // 15: tally.v1.Job.result:type_name -> tally.v1.JobResult
-	27, // 16: tally.v1.CountTextsRequest.query:type_name -> tally.v1.CountQuery
-	7,  // 17: tally.v1.CountTextsResponse.documents:type_name -> tally.v1.DocumentResult
-	7,  // 18: tally.v1.CountTextsResponse.total:type_name -> tally.v1.DocumentResult
-	9,  // 19: tally.v1.GetJobResponse.job:type_name -> tally.v1.Job
-	9,  // 20: tally.v1.ListJobsResponse.jobs:type_name -> tally.v1.Job
-	9,  // 21: tally.v1.WatchJobResponse.job:type_name -> tally.v1.Job
-	9,  // 22: tally.v1.CancelJobResponse.job:type_name -> tally.v1.Job
-	22, // 23: tally.v1.ListWorkersResponse.workers:type_name -> tally.v1.Worker
-	1,  // 24: tally.v1.CoordinatorService.RunJob:input_type -> tally.v1.RunJobRequest
-	10, // 25: tally.v1.CoordinatorService.CountTexts:input_type -> tally.v1.CountTextsRequest
-	12, // 26: tally.v1.CoordinatorService.GetJob:input_type -> tally.v1.GetJobRequest
-	14, // 27: tally.v1.CoordinatorService.ListJobs:input_type -> tally.v1.ListJobsRequest
-	16, // 28: tally.v1.CoordinatorService.WatchJob:input_type -> tally.v1.WatchJobRequest
-	18, // 29: tally.v1.CoordinatorService.CancelJob:input_type -> tally.v1.CancelJobRequest
-	20, // 30: tally.v1.CoordinatorService.ListWorkers:input_type -> tally.v1.ListWorkersRequest
-	4,  // 31: tally.v1.CoordinatorService.RunJob:output_type -> tally.v1.RunJobResponse
-	11, // 32: tally.v1.CoordinatorService.CountTexts:output_type -> tally.v1.CountTextsResponse
-	13, // 33: tally.v1.CoordinatorService.GetJob:output_type -> tally.v1.GetJobResponse
-	15, // 34: tally.v1.CoordinatorService.ListJobs:output_type -> tally.v1.ListJobsResponse
-	17, // 35: tally.v1.CoordinatorService.WatchJob:output_type -> tally.v1.WatchJobResponse
-	19, // 36: tally.v1.CoordinatorService.CancelJob:output_type -> tally.v1.CancelJobResponse
-	21, // 37: tally.v1.CoordinatorService.ListWorkers:output_type -> tally.v1.ListWorkersResponse
-	31, // [31:38] is the sub-list for method output_type
-	24, // [24:31] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	26, // 9: tally.v1.JobResult.top:type_name -> tally.v1.TokenCount
+	9,  // 10: tally.v1.JobResult.top_table:type_name -> tally.v1.TopTable
+	0,  // 11: tally.v1.Job.state:type_name -> tally.v1.JobState
+	24, // 12: tally.v1.Job.spec:type_name -> tally.v1.JobSpec
+	27, // 13: tally.v1.Job.created_at:type_name -> google.protobuf.Timestamp
+	27, // 14: tally.v1.Job.finished_at:type_name -> google.protobuf.Timestamp
+	6,  // 15: tally.v1.Job.progress:type_name -> tally.v1.JobProgress
+	8,  // 16: tally.v1.Job.result:type_name -> tally.v1.JobResult
+	28, // 17: tally.v1.CountTextsRequest.query:type_name -> tally.v1.CountQuery
+	7,  // 18: tally.v1.CountTextsResponse.documents:type_name -> tally.v1.DocumentResult
+	7,  // 19: tally.v1.CountTextsResponse.total:type_name -> tally.v1.DocumentResult
+	10, // 20: tally.v1.GetJobResponse.job:type_name -> tally.v1.Job
+	10, // 21: tally.v1.ListJobsResponse.jobs:type_name -> tally.v1.Job
+	10, // 22: tally.v1.WatchJobResponse.job:type_name -> tally.v1.Job
+	10, // 23: tally.v1.CancelJobResponse.job:type_name -> tally.v1.Job
+	23, // 24: tally.v1.ListWorkersResponse.workers:type_name -> tally.v1.Worker
+	1,  // 25: tally.v1.CoordinatorService.RunJob:input_type -> tally.v1.RunJobRequest
+	11, // 26: tally.v1.CoordinatorService.CountTexts:input_type -> tally.v1.CountTextsRequest
+	13, // 27: tally.v1.CoordinatorService.GetJob:input_type -> tally.v1.GetJobRequest
+	15, // 28: tally.v1.CoordinatorService.ListJobs:input_type -> tally.v1.ListJobsRequest
+	17, // 29: tally.v1.CoordinatorService.WatchJob:input_type -> tally.v1.WatchJobRequest
+	19, // 30: tally.v1.CoordinatorService.CancelJob:input_type -> tally.v1.CancelJobRequest
+	21, // 31: tally.v1.CoordinatorService.ListWorkers:input_type -> tally.v1.ListWorkersRequest
+	4,  // 32: tally.v1.CoordinatorService.RunJob:output_type -> tally.v1.RunJobResponse
+	12, // 33: tally.v1.CoordinatorService.CountTexts:output_type -> tally.v1.CountTextsResponse
+	14, // 34: tally.v1.CoordinatorService.GetJob:output_type -> tally.v1.GetJobResponse
+	16, // 35: tally.v1.CoordinatorService.ListJobs:output_type -> tally.v1.ListJobsResponse
+	18, // 36: tally.v1.CoordinatorService.WatchJob:output_type -> tally.v1.WatchJobResponse
+	20, // 37: tally.v1.CoordinatorService.CancelJob:output_type -> tally.v1.CancelJobResponse
+	22, // 38: tally.v1.CoordinatorService.ListWorkers:output_type -> tally.v1.ListWorkersResponse
+	32, // [32:39] is the sub-list for method output_type
+	25, // [25:32] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_tally_v1_coordinator_proto_init() }
@@ -1744,7 +1839,7 @@ func file_tally_v1_coordinator_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tally_v1_coordinator_proto_rawDesc), len(file_tally_v1_coordinator_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
