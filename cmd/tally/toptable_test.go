@@ -48,3 +48,16 @@ func TestTopTableLayout(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendUnquoted checks the table's token cell against strconv.Quote for
+// every byte value, alone and around text and multi-byte characters.
+func TestAppendUnquoted(t *testing.T) {
+	for b := range 256 {
+		for _, tok := range []string{string([]byte{byte(b)}), "a" + string([]byte{byte(b)}) + "z", "é" + string([]byte{byte(b)}), "\u2028" + string([]byte{byte(b)})} {
+			q := strconv.Quote(tok)
+			if got := string(appendUnquoted([]byte("x "), tok)); got != "x "+q[1:len(q)-1] {
+				t.Errorf("token %q: got %q, want %q", tok, got, "x "+q[1:len(q)-1])
+			}
+		}
+	}
+}
