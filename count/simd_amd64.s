@@ -68,6 +68,99 @@ TEXT ·statsAVX2(SB), NOSPLIT, $0-88
 	VMOVDQU c0A<>(SB), Y12
 	VPXOR Y11, Y11, Y11
 
+loop64:
+	// 64 bytes at a time while they are all ASCII (then no whitespace
+	// character can be multi-byte, nor continue into them): one 64-bit mask
+	// per class halves the scalar work per byte. Other bytes take the
+	// 32-byte loop below, which comes back here.
+	LEAQ 64(SI), AX
+	CMPQ AX, DI
+	JA loop
+	TESTQ R11, R11
+	JNZ loop
+	PREFETCHT0 4096(SI)
+	VMOVDQU (SI), Y0
+	VMOVDQU 32(SI), Y8
+	VPOR Y0, Y8, Y1
+	VPMOVMSKB Y1, AX
+	TESTL AX, AX
+	JNZ loop
+	VPSRLW $4, Y0, Y1
+	VPAND Y15, Y1, Y1
+	VPAND Y15, Y0, Y2
+	VPSHUFB Y2, Y14, Y2
+	VPSHUFB Y1, Y13, Y1
+	VPAND Y1, Y2, Y1
+	VPCMPEQB Y11, Y1, Y1    // 0xFF where not ASCII whitespace
+	VPSRLW $4, Y8, Y5
+	VPAND Y15, Y5, Y5
+	VPAND Y15, Y8, Y6
+	VPSHUFB Y6, Y14, Y6
+	VPSHUFB Y5, Y13, Y5
+	VPAND Y5, Y6, Y5
+	VPCMPEQB Y11, Y5, Y5
+	VPMOVMSKB Y1, AX
+	VPMOVMSKB Y5, BX
+	SHLQ $32, BX
+	ORQ BX, AX
+	NOTQ AX                 // s: the whitespace bits of the 64 bytes
+	VPCMPEQB Y12, Y0, Y2
+	VPCMPEQB Y12, Y8, Y6
+	VPMOVMSKB Y2, BX
+	VPMOVMSKB Y6, CX
+	SHLQ $32, CX
+	ORQ CX, BX
+	POPCNTQ BX, BX
+	ADDQ BX, R9
+	MOVQ wmasks+40(FP), BX
+	TESTQ BX, BX
+	JZ noclass64
+	MOVQ wtab+48(FP), CX
+	VMOVDQU (CX), Y3
+	VMOVDQU 32(CX), Y4
+	VPSRLW $4, Y0, Y5
+	VPAND Y15, Y5, Y5
+	VPAND Y15, Y0, Y6
+	VPSHUFB Y6, Y3, Y6
+	VPSHUFB Y5, Y4, Y5
+	VPAND Y5, Y6, Y5
+	VPCMPEQB Y11, Y5, Y5    // 0xFF where outside the class
+	VPSRLW $4, Y8, Y9
+	VPAND Y15, Y9, Y9
+	VPAND Y15, Y8, Y10
+	VPSHUFB Y10, Y3, Y10
+	VPSHUFB Y9, Y4, Y9
+	VPAND Y9, Y10, Y9
+	VPCMPEQB Y11, Y9, Y9
+	VPMOVMSKB Y5, DX
+	VPMOVMSKB Y9, R13
+	SHLQ $32, R13
+	ORQ R13, DX
+	MOVQ SI, CX
+	SUBQ p+0(FP), CX
+	SHRQ $3, CX
+	MOVQ DX, (BX)(CX*1)     // two words of wmasks, in order
+
+noclass64:
+	TESTQ R12, R12
+	JZ nomask64
+	MOVQ AX, (R12)          // two words of masks, in order
+	ADDQ $8, R12
+
+nomask64:
+	MOVQ AX, BX
+	SHLQ $1, BX
+	ORQ R10, BX             // s<<1 | prev
+	MOVQ AX, CX
+	NOTQ CX
+	ANDQ CX, BX             // token starts: ~s & (s<<1 | prev)
+	POPCNTQ BX, BX
+	ADDQ BX, R8
+	SHRQ $63, AX
+	MOVQ AX, R10
+	ADDQ $64, SI
+	JMP loop64
+
 loop:
 	CMPQ SI, DI
 	JAE done
@@ -131,7 +224,7 @@ nomask:
 	SHRL $31, AX
 	MOVQ AX, R10
 	ADDQ $32, SI
-	JMP loop
+	JMP loop64
 
 wide:
 	// Only C2, E1, E2 and E3 can start a multi-byte whitespace character.

@@ -80,6 +80,39 @@ func TestMeasureRandom(t *testing.T) {
 	})
 }
 
+// TestMostlyASCII runs random jobs over texts of ASCII runs long enough for
+// the kernels' 64-byte steps, broken now and then by a wide character, so
+// that the steps and the 32-byte path that handles wide bytes hand over to
+// each other at every offset, with and without the class maps stored.
+func TestMostlyASCII(t *testing.T) {
+	var ascii []string
+	for _, p := range pieces {
+		if p[0] < 0x80 {
+			ascii = append(ascii, p)
+		}
+	}
+	withSIMD(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(17, 18))
+		for i := range 3000 {
+			var b []byte
+			for size := rng.IntN(600); len(b) < size; {
+				if rng.IntN(40) == 0 {
+					b = append(b, wideChars[rng.IntN(len(wideChars))]...)
+				} else {
+					b = append(b, ascii[rng.IntN(len(ascii))]...)
+				}
+			}
+			if got, want := Measure(b), naiveStats(b); got != want {
+				t.Fatalf("Measure(%q): got %+v, want %+v", b, got, want)
+			}
+			s := randSpec(rng, b)
+			if d := diffPartial(mustCompile(t, s).Run(b), naiveRun(s, b)); d != "" {
+				t.Fatalf("trial %d: %s on %q: %s", i, specString(s), b, d)
+			}
+		}
+	})
+}
+
 // withOnePass runs fn with every count job sent to the one-pass matchers
 // (automaton, token lookup), however few its targets. Like withSIMD, it
 // switches package variables.
