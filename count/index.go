@@ -45,6 +45,7 @@ func (m *indexToken) match(text []byte, counts []int64) (lines, tokens int64) {
 	if m.measures() {
 		var space classMap
 		space, lines, tokens = classify(text, false)
+		defer space.release()
 		ok = space.bits
 	}
 	var f finder
@@ -88,6 +89,7 @@ func (m *indexWord) match(text []byte, counts []int64) (lines, tokens int64) {
 	if m.measures() {
 		var notWord classMap
 		notWord, lines, tokens = classify(text, true)
+		defer notWord.release()
 		ok = notWord.bits
 	}
 	var f finder
