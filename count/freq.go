@@ -321,41 +321,6 @@ func (v topView) entries(idx []int32) []Entry {
 	return out
 }
 
-// sortKey is an entry as the full sort compares it: by count, then by its
-// first eight bytes, read big-endian so that integer order is byte order;
-// only entries equal in both compare their whole tokens. Sorting these
-// small values in place is several times faster than comparing entries
-// through their indexes.
-type sortKey struct {
-	count  int64
-	prefix uint64
-	i      int32
-}
-
-// sorted returns every entry in Top's order.
-func (v topView) sorted() []Entry {
-	keys := make([]sortKey, len(v.ents))
-	for i, e := range v.ents {
-		var b [8]byte
-		copy(b[:], v.key(e))
-		keys[i] = sortKey{count: e.count, prefix: binary.BigEndian.Uint64(b[:]), i: int32(i)}
-	}
-	slices.SortFunc(keys, func(a, b sortKey) int {
-		if a.count != b.count {
-			return cmp.Compare(b.count, a.count)
-		}
-		if a.prefix != b.prefix {
-			return cmp.Compare(a.prefix, b.prefix)
-		}
-		return v.compare(a.i, b.i) // the same count and first bytes: the whole tokens decide
-	})
-	idx := make([]int32, len(keys))
-	for j, k := range keys {
-		idx[j] = k.i
-	}
-	return v.entries(idx)
-}
-
 // compare orders entries by count descending, then token bytes ascending.
 func (v topView) compare(a, b int32) int {
 	ea, eb := v.ents[a], v.ents[b]
