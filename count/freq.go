@@ -430,6 +430,7 @@ func runTop(q TopQuery, text []byte) (f *Freq, tokens int64, counted bool) {
 		// A map of the whitespace bytes, made 32 bytes at a time, lets the
 		// loop jump from token to token.
 		m, _, _ := classify(text, false)
+		defer m.release()
 		for i, j := m.token(0); i < len(text); i, j = m.token(j) {
 			buf = f.addToken(text, i, j, q.Lower, buf)
 			tokens++
