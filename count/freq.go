@@ -431,11 +431,7 @@ func runTop(q TopQuery, text []byte) (f *Freq, tokens int64, counted bool) {
 		// loop jump from token to token.
 		m, _, _ := classify(text, false)
 		defer m.release()
-		for i, j := m.token(0); i < len(text); i, j = m.token(j) {
-			buf = f.addToken(text, i, j, q.Lower, buf)
-			tokens++
-		}
-		return f, tokens, true
+		return f, f.addSpaced(m, text, q.Lower), true
 	}
 	for i := skipSpace(text, 0); i < len(text); i = skipSpace(text, i) {
 		j := skipToken(text, i)
@@ -444,6 +440,33 @@ func runTop(q TopQuery, text []byte) (f *Freq, tokens int64, counted bool) {
 		i = j
 	}
 	return f, tokens, true
+}
+
+// addSpaced adds every token of text, as its whitespace map m delimits
+// them, lower-cased if lower, and returns how many there were. It reads the
+// map a word at a time: a token starts where whitespace ends and ends where
+// whitespace starts, so the set bits of s ^ (s<<1) are every token's
+// bounds, in order. The map marks the bytes around the text as
+// whitespace, which closes the last token.
+func (f *Freq) addSpaced(m classMap, text []byte, lower bool) (tokens int64) {
+	var buf []byte
+	start := 0
+	prev := m.bits[0] >> 31
+	for w, s := range m.bits[1:] {
+		edges := s ^ (s<<1 | prev)
+		prev = s >> 31
+		for edges != 0 {
+			k := bits.TrailingZeros32(edges)
+			edges &= edges - 1
+			if s>>k&1 == 0 {
+				start = 32*w + k
+				continue
+			}
+			buf = f.addToken(text, start, 32*w+k, lower, buf)
+			tokens++
+		}
+	}
+	return tokens
 }
 
 // addToken adds the token text[i:j], lower-cased if lower; buf is scratch

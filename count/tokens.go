@@ -2,7 +2,6 @@ package count
 
 import (
 	"bytes"
-	"math/bits"
 	"sync"
 )
 
@@ -14,7 +13,6 @@ import (
 // without reading them.
 type classMap struct {
 	bits []uint32
-	n    int
 }
 
 // classify returns the map of the whitespace bytes (words false) or of the
@@ -23,7 +21,7 @@ type classMap struct {
 // lines and tokens, all in one pass.
 // The map comes from spare maps, and release gives it back.
 func classify(text []byte, words bool) (m classMap, lines, tokens int64) {
-	m = classMap{bits: spareBits(len(text)/32 + 6), n: len(text)}
+	m = classMap{bits: spareBits(len(text)/32 + 6)}
 	var space, notWord []uint32
 	if words {
 		notWord = m.bits[1:]
@@ -90,31 +88,3 @@ func (m classMap) release() {
 }
 
 func (m classMap) set(i int) { m.bits[1+i/32] |= 1 << (i % 32) }
-
-// token returns the bounds of the first token at or after i, or (n, n), in
-// a map of whitespace.
-func (m classMap) token(i int) (start, end int) {
-	start = m.next(i, 0)
-	if start >= m.n {
-		return m.n, m.n
-	}
-	return start, m.next(start+1, ^uint32(0))
-}
-
-// next returns the first index >= i whose bit differs from the bits of
-// flip (0: the first unmarked byte; all ones: the first marked one), or n.
-func (m classMap) next(i int, flip uint32) int {
-	if i >= m.n {
-		return m.n
-	}
-	w := 1 + i/32
-	if x := (^m.bits[w] ^ flip) >> (i % 32); x != 0 {
-		return min(i+bits.TrailingZeros32(x), m.n)
-	}
-	for w++; w < len(m.bits); w++ {
-		if x := ^m.bits[w] ^ flip; x != 0 {
-			return min(32*(w-1)+bits.TrailingZeros32(x), m.n)
-		}
-	}
-	return m.n
-}
