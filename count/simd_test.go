@@ -3,6 +3,7 @@ package count
 import (
 	"bytes"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -108,6 +109,46 @@ func TestMostlyASCII(t *testing.T) {
 			s := randSpec(rng, b)
 			if d := diffPartial(mustCompile(t, s).Run(b), naiveRun(s, b)); d != "" {
 				t.Fatalf("trial %d: %s on %q: %s", i, specString(s), b, d)
+			}
+		}
+	})
+}
+
+// TestTargetsAtEveryOffset puts several targets (two to five, some
+// overlapping others) at every offset of texts of every length up to a few
+// vector blocks, so that occurrences fall in the finder's blocks, at their
+// edges and in the tail that its exact search takes over, in every mode.
+func TestTargetsAtEveryOffset(t *testing.T) {
+	groups := [][]string{
+		{"Holmes", "sand"},
+		{"sand", "sandy", "Rochester"},
+		{"abab", "bab", "ab", "Rochester"},
+		{"sand", "and", "sandy", "y x", "Holmes"},
+	}
+	fillers := []string{"ab cd ", "        ", "x\u00a0y ", "sandsand "}
+	withSIMD(t, func(t *testing.T) {
+		for _, targets := range groups {
+			for _, mode := range []Mode{Token, Word, Substring} {
+				q := &Query{Mode: mode}
+				for _, tg := range targets {
+					if mode != Token || !strings.Contains(tg, " ") {
+						q.Targets = append(q.Targets, tg)
+					}
+				}
+				s := Spec{Count: q}
+				prog := mustCompile(t, s)
+				for _, f := range fillers {
+					base := strings.Repeat(f, 150/len(f)+1)[:150]
+					for size := 0; size <= len(base); size += 7 {
+						for at := 0; at <= size; at++ {
+							tg := q.Targets[at%len(q.Targets)]
+							text := []byte(base[:at] + tg + " " + base[at:size])
+							if d := diffPartial(prog.Run(text), naiveRun(s, text)); d != "" {
+								t.Fatalf("%s on %q: %s", specString(s), text, d)
+							}
+						}
+					}
+				}
 			}
 		}
 	})
