@@ -174,3 +174,34 @@ func BenchmarkMatchers(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFold folds the top --lower tables of TALLY_BENCH_FILE's 1 MiB
+// chunks into one, as a coordinator folds a job's: the serial part of a
+// top job besides its sort.
+func BenchmarkFold(b *testing.B) {
+	path := os.Getenv("TALLY_BENCH_FILE")
+	if path == "" {
+		b.Skip("TALLY_BENCH_FILE not set")
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var tables []*Freq
+	for rest := text; len(rest) > 0; {
+		n := len(rest)
+		if n > 1<<20 {
+			n = bytes.LastIndexByte(rest[:1<<20], '\n') + 1
+		}
+		f, _, _ := runTop(TopQuery{Lower: true}, rest[:n])
+		tables = append(tables, f)
+		rest = rest[n:]
+	}
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		var job Freq
+		for _, f := range tables {
+			job.Merge(f)
+		}
+	}
+}
