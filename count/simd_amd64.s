@@ -41,6 +41,18 @@ DATA hitab<>+16(SB)/8, $0x0000000000040201
 DATA hitab<>+24(SB)/8, $0x0000000000000000
 GLOBL hitab<>(SB), RODATA|NOPTR, $32
 
+// CLASSIFY sets each byte of dst to 0xFF where the byte of src is outside
+// the class whose nibble tables are lo and hi (see lotab), and 0 where it is
+// in it; t is scratch. Y15 must hold c0F and Y11 zero.
+#define CLASSIFY(src, lo, hi, t, dst) \
+	VPSRLW $4, src, dst; \
+	VPAND Y15, dst, dst; \
+	VPAND Y15, src, t; \
+	VPSHUFB t, lo, t; \
+	VPSHUFB dst, hi, dst; \
+	VPAND dst, t, dst; \
+	VPCMPEQB Y11, dst, dst
+
 // func statsAVX2(p *byte, blocks int, prev, carry uint64, masks, wmasks *uint32, wtab *byte) (tokens, lines, prevOut, carryOut uint64)
 //
 // It reads blocks*32 bytes from p, and 2 bytes past them (the caller
@@ -85,20 +97,8 @@ loop64:
 	VPMOVMSKB Y1, AX
 	TESTL AX, AX
 	JNZ loop
-	VPSRLW $4, Y0, Y1
-	VPAND Y15, Y1, Y1
-	VPAND Y15, Y0, Y2
-	VPSHUFB Y2, Y14, Y2
-	VPSHUFB Y1, Y13, Y1
-	VPAND Y1, Y2, Y1
-	VPCMPEQB Y11, Y1, Y1    // 0xFF where not ASCII whitespace
-	VPSRLW $4, Y8, Y5
-	VPAND Y15, Y5, Y5
-	VPAND Y15, Y8, Y6
-	VPSHUFB Y6, Y14, Y6
-	VPSHUFB Y5, Y13, Y5
-	VPAND Y5, Y6, Y5
-	VPCMPEQB Y11, Y5, Y5
+	CLASSIFY(Y0, Y14, Y13, Y2, Y1) // 0xFF where not ASCII whitespace
+	CLASSIFY(Y8, Y14, Y13, Y6, Y5)
 	VPMOVMSKB Y1, AX
 	VPMOVMSKB Y5, BX
 	SHLQ $32, BX
@@ -118,20 +118,8 @@ loop64:
 	MOVQ wtab+48(FP), CX
 	VMOVDQU (CX), Y3
 	VMOVDQU 32(CX), Y4
-	VPSRLW $4, Y0, Y5
-	VPAND Y15, Y5, Y5
-	VPAND Y15, Y0, Y6
-	VPSHUFB Y6, Y3, Y6
-	VPSHUFB Y5, Y4, Y5
-	VPAND Y5, Y6, Y5
-	VPCMPEQB Y11, Y5, Y5    // 0xFF where outside the class
-	VPSRLW $4, Y8, Y9
-	VPAND Y15, Y9, Y9
-	VPAND Y15, Y8, Y10
-	VPSHUFB Y10, Y3, Y10
-	VPSHUFB Y9, Y4, Y9
-	VPAND Y9, Y10, Y9
-	VPCMPEQB Y11, Y9, Y9
+	CLASSIFY(Y0, Y3, Y4, Y6, Y5) // 0xFF where outside the class
+	CLASSIFY(Y8, Y3, Y4, Y10, Y9)
 	VPMOVMSKB Y5, DX
 	VPMOVMSKB Y9, R13
 	SHLQ $32, R13
@@ -166,13 +154,7 @@ loop:
 	JAE done
 	PREFETCHT0 4096(SI)
 	VMOVDQU (SI), Y0
-	VPSRLW $4, Y0, Y1
-	VPAND Y15, Y1, Y1
-	VPAND Y15, Y0, Y2
-	VPSHUFB Y2, Y14, Y2
-	VPSHUFB Y1, Y13, Y1
-	VPAND Y1, Y2, Y1
-	VPCMPEQB Y11, Y1, Y1    // 0xFF where not ASCII whitespace
+	CLASSIFY(Y0, Y14, Y13, Y2, Y1) // 0xFF where not ASCII whitespace
 	VPMOVMSKB Y1, AX
 	NOTL AX                 // ASCII whitespace bits
 	VPCMPEQB Y12, Y0, Y2
@@ -185,13 +167,7 @@ loop:
 	MOVQ wtab+48(FP), CX
 	VMOVDQU (CX), Y3
 	VMOVDQU 32(CX), Y4
-	VPSRLW $4, Y0, Y5
-	VPAND Y15, Y5, Y5
-	VPAND Y15, Y0, Y6
-	VPSHUFB Y6, Y3, Y6
-	VPSHUFB Y5, Y4, Y5
-	VPAND Y5, Y6, Y5
-	VPCMPEQB Y11, Y5, Y5    // 0xFF where outside the class
+	CLASSIFY(Y0, Y3, Y4, Y6, Y5) // 0xFF where outside the class
 	VPMOVMSKB Y5, DX
 	MOVQ SI, CX
 	SUBQ p+0(FP), CX
