@@ -369,7 +369,7 @@ func ResultFromProto(id string, m *tallyv1.JobResult) (*Result, error) {
 	if t := m.GetTopTable(); t != nil {
 		top, err := wire.TopFromTable(t)
 		if err != nil {
-			return nil, fmt.Errorf("job %s: %w", id, err)
+			return nil, fmt.Errorf("decode the result of job %q: %w", id, err)
 		}
 		r.Top = top
 	}

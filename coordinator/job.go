@@ -472,10 +472,9 @@ func resultProto(r *tallyv1.JobResult, top []count.Entry, dropped, packed bool) 
 	}
 	m := &tallyv1.JobResult{Documents: r.GetDocuments(), Total: r.GetTotal(), Workers: r.GetWorkers(),
 		ElapsedSeconds: r.GetElapsedSeconds(), TopDropped: dropped}
-	switch {
-	case packed && top != nil:
+	if packed && top != nil {
 		m.TopTable = wire.TopToTable(top)
-	default:
+	} else {
 		m.Top = wire.EntriesToProto(top)
 	}
 	return m

@@ -205,6 +205,7 @@ type JobStart struct {
 	// packed_top asks for the result's frequency table as top_table, one packed
 	// message that is cheap to encode and decode, instead of top, one message per
 	// entry. Clients that decode it set it; top stays readable from JSON tools.
+	// It applies to this RunJob's result; GetJob and WatchJob send top.
 	PackedTop     bool `protobuf:"varint,5,opt,name=packed_top,json=packedTop,proto3" json:"packed_top,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
