@@ -63,11 +63,9 @@ func BenchmarkRun(b *testing.B) {
 	})
 }
 
-// BenchmarkCorpus runs the jobs of scripts/bench.sh over the file named by
-// TALLY_BENCH_FILE (the corpora concatenated), in RAM and on one goroutine.
-// It is skipped without that variable. memscan is the ceiling every pass is
-// judged against: bytes.IndexByte of a byte that is absent.
-func BenchmarkCorpus(b *testing.B) {
+// benchFile returns the text of the file named by TALLY_BENCH_FILE (the
+// corpora concatenated), and skips the benchmark without that variable.
+func benchFile(b *testing.B) []byte {
 	path := os.Getenv("TALLY_BENCH_FILE")
 	if path == "" {
 		b.Skip("TALLY_BENCH_FILE not set")
@@ -76,6 +74,34 @@ func BenchmarkCorpus(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return text
+}
+
+// benchChunks cuts text as the worker gets it: line-aligned pieces of about
+// 1 MiB, the coordinator's default, which stay in the CPU's caches between
+// the passes a job makes.
+func benchChunks(text []byte) [][]byte {
+	var chunks [][]byte
+	for rest := text; len(rest) > 0; {
+		n := len(rest)
+		if n > 1<<20 {
+			n = bytes.LastIndexByte(rest[:1<<20], '\n') + 1
+			if n == 0 {
+				n = 1 << 20
+			}
+		}
+		chunks = append(chunks, rest[:n])
+		rest = rest[n:]
+	}
+	return chunks
+}
+
+// BenchmarkCorpus runs the jobs of scripts/bench.sh over the file named by
+// TALLY_BENCH_FILE (the corpora concatenated), in RAM and on one goroutine.
+// It is skipped without that variable. memscan is the ceiling every pass is
+// judged against: bytes.IndexByte of a byte that is absent.
+func BenchmarkCorpus(b *testing.B) {
+	text := benchFile(b)
 	count := func(m Mode, ts ...string) Spec { return Spec{Count: &Query{Mode: m, Targets: ts}} }
 	jobs := []struct {
 		name string
@@ -97,21 +123,7 @@ func BenchmarkCorpus(b *testing.B) {
 			}
 		}
 	})
-	// The worker runs a program per chunk: line-aligned pieces of about
-	// 1 MiB, the coordinator's default, which stay in the CPU's caches
-	// between the passes a job makes.
-	var chunks [][]byte
-	for rest := text; len(rest) > 0; {
-		n := len(rest)
-		if n > 1<<20 {
-			n = bytes.LastIndexByte(rest[:1<<20], '\n') + 1
-			if n == 0 {
-				n = 1 << 20
-			}
-		}
-		chunks = append(chunks, rest[:n])
-		rest = rest[n:]
-	}
+	chunks := benchChunks(text)
 	for _, j := range jobs {
 		b.Run(j.name, func(b *testing.B) {
 			prog := mustCompile(b, j.spec)
@@ -130,14 +142,7 @@ func BenchmarkCorpus(b *testing.B) {
 // (automaton, token lookup), over 8 MB of TALLY_BENCH_FILE in 1 MiB pieces:
 // the measurement behind maxIndexTokens and maxIndexTargets.
 func BenchmarkMatchers(b *testing.B) {
-	path := os.Getenv("TALLY_BENCH_FILE")
-	if path == "" {
-		b.Skip("TALLY_BENCH_FILE not set")
-	}
-	text, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	text := benchFile(b)
 	text = text[:min(len(text), 8<<20)]
 	words := strings.Fields("the and of to a in that he was it his i with is for as had you not be " +
 		"her on at by which have or from this but him she they were all my are me one their so an said " +
@@ -179,23 +184,11 @@ func BenchmarkMatchers(b *testing.B) {
 // chunks into one, as a coordinator folds a job's: the serial part of a
 // top job besides its sort.
 func BenchmarkFold(b *testing.B) {
-	path := os.Getenv("TALLY_BENCH_FILE")
-	if path == "" {
-		b.Skip("TALLY_BENCH_FILE not set")
-	}
-	text, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	text := benchFile(b)
 	var tables []*Freq
-	for rest := text; len(rest) > 0; {
-		n := len(rest)
-		if n > 1<<20 {
-			n = bytes.LastIndexByte(rest[:1<<20], '\n') + 1
-		}
-		f, _, _ := runTop(TopQuery{Lower: true}, rest[:n])
+	for _, c := range benchChunks(text) {
+		f, _, _ := runTop(TopQuery{Lower: true}, c)
 		tables = append(tables, f)
-		rest = rest[n:]
 	}
 	b.SetBytes(int64(len(text)))
 	for b.Loop() {
