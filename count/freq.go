@@ -429,9 +429,10 @@ func runTop(q TopQuery, text []byte) (f *Freq, tokens int64, counted bool) {
 	if useSIMD {
 		// The vector kernel maps the whitespace bytes faster than a byte
 		// loop finds them, and the map gives every token's bounds.
-		m, _, _ := classify(text, false)
+		m, _, tokens := classify(text, false)
 		defer m.release()
-		return f, f.addSpaced(m, text, q.Lower), true
+		f.addSpaced(m, text, q.Lower)
+		return f, tokens, true
 	}
 	for i := skipSpace(text, 0); i < len(text); i = skipSpace(text, i) {
 		j := skipToken(text, i)
@@ -443,12 +444,12 @@ func runTop(q TopQuery, text []byte) (f *Freq, tokens int64, counted bool) {
 }
 
 // addSpaced adds every token of text, as its whitespace map m delimits
-// them, lower-cased if lower, and returns how many there were. It reads the
-// map a word at a time: a token starts where whitespace ends and ends where
-// whitespace starts, so the set bits of s ^ (s<<1) are every token's
-// bounds, in order. The map marks the bytes around the text as
+// them, lower-cased if lower; classify, which made m, has counted them. It
+// reads the map a word at a time: a token starts where whitespace ends and
+// ends where whitespace starts, so the set bits of s ^ (s<<1) are every
+// token's bounds, in order. The map marks the bytes around the text as
 // whitespace, which closes the last token.
-func (f *Freq) addSpaced(m classMap, text []byte, lower bool) (tokens int64) {
+func (f *Freq) addSpaced(m classMap, text []byte, lower bool) {
 	var buf []byte
 	start := 0
 	prev := m.bits[0] >> 31 // 1: the byte before the text counts as whitespace
@@ -463,10 +464,8 @@ func (f *Freq) addSpaced(m classMap, text []byte, lower bool) (tokens int64) {
 				continue
 			}
 			buf = f.addToken(text, start, 32*w+k, lower, buf)
-			tokens++
 		}
 	}
-	return tokens
 }
 
 // addToken adds the token text[i:j], lower-cased if lower; buf is scratch
