@@ -20,8 +20,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	"tally/chunk"
 	"tally/cluster"
-	"tally/coordinator/chunk"
 	"tally/metrics"
 	tallyv1 "tally/proto/tally/v1"
 	"tally/security"

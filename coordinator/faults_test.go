@@ -12,8 +12,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"tally/chunk"
 	"tally/client"
-	"tally/coordinator/chunk"
 	"tally/count"
 	tallyv1 "tally/proto/tally/v1"
 	"tally/wire"

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"tally/coordinator/chunk"
+	"tally/chunk"
 	"tally/count"
 	"tally/metrics"
 	tallyv1 "tally/proto/tally/v1"

@@ -10,7 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"tally/coordinator/chunk"
+	"tally/chunk"
 	"testing"
 	"time"
 	"weak"

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"tally/chunk"
 	"tally/client"
-	"tally/coordinator/chunk"
 	"tally/count"
 	tallyv1 "tally/proto/tally/v1"
 	"tally/wire"

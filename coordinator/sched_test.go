@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"tally/coordinator/chunk"
+	"tally/chunk"
 	"testing"
 	"time"
 

@@ -15,8 +15,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"tally/chunk"
 	"tally/client"
-	"tally/coordinator/chunk"
 	"tally/count"
 	tallyv1 "tally/proto/tally/v1"
 	"tally/wire"

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"tally/coordinator/chunk"
+	"tally/chunk"
 	tallyv1 "tally/proto/tally/v1"
 )
 
