@@ -44,13 +44,28 @@ var blockSlack int64 = 16 << 10
 // wrapped with the offset; a document shorter than size fails with
 // ErrShrunk.
 func ReadBlock(src io.ReaderAt, size, k int64, cfg Config, buf []byte) (data []byte, offset int64, used []byte, err error) {
+	b := int64(cfg.Size)
+	if k < 0 || b < 1 || k*b >= size {
+		return nil, 0, buf, fmt.Errorf("block %d of a %d-byte document does not exist", k, size)
+	}
+	return ReadRange(src, size, k*b, min((k+1)*b, size), cfg, buf)
+}
+
+// ReadRange reads the piece of the document whose nominal bytes are [lo,
+// hi), moved to cut points by the block rule: it starts right after the
+// first cut point at or after byte lo-1 (the document's start when lo is 0)
+// and ends right after the first cut point at or after byte hi-1 (or at the
+// document's end). Block k is the range [k*Size, (k+1)*Size); any ranges
+// that tile the document partition it the same way, so a worker may read a
+// large split as a run of smaller ranges, one buffer at a time, and count
+// exactly what one read of the split would. cfg.Size only bounds how far a
+// long last line is read per step. Returns as ReadBlock.
+func ReadRange(src io.ReaderAt, size, lo, hi int64, cfg Config, buf []byte) (data []byte, offset int64, used []byte, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, 0, buf, err
 	}
-	b := int64(cfg.Size)
-	lo, hi := k*b, min((k+1)*b, size) // nominal bounds
-	if k < 0 || lo >= size {
-		return nil, 0, buf, fmt.Errorf("block %d of a %d-byte document does not exist", k, size)
+	if lo < 0 || lo >= hi || hi > size {
+		return nil, 0, buf, fmt.Errorf("range [%d, %d) of a %d-byte document does not exist", lo, hi, size)
 	}
 	r := blockReader{src: src, cfg: cfg, size: size, buf: buf[:0]}
 	// The read starts one byte early: the first cut point at or after lo-1.
@@ -58,13 +73,13 @@ func ReadBlock(src io.ReaderAt, size, k int64, cfg Config, buf []byte) (data []b
 	if err := r.fill(hi - r.base + blockSlack); err != nil {
 		return nil, 0, r.buf, err
 	}
-	start := int64(0) // block 0 starts at the document's start
-	if k > 0 {
-		// The first cut point at or after lo-1 ends the block before. If it
-		// is not before hi-1, it is this block's end too: the block is empty.
+	start := int64(0) // the first range starts at the document's start
+	if lo > 0 {
+		// The first cut point at or after lo-1 ends the range before. If it
+		// is not before hi-1, it is this range's end too: the range is empty.
 		i := r.indexCut(r.buf[:hi-1-r.base])
 		if i < 0 {
-			return r.buf[:0], lo, r.buf, nil // inside a line that began in an earlier block
+			return r.buf[:0], lo, r.buf, nil // inside a line that began in an earlier range
 		}
 		start = r.base + int64(i) + 1
 	}

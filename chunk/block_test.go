@@ -158,3 +158,60 @@ func TestBlocksReadLinearly(t *testing.T) {
 		t.Fatalf("read %d bytes for a %d-byte document", src.n, len(doc))
 	}
 }
+
+// TestRangesTileLikeBlocks: a document cut at random nominal points reads,
+// range by range, as the same bytes as its blocks, whatever the tiling: a
+// split read as smaller ranges counts exactly what one read of it would.
+func TestRangesTileLikeBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for range 4000 {
+		doc := randomDoc(rng)
+		if len(doc) == 0 {
+			continue
+		}
+		cfg := randomConfig(rng)
+		cfg.MaxLine = max(cfg.MaxLine, len(doc)+1) // no failures: the tiling alone is tested
+		size := int64(len(doc))
+		for k := range BlockCount(size, cfg) {
+			lo, hi := k*int64(cfg.Size), min((k+1)*int64(cfg.Size), size)
+			want, wantOff, _, err := ReadBlock(bytes.NewReader(doc), size, k, cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Tile [lo, hi) at random points and read each piece.
+			var got []byte
+			gotOff := int64(-1)
+			for a := lo; a < hi; {
+				b := min(hi, a+1+rng.Int64N(int64(cfg.Size)))
+				data, off, _, err := ReadRange(bytes.NewReader(doc), size, a, b, cfg, nil)
+				if err != nil {
+					t.Fatalf("range [%d, %d) of %q: %v", a, b, doc, err)
+				}
+				if len(data) > 0 {
+					if gotOff < 0 {
+						gotOff = off
+					}
+					if off != gotOff+int64(len(got)) {
+						t.Fatalf("range [%d, %d) of %q at %d, want %d", a, b, doc, off, gotOff+int64(len(got)))
+					}
+				}
+				got = append(got, data...)
+				a = b
+			}
+			if !bytes.Equal(got, want) || len(want) > 0 && gotOff != wantOff {
+				t.Fatalf("%+v on %q, block %d: ranges give %q at %d, the block %q at %d", cfg, doc, k, got, gotOff, want, wantOff)
+			}
+		}
+	}
+}
+
+// TestRangeBounds: ranges outside the document are errors, not panics.
+func TestRangeBounds(t *testing.T) {
+	doc := []byte("a b\nc d\n")
+	cfg := Config{Size: 4, MaxLine: 16}
+	for _, r := range [][2]int64{{-1, 2}, {3, 3}, {5, 2}, {0, 9}} {
+		if _, _, _, err := ReadRange(bytes.NewReader(doc), int64(len(doc)), r[0], r[1], cfg, nil); err == nil {
+			t.Errorf("range %v of an %d-byte document: no error", r, len(doc))
+		}
+	}
+}
