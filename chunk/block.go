@@ -69,8 +69,10 @@ func ReadRange(src io.ReaderAt, size, lo, hi int64, cfg Config, buf []byte) (dat
 	}
 	r := blockReader{src: src, cfg: cfg, size: size, buf: buf[:0]}
 	// The read starts one byte early: the first cut point at or after lo-1.
+	// It reads a little past hi, enough to finish the last line nearly
+	// always, but not much more than a small range itself.
 	r.base = max(lo-1, 0)
-	if err := r.fill(hi - r.base + blockSlack); err != nil {
+	if err := r.fill(hi - r.base + min(blockSlack, max(hi-lo, 256))); err != nil {
 		return nil, 0, r.buf, err
 	}
 	start := int64(0) // the first range starts at the document's start

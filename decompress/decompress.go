@@ -6,6 +6,7 @@ package decompress
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 
@@ -44,7 +45,8 @@ func Detect(prefix []byte) Format {
 // makes Read return an error, never a short text. Close releases the
 // decompressor; it does not close r.
 func NewReader(r io.Reader) (io.ReadCloser, Format, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	src := &source{r: r}
+	br := bufio.NewReaderSize(src, 64<<10)
 	prefix, err := br.Peek(len(zstdMagic))
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return nil, None, err
@@ -53,31 +55,58 @@ func NewReader(r io.Reader) (io.ReadCloser, Format, error) {
 	case Gzip:
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, f, fmt.Errorf("read gzip header: %w", err)
+			if src.err != nil {
+				return nil, f, src.err
+			}
+			return nil, f, fmt.Errorf("%w: read gzip header: %w", ErrCorrupt, err)
 		}
-		return &errorNamer{r: zr, close: zr.Close, format: f}, f, nil
+		return &errorNamer{r: zr, src: src, close: zr.Close, format: f}, f, nil
 	case Zstd:
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			return nil, f, fmt.Errorf("start zstd: %w", err)
 		}
-		return &errorNamer{r: zr, close: func() error { zr.Close(); return nil }, format: f}, f, nil
+		return &errorNamer{r: zr, src: src, close: func() error { zr.Close(); return nil }, format: f}, f, nil
 	}
 	return io.NopCloser(br), None, nil
 }
 
+// ErrCorrupt reports compressed data that cannot be decompressed: corrupt
+// or truncated. An error reading the compressed data is returned as it is,
+// so that a caller can tell a bad archive from a failing source.
+var ErrCorrupt = errors.New("corrupt or truncated compressed data")
+
+// source records the first error of the compressed data's reader.
+type source struct {
+	r   io.Reader
+	err error
+}
+
+func (s *source) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
 // errorNamer says which format failed, so that "unexpected EOF" reads as a
-// truncated archive.
+// truncated archive, and passes the source's own errors on unchanged.
 type errorNamer struct {
 	r      io.Reader
+	src    *source
 	close  func() error
 	format Format
 }
 
 func (e *errorNamer) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)
-	if err != nil && err != io.EOF {
-		err = fmt.Errorf("corrupt or truncated %s data: %w", e.format, err)
+	switch {
+	case err == nil || err == io.EOF:
+	case e.src.err != nil:
+		err = e.src.err
+	default:
+		err = fmt.Errorf("%w: %s: %w", ErrCorrupt, e.format, err)
 	}
 	return n, err
 }

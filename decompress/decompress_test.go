@@ -111,6 +111,43 @@ func TestCorruptArchivesFail(t *testing.T) {
 			if errors.Is(err, io.EOF) {
 				t.Errorf("got bare EOF %v, want an error that names the corruption", err)
 			}
+			if !errors.Is(err, ErrCorrupt) {
+				t.Errorf("got %v, want ErrCorrupt", err)
+			}
+		})
+	}
+}
+
+// failingReader returns some bytes, then its error.
+type failingReader struct {
+	data []byte
+	err  error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if len(f.data) == 0 {
+		return 0, f.err
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+// TestSourceErrorsPassThrough: an error reading the compressed data (a
+// store that failed) is returned as it is, not as a corrupt archive.
+func TestSourceErrorsPassThrough(t *testing.T) {
+	gz, zs := gzipped(t, text), zstded(t, text)
+	broken := errors.New("connection reset")
+	for name, data := range map[string][]byte{"gzip": gz[:len(gz)/2], "zstd": zs[:len(zs)/2], "gzip header": gz[:5]} {
+		t.Run(name, func(t *testing.T) {
+			var err error
+			r, _, err := NewReader(&failingReader{data: data, err: broken})
+			if err == nil {
+				_, err = io.ReadAll(r)
+			}
+			if !errors.Is(err, broken) || errors.Is(err, ErrCorrupt) {
+				t.Fatalf("got %v, want the source's error and not ErrCorrupt", err)
+			}
 		})
 	}
 }

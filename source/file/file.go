@@ -1,0 +1,172 @@
+// Package file reads file:// refs inside one directory: a shared volume that
+// the coordinator and workers mount under the same path, or, for the CLI's
+// embedded worker, the whole file system. Paths are confined to the
+// directory by os.Root: "..", and symbolic links that lead out, are refused.
+package file
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"tally/source"
+	"tally/task"
+)
+
+// Volume opens file:// refs inside its directory. It is safe for concurrent use.
+type Volume struct {
+	dir  string // absolute and clean
+	root *os.Root
+}
+
+// Open returns a Volume for dir, which must exist.
+func Open(dir string) (*Volume, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("volume %s: %w", dir, err)
+	}
+	root, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, fmt.Errorf("open volume: %w", err)
+	}
+	return &Volume{dir: abs, root: root}, nil
+}
+
+// Dir is the volume's absolute directory.
+func (v *Volume) Dir() string { return v.dir }
+
+// Close releases the directory.
+func (v *Volume) Close() error { return v.root.Close() }
+
+// URL is the file:// URL of the absolute path p.
+func URL(p string) string { return (&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String() }
+
+// Version is the version of a file with info fi: its size and modification
+// time, which a rewrite changes.
+func Version(fi fs.FileInfo) string { return fmt.Sprintf("%d-%d", fi.Size(), fi.ModTime().UnixNano()) }
+
+// Stat describes the regular file at the absolute path p inside the volume,
+// named name in results.
+func (v *Volume) Stat(p, name string) (source.Info, error) {
+	rel, err := v.rel(p)
+	if err != nil {
+		return source.Info{}, err
+	}
+	fi, err := v.root.Stat(rel)
+	if err != nil {
+		return source.Info{}, fmt.Errorf("%s: %w", name, classify(err))
+	}
+	if !fi.Mode().IsRegular() {
+		return source.Info{}, fmt.Errorf("%w: %s is not a regular file", task.ErrInput, name)
+	}
+	return source.Info{URL: URL(p), Name: name, Size: fi.Size(), Version: Version(fi)}, nil
+}
+
+// Open opens ref's file. With ref.Version set, the file must still be that
+// version, and every read checks that it still is.
+func (v *Volume) Open(ctx context.Context, ref task.Ref) (source.Object, error) {
+	u, err := url.Parse(ref.URL)
+	if err != nil || u.Scheme != "file" {
+		return nil, fmt.Errorf("%w: %q is not a file:// URL", task.ErrInput, ref.URL)
+	}
+	rel, err := v.rel(u.Path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := v.root.Open(rel)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", u.Path, classify(err))
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", u.Path, err)
+	}
+	o := &object{f: f, path: u.Path, size: fi.Size(), version: ref.Version}
+	if err := o.check(fi); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return o, nil
+}
+
+// rel is p relative to the volume's directory, or an input error when p is not inside it.
+func (v *Volume) rel(p string) (string, error) {
+	p = path.Clean(filepath.ToSlash(p))
+	dir := filepath.ToSlash(v.dir)
+	if !path.IsAbs(p) {
+		return "", fmt.Errorf("%w: %s is not an absolute path", task.ErrInput, p)
+	}
+	rel := strings.TrimPrefix(strings.TrimPrefix(p, dir), "/")
+	if p != dir && !strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/") {
+		return "", fmt.Errorf("%w: %s is outside the volume %s", task.ErrInput, p, v.dir)
+	}
+	if rel == "" {
+		rel = "."
+	}
+	return filepath.FromSlash(rel), nil
+}
+
+// classify maps a file error to the store errors.
+func classify(err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: %w", source.ErrNotFound, unwrapPath(err))
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%w: %w", source.ErrDenied, unwrapPath(err))
+	case strings.Contains(err.Error(), "escapes"):
+		return fmt.Errorf("%w: a symbolic link leads outside the volume", source.ErrDenied)
+	}
+	return err
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// object is an open file pinned to a version.
+type object struct {
+	f       *os.File
+	path    string
+	size    int64
+	version string // "" when not pinned
+}
+
+func (o *object) Size() int64  { return o.size }
+func (o *object) Close() error { return o.f.Close() }
+
+// ReadAt reads, then checks that the file is still the version planned: a
+// rewrite during the read changes its modification time.
+func (o *object) ReadAt(p []byte, off int64) (int, error) {
+	n, err := o.f.ReadAt(p, off)
+	if o.version != "" {
+		fi, serr := o.f.Stat()
+		if serr != nil {
+			return n, serr
+		}
+		if cerr := o.check(fi); cerr != nil {
+			return n, cerr
+		}
+	}
+	return n, err
+}
+
+func (o *object) check(fi fs.FileInfo) error {
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%w: %s is not a regular file", task.ErrInput, o.path)
+	}
+	if o.version != "" && Version(fi) != o.version {
+		return fmt.Errorf("%s: %w (size and modification time differ)", o.path, source.ErrChanged)
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+package file
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"tally/source"
+	"tally/task"
+)
+
+// mustVolume opens a volume on a new directory holding a.txt, and a
+// symbolic link that leads out of it.
+func mustVolume(tb testing.TB) (*Volume, string) {
+	tb.Helper()
+	base := tb.TempDir()
+	dir := filepath.Join(base, "vol")
+	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sub", "a.txt"), []byte("the cat\nsat\n"), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(base, "secret.txt"), []byte("secret\n"), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(base, "secret.txt"), filepath.Join(dir, "escape.txt")); err != nil {
+		tb.Fatal(err)
+	}
+	v, err := Open(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { v.Close() })
+	return v, dir
+}
+
+func TestStatAndRead(t *testing.T) {
+	v, dir := mustVolume(t)
+	p := filepath.Join(dir, "sub", "a.txt")
+	info, err := v.Stat(p, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Size != 12 || info.Name != "a" || info.URL != "file://"+p || info.Version == "" {
+		t.Fatalf("got %+v, want 12 bytes named a at file://%s with a version", info, p)
+	}
+	obj, err := v.Open(context.Background(), info.Ref())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+	got := make([]byte, 5)
+	if n, err := obj.ReadAt(got, 4); n != 5 || err != nil || string(got) != "cat\ns" {
+		t.Fatalf("ReadAt(5, 4): got %q %d %v, want \"cat\\ns\"", got[:n], n, err)
+	}
+	if n, err := obj.ReadAt(got, 10); n != 2 || !errors.Is(err, io.EOF) {
+		t.Fatalf("ReadAt past the end: got %d %v, want 2 and io.EOF", n, err)
+	}
+}
+
+func TestChangedFile(t *testing.T) {
+	v, dir := mustVolume(t)
+	p := filepath.Join(dir, "sub", "a.txt")
+	info, err := v.Stat(p, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := v.Open(context.Background(), info.Ref())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+	// Rewritten in place, same size, later modification time.
+	later := time.Now().Add(time.Minute)
+	if err := os.WriteFile(p, []byte("the dog\nsat\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(p, later, later)
+	if _, err := obj.ReadAt(make([]byte, 4), 0); !errors.Is(err, source.ErrChanged) || !errors.Is(err, task.ErrInput) {
+		t.Fatalf("read after a rewrite: got %v, want ErrChanged (an input error)", err)
+	}
+	if _, err := v.Open(context.Background(), info.Ref()); !errors.Is(err, source.ErrChanged) {
+		t.Fatalf("open after a rewrite: got %v, want ErrChanged", err)
+	}
+	unpinned := info.Ref()
+	unpinned.Version = ""
+	if _, err := v.Open(context.Background(), unpinned); err != nil {
+		t.Fatalf("open without a version: %v", err)
+	}
+}
+
+func TestRefused(t *testing.T) {
+	v, dir := mustVolume(t)
+	for name, tc := range map[string]struct {
+		url  string
+		want error
+	}{
+		"missing":     {"file://" + filepath.Join(dir, "none.txt"), source.ErrNotFound},
+		"outside":     {"file://" + filepath.Join(filepath.Dir(dir), "secret.txt"), task.ErrInput},
+		"dot-dot":     {"file://" + dir + "/sub/../../secret.txt", task.ErrInput},
+		"symlink out": {"file://" + filepath.Join(dir, "escape.txt"), source.ErrDenied},
+		"directory":   {"file://" + filepath.Join(dir, "sub"), task.ErrInput},
+		"not a file":  {"s3://bucket/key", task.ErrInput},
+		"relative":    {"file:sub/a.txt", task.ErrInput},
+	} {
+		t.Run(name, func(t *testing.T) {
+			obj, err := v.Open(context.Background(), task.Ref{URL: tc.url, Size: 1, Length: 1})
+			if err == nil {
+				obj.Close()
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("open %s: got %v, want %v", tc.url, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestRootVolume(t *testing.T) {
+	v, err := Open("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	p, _ := filepath.Abs("file_test.go")
+	if _, err := v.Stat(p, "me"); err != nil {
+		t.Fatalf("the volume / reads any absolute path: %v", err)
+	}
+}

@@ -1,0 +1,133 @@
+package s3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"tally/source"
+)
+
+// object is an S3 object opened at one version. Each ReadAt is a request of
+// its own, so it is safe for concurrent use.
+type object struct {
+	core *minio.Core
+	// ctx is the Open call's: Opener's contract is that it bounds the
+	// object's reads, which io.ReaderAt has no way to pass.
+	ctx  context.Context
+	loc  location
+	size int64 // planned
+	// The planned version: an ETag, sent as If-Match, or else a
+	// Last-Modified time, checked against each response. Neither when the
+	// server gives neither.
+	etag         string
+	lastModified time.Time
+}
+
+func (o *object) Size() int64  { return o.size }
+func (o *object) Close() error { return nil }
+
+// ReadAt reads len(p) bytes at off, or up to the planned size, with one
+// ranged GET. It fails with an error that wraps source.ErrChanged when the
+// object is no longer the version planned: another ETag, size or
+// Last-Modified time.
+func (o *object) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("%s: read at negative offset %d", o.loc.URL(), off)
+	}
+	if off >= o.size {
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	end := min(off+int64(len(p)), o.size)
+	opts := minio.GetObjectOptions{}
+	if err := opts.SetRange(off, end-1); err != nil {
+		return 0, fmt.Errorf("%s: %w", o.loc.URL(), err)
+	}
+	if o.etag != "" {
+		// Conditional on the server's side: a single request cannot read
+		// a mix of two versions.
+		opts.SetMatchETag(o.etag)
+	}
+	body, _, header, err := o.core.GetObject(o.ctx, o.loc.bucket, o.loc.key, opts)
+	if err != nil {
+		return 0, classify(o.loc, err)
+	}
+	defer body.Close()
+	if err := o.check(header, off); err != nil {
+		return 0, err
+	}
+	n, err := io.ReadFull(body, p[:end-off])
+	if err != nil {
+		return n, fmt.Errorf("read %s at %d: %w", o.loc.URL(), off, err)
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// check checks that a response to a read at off is of the planned version
+// and range. If-Match covers ETags only where the server honours it, so
+// the ETag is checked here too.
+func (o *object) check(h http.Header, off int64) error {
+	total, start, err := totalSize(h)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.loc.URL(), err)
+	}
+	switch {
+	case total != o.size:
+		return fmt.Errorf("%s: %w (its size is %d, planned %d)", o.loc.URL(), source.ErrChanged, total, o.size)
+	case start != off:
+		return fmt.Errorf("%s: the server answered a read at %d with bytes from %d", o.loc.URL(), off, start)
+	case o.etag != "" && strings.Trim(h.Get("ETag"), `"`) != o.etag:
+		return fmt.Errorf("%s: %w (its ETag is no longer the one planned)", o.loc.URL(), source.ErrChanged)
+	case !o.lastModified.IsZero():
+		// Not If-Unmodified-Since: versitygw compares it with the file's
+		// sub-second time, and fails it even for the Last-Modified it gave.
+		lm, err := http.ParseTime(h.Get("Last-Modified"))
+		if err != nil {
+			return fmt.Errorf("%s: %w (no valid Last-Modified: %v)", o.loc.URL(), source.ErrChanged, err)
+		}
+		if !lm.Equal(o.lastModified) {
+			return fmt.Errorf("%s: %w (modified at %s, planned %s)", o.loc.URL(), source.ErrChanged,
+				lm.UTC().Format(time.RFC3339), o.lastModified.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// totalSize is the object's size and the response's first byte, from
+// Content-Range ("bytes FIRST-LAST/TOTAL") or, for a response with the
+// whole object, Content-Length.
+func totalSize(h http.Header) (total, start int64, err error) {
+	cr := h.Get("Content-Range")
+	if cr == "" {
+		total, err = strconv.ParseInt(h.Get("Content-Length"), 10, 64)
+		if err != nil {
+			return 0, 0, errors.New("response has neither Content-Range nor Content-Length")
+		}
+		return total, 0, nil
+	}
+	rng, totalText, ok := strings.Cut(strings.TrimPrefix(cr, "bytes "), "/")
+	first, _, ok2 := strings.Cut(rng, "-")
+	if !ok || !ok2 {
+		return 0, 0, fmt.Errorf("invalid Content-Range %q", cr)
+	}
+	start, err1 := strconv.ParseInt(first, 10, 64)
+	total, err2 := strconv.ParseInt(totalText, 10, 64)
+	if err1 != nil || err2 != nil {
+		// A total of "*" means the server does not know it.
+		return 0, 0, fmt.Errorf("invalid Content-Range %q", cr)
+	}
+	return total, start, nil
+}

@@ -1,0 +1,139 @@
+// Package source reads stored documents by reference. The coordinator's
+// planner lists and sizes them and cuts them into task.Refs; a worker opens
+// a Ref through the same interface and reads its byte range itself, so the
+// bytes of a large corpus never pass through the coordinator. Stores:
+// source/file (a directory, such as a shared volume) and source/s3.
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"sort"
+	"strings"
+
+	"tally/task"
+)
+
+// Object is a stored document opened at one version. It is safe for
+// concurrent use. A read that finds another version (the document changed
+// since it was planned) fails with an error that wraps ErrChanged.
+type Object interface {
+	io.ReaderAt
+	// Size is the document's size in bytes.
+	Size() int64
+	Close() error
+}
+
+// Opener opens the documents that refs name.
+type Opener interface {
+	// Open opens ref's document, pinned to ref.Version when it is set. ctx
+	// bounds the object's reads as well as the open.
+	Open(ctx context.Context, ref task.Ref) (Object, error)
+}
+
+// Info describes a stored document found by a listing.
+type Info struct {
+	// URL names the document, as task.Ref.URL does.
+	URL string
+	// Name is how results name the document.
+	Name string
+	// Size is its size in bytes.
+	Size int64
+	// Version identifies this version of it, for task.Ref.Version.
+	Version string
+}
+
+// Ref is a ref to the whole of the document i describes.
+func (i Info) Ref() task.Ref {
+	return task.Ref{URL: i.URL, Version: i.Version, Size: i.Size, Length: i.Size}
+}
+
+// ListOptions says how a listing expands a prefix.
+type ListOptions struct {
+	// Hidden includes documents with a path segment that starts with ".".
+	Hidden bool
+}
+
+// Lister finds the documents a URL names.
+type Lister interface {
+	// List returns the documents that rawURL names, in a stable order: one
+	// document, or every document under a prefix or matching a glob. A URL
+	// that names none is an error that wraps ErrNotFound.
+	List(ctx context.Context, rawURL string, opts ListOptions) ([]Info, error)
+}
+
+// Errors of stores. Each is an input error (errors.Is(err, task.ErrInput)):
+// it is the input's fault, the same on every worker, and fails the job at once.
+var (
+	ErrNotFound = task.InputError("not found")
+	ErrDenied   = task.InputError("access denied")
+	ErrChanged  = task.InputError("changed since the job was planned")
+	ErrNoStore  = task.InputError("no store is configured for this URL")
+)
+
+// Mux routes URLs to stores by their scheme ("file", "s3"). The zero value
+// has none. A Mux is safe for concurrent use once built.
+type Mux map[string]Opener
+
+// Open opens ref with the store of its URL's scheme.
+func (m Mux) Open(ctx context.Context, ref task.Ref) (Object, error) {
+	s, err := m.store(ref.URL)
+	if err != nil {
+		return nil, err
+	}
+	return s.Open(ctx, ref)
+}
+
+// List lists rawURL with the store of its scheme, if it can list.
+func (m Mux) List(ctx context.Context, rawURL string, opts ListOptions) ([]Info, error) {
+	s, err := m.store(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	l, ok := s.(Lister)
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", rawURL, errors.ErrUnsupported)
+	}
+	return l.List(ctx, rawURL, opts)
+}
+
+// Schemes lists the schemes m serves, sorted.
+func (m Mux) Schemes() []string {
+	out := make([]string, 0, len(m))
+	for s := range m {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (m Mux) store(rawURL string) (Opener, error) {
+	scheme := Scheme(rawURL)
+	if s, ok := m[scheme]; ok && s != nil {
+		return s, nil
+	}
+	return nil, fmt.Errorf("%s: %w (this process reads %s)", rawURL, ErrNoStore, orNone(m.Schemes()))
+}
+
+func orNone(schemes []string) string {
+	if len(schemes) == 0 {
+		return "none"
+	}
+	return strings.Join(schemes, ", ")
+}
+
+// Scheme is the scheme of rawURL ("s3", "file"), or "" when it has none.
+func Scheme(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme
+}
+
+// IsURL reports whether arg names a document by a URL that stores read
+// (s3://...) rather than a local path.
+func IsURL(arg string) bool { return strings.HasPrefix(arg, "s3://") }
