@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -18,6 +17,7 @@ import (
 	"tally/count"
 	tallyv1 "tally/proto/tally/v1"
 	"tally/security"
+	"tally/task"
 	"tally/wire"
 )
 
@@ -31,19 +31,17 @@ const MaxResultBytes = 1 << 30
 
 // Client talks to one coordinator. It is safe for concurrent use.
 type Client struct {
-	conn       *grpc.ClientConn
-	api        tallyv1.CoordinatorServiceClient
-	localFiles bool // the coordinator reads documents' local files itself
+	conn *grpc.ClientConn
+	api  tallyv1.CoordinatorServiceClient
 }
 
 // Option configures Dial.
 type Option func(*options)
 
 type options struct {
-	tls        security.TLS
-	token      string
-	grpc       []grpc.DialOption
-	localFiles bool
+	tls   security.TLS
+	token string
+	grpc  []grpc.DialOption
 }
 
 // WithTLS connects over TLS, verifying the coordinator with t.CAFile (the
@@ -53,13 +51,6 @@ func WithTLS(t security.TLS) Option { return func(o *options) { o.tls = t } }
 // WithToken sends a bearer token with every call. Over plaintext the token
 // travels in clear: use it with WithTLS.
 func WithToken(token string) Option { return func(o *options) { o.token = token } }
-
-// WithLocalFiles says that the coordinator runs in this process (the CLI's
-// embedded one, started with coordinator.Config.LocalFiles): documents that
-// are local files (Document.Path) are sent by path and the coordinator reads
-// them itself, which spares copying them through gRPC. A coordinator
-// elsewhere refuses such documents.
-func WithLocalFiles() Option { return func(o *options) { o.localFiles = true } }
 
 // WithGRPCOptions adds raw gRPC dial options.
 func WithGRPCOptions(opts ...grpc.DialOption) Option {
@@ -88,7 +79,7 @@ func Dial(addr string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to coordinator %s: %w", addr, err)
 	}
-	return &Client{conn: conn, api: tallyv1.NewCoordinatorServiceClient(conn), localFiles: o.localFiles}, nil
+	return &Client{conn: conn, api: tallyv1.NewCoordinatorServiceClient(conn)}, nil
 }
 
 // Close closes the connection.
@@ -103,17 +94,26 @@ type Document struct {
 	Name string
 	Size int64 // bytes if known, else 0; used for progress only
 	Open func() (io.ReadCloser, error)
-	// Path is the local file the document is, if it is one; see WithLocalFiles.
+	// Path is the local file the document is, if it is one: the CLI's
+	// embedded mode reads such a file in place instead of opening it.
 	Path string
 }
 
 // Job is a count or top job over documents.
 type Job struct {
-	Query     wire.Query
+	Query     task.Query
 	ChunkSize int // bytes; 0 uses the coordinator's default
+	// BlockSize is the size of the splits of stored documents (server
+	// paths and URLs) that one task reads; 0 uses the coordinator's default.
+	BlockSize int
 	// ServerPaths name documents on the coordinator's side, inside its data
 	// directory; they are counted first, without being uploaded.
 	ServerPaths []string
+	// URLs name stored documents that the cluster's workers read
+	// themselves, with its own credentials: s3://BUCKET/KEY, or
+	// s3://BUCKET/PREFIX/ for every object under a prefix. They are counted
+	// after ServerPaths and before Documents.
+	URLs []string
 	// Hidden includes dot files when a server path is a directory.
 	Hidden    bool
 	Documents []Document
@@ -157,11 +157,12 @@ func (c *Client) Run(ctx context.Context, job Job, onProgress func(Progress)) (*
 	if err != nil {
 		return nil, fmt.Errorf("start job: %w", err)
 	}
-	start := &tallyv1.JobStart{Spec: wire.QueryToProto(job.Query), ChunkSize: uint64(job.ChunkSize), ServerPaths: job.ServerPaths, IncludeHidden: job.Hidden, PackedTop: true}
+	start := &tallyv1.JobStart{Spec: wire.QueryToProto(job.Query), ChunkSize: uint64(job.ChunkSize), BlockSize: uint64(job.BlockSize),
+		ServerPaths: job.ServerPaths, Urls: job.URLs, IncludeHidden: job.Hidden, PackedTop: true}
 	if err := stream.Send(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Start{Start: start}}); err != nil {
 		return nil, c.streamError(stream, err)
 	}
-	up := &uploader{stream: stream, localFiles: c.localFiles}
+	up := &uploader{stream: stream}
 	uploadErr := make(chan error, 1)
 	go func() {
 		err := up.upload(job.Documents)
@@ -197,8 +198,7 @@ func (c *Client) Run(ctx context.Context, job Job, onProgress func(Progress)) (*
 
 // uploader sends a job's documents; abort stops it from another goroutine.
 type uploader struct {
-	stream     tallyv1.CoordinatorService_RunJobClient
-	localFiles bool // send local files by path
+	stream tallyv1.CoordinatorService_RunJobClient
 
 	mu      sync.Mutex // guards cur, stopped and err
 	cur     io.Closer  // the document being read
@@ -259,14 +259,6 @@ func (u *uploader) upload(docs []Document) error {
 
 func (u *uploader) uploadOne(d Document, buf []byte) error {
 	stream := u.stream
-	if u.localFiles && d.Path != "" {
-		path, err := filepath.Abs(d.Path)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", d.Name, err)
-		}
-		hdr := &tallyv1.DocumentHeader{Name: d.Name, Size: uint64(max(d.Size, 0)), LocalPath: path}
-		return stream.Send(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Document{Document: hdr}})
-	}
 	r, err := d.Open()
 	if err != nil {
 		return fmt.Errorf("open %s: %w", d.Name, err)

@@ -10,7 +10,7 @@ import (
 	"tally/client"
 	"tally/coordinator"
 	"tally/count"
-	"tally/wire"
+	"tally/task"
 	"tally/worker"
 )
 
@@ -19,7 +19,7 @@ import (
 func startCoordinator() (addr string, stop func()) {
 	engine := worker.NewEngine(2)
 	cfg := coordinator.DefaultConfig()
-	cfg.Dial = coordinator.LocalDialer(engine)
+	cfg.Dial = worker.LocalDialer(engine)
 	c, err := coordinator.Start(cfg)
 	if err != nil {
 		log.Fatal(err)
@@ -69,7 +69,7 @@ func ExampleClient_Run() {
 		}}
 	}
 	job := client.Job{
-		Query:     wire.Query{Spec: count.Spec{Top: &count.TopQuery{Lower: true}}, TopLimit: 2},
+		Query:     task.Query{Spec: count.Spec{Top: &count.TopQuery{Lower: true}}, TopLimit: 2},
 		ChunkSize: 16, // tiny chunks: the answer does not depend on them
 		Documents: []client.Document{doc("a.txt", "To be, or not to be:\nthat is the question.\n"), doc("b.txt", "To do is to be.\n")},
 	}

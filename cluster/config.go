@@ -42,6 +42,10 @@ type Meta struct {
 	GRPCAddr string `json:"grpc"`
 	// Cores is how many chunks a worker counts at once; 0 means unknown.
 	Cores int `json:"cores,omitempty"`
+	// SharedRoot is the shared volume a worker reads file:// refs in, if any.
+	SharedRoot string `json:"shared,omitempty"`
+	// S3 says a worker can read s3:// refs.
+	S3 bool `json:"s3,omitempty"`
 }
 
 // StateAlive is the State of every Member that Members lists.

@@ -10,7 +10,7 @@ import (
 	"tally/cluster"
 	"tally/count"
 	tallyv1 "tally/proto/tally/v1"
-	"tally/wire"
+	"tally/task"
 	"tally/worker"
 )
 
@@ -110,7 +110,7 @@ func TestCluster(t *testing.T) {
 	t.Run("same answer as embedded", func(t *testing.T) {
 		embedded := MustClient(t, MustEmbedded(t, 1, 2, nil))
 		ds := MustReadDocs(t, "alice.txt", "zen.txt", "gen-random.txt", "gen-crlf.txt", "gen-invalid.txt", "gen-nofinalnl.txt", "gen-empty.txt", "gen-fold.txt")
-		for name, q := range map[string]wire.Query{
+		for name, q := range map[string]task.Query{
 			"count":           countQ(count.Substring, false, "the ", "Alice", "ſ"),
 			"top words lower": topQ(true, true, 40),
 		} {

@@ -1,52 +1,103 @@
 package coordinator
 
 import (
-	"google.golang.org/protobuf/proto"
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"tally/count"
 	tallyv1 "tally/proto/tally/v1"
+	"tally/task"
 	"tally/wire"
 )
 
-// snapshot returns the job as a message; the result only when asked, since it can be large.
-func (j *job) snapshot(withResult bool) *tallyv1.Job {
-	return j.snapshotAs(withResult, false)
+// This file and service.go are the only ones that see protobuf: the job's
+// state is the coordinator's own types, converted for each reply.
+
+// snapshot returns the job as it is now; the result only when asked,
+// since it can be large.
+func (j *job) snapshot(withResult bool) Snapshot {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	s := Snapshot{ID: j.id, State: j.state, Query: j.query, Created: j.created, Finished: j.finished,
+		Progress: j.progress, Err: j.err, Documents: len(j.docs)}
+	if withResult && j.result != nil {
+		r := *j.result
+		r.Top, r.TopDropped = j.top, j.topDropped
+		s.Result = &r
+	}
+	return s
 }
 
-// snapshotAs is snapshot with the result's table packed if packed (see
-// JobStart.packed_top).
-func (j *job) snapshotAs(withResult, packed bool) *tallyv1.Job {
-	m, result, top, dropped := j.describe(withResult)
-	if withResult {
-		m.Result = resultProto(result, top, dropped, packed) // outside j.mu: a table takes milliseconds
+// jobToProto converts a snapshot, with the result's table packed if packed
+// (see JobStart.packed_top).
+func jobToProto(s Snapshot, packed bool) *tallyv1.Job {
+	m := &tallyv1.Job{
+		Id:        s.ID,
+		State:     stateToProto(s.State),
+		Spec:      wire.QueryToProto(s.Query),
+		CreatedAt: timestamppb.New(s.Created),
+		Progress:  progressToProto(s.Progress),
+		Documents: uint32(s.Documents),
+		Result:    resultToProto(s.Result, packed),
+	}
+	if !s.Finished.IsZero() {
+		m.FinishedAt = timestamppb.New(s.Finished)
+	}
+	if s.Err != nil {
+		m.Error = s.Err.Error()
 	}
 	return m
 }
 
-// describe returns j as a message without its result, and the parts of the
-// result when asked.
-func (j *job) describe(withResult bool) (m *tallyv1.Job, result *tallyv1.JobResult, top []count.Entry, dropped bool) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	m = &tallyv1.Job{
-		Id:        j.id,
-		State:     j.state,
-		Spec:      wire.QueryToProto(j.query),
-		CreatedAt: timestamppb.New(j.created),
-		Progress:  proto.Clone(j.progress).(*tallyv1.JobProgress),
-		Documents: uint32(len(j.docs)),
+func stateToProto(s State) tallyv1.JobState {
+	switch s {
+	case Running:
+		return tallyv1.JobState_JOB_STATE_RUNNING
+	case Succeeded:
+		return tallyv1.JobState_JOB_STATE_SUCCEEDED
+	case Failed:
+		return tallyv1.JobState_JOB_STATE_FAILED
+	case Canceled:
+		return tallyv1.JobState_JOB_STATE_CANCELED
 	}
-	if !j.finished.IsZero() {
-		m.FinishedAt = timestamppb.New(j.finished)
+	return tallyv1.JobState_JOB_STATE_UNSPECIFIED
+}
+
+func progressToProto(p Progress) *tallyv1.JobProgress {
+	return &tallyv1.JobProgress{
+		BytesReceived: uint64(p.BytesReceived), BytesTotal: uint64(p.BytesTotal), BytesCounted: uint64(p.BytesCounted),
+		ChunksDispatched: uint64(p.ChunksDispatched), ChunksDone: uint64(p.ChunksDone),
+		Workers: uint32(p.Workers), Waiting: p.Waiting,
 	}
-	if j.err != nil {
-		m.Error = j.err.Error()
+}
+
+// resultToProto converts a result: the frequency table, kept compact (its
+// tokens share one string), becomes messages only for the reply, or one
+// packed message when the client asked for that.
+func resultToProto(r *Result, packed bool) *tallyv1.JobResult {
+	if r == nil {
+		return nil
 	}
-	if withResult {
-		return m, j.result, j.top, j.topDropped
+	m := &tallyv1.JobResult{Total: docToProto(r.Total), Workers: uint32(r.Workers),
+		ElapsedSeconds: r.Elapsed.Seconds(), TopDropped: r.TopDropped}
+	for _, d := range r.Documents {
+		m.Documents = append(m.Documents, docToProto(d))
 	}
-	return m, nil, nil, false
+	if packed && r.Top != nil {
+		m.TopTable = wire.TopToTable(r.Top)
+	} else {
+		m.Top = wire.EntriesToProto(r.Top)
+	}
+	return m
+}
+
+func docToProto(d DocumentResult) *tallyv1.DocumentResult {
+	return &tallyv1.DocumentResult{Name: d.Name, Stats: wire.StatsToProto(d.Stats), Counts: wire.CountsToProto(d.Counts)}
 }
 
 // toProto describes the session's worker.
@@ -66,4 +117,41 @@ func (s *session) toProto() *tallyv1.Worker {
 		InFlight:      uint32(len(s.inflight)),
 		ChunksDone:    s.done,
 	}
+}
+
+// toStatus maps an error to a gRPC status, in one place: a bad input is
+// InvalidArgument, a limit ResourceExhausted, no workers FailedPrecondition,
+// a cancel Canceled, and anything else the code other.
+func toStatus(err error, other codes.Code) error {
+	code := other
+	switch {
+	case errors.Is(err, errTooManyJobs):
+		code = codes.ResourceExhausted
+	case errors.Is(err, task.ErrInput):
+		code = codes.InvalidArgument
+	case errors.Is(err, ErrNoWorkers):
+		code = codes.FailedPrecondition
+	case errors.Is(err, context.Canceled):
+		code = codes.Canceled
+	}
+	return status.Error(code, err.Error())
+}
+
+// jobError is why an ended job did not succeed, as a gRPC status.
+func jobError(s Snapshot) error {
+	switch {
+	case s.State == Canceled:
+		return status.Errorf(codes.Canceled, "job %s was cancelled", s.ID)
+	case errors.Is(s.Err, task.ErrInput):
+		return toStatus(fmt.Errorf("job %s: %w", s.ID, s.Err), codes.Aborted)
+	}
+	return toStatus(fmt.Errorf("job %s failed: %w", s.ID, s.Err), codes.Aborted)
+}
+
+// entries is the frequency table of a snapshot's result, for size checks.
+func entries(s Snapshot) []count.Entry {
+	if s.Result == nil {
+		return nil
+	}
+	return s.Result.Top
 }

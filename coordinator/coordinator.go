@@ -1,7 +1,10 @@
 // Package coordinator runs counting jobs on the cluster's workers: it keeps the
-// live worker set from memberlist, cuts uploaded documents into line-aligned
-// chunks, dispatches them by free worker slots, merges each chunk's result
-// exactly once, and serves CoordinatorService to clients.
+// live worker set from memberlist, plans each job's tasks (splits of stored
+// documents, which workers read themselves, and line-aligned chunks of
+// streams), dispatches them by free worker slots, merges each task's result
+// exactly once, and serves CoordinatorService to clients. Submit is the one
+// entry point of a job: the gRPC service and the CLI's embedded mode both
+// call it.
 package coordinator
 
 import (
@@ -25,35 +28,47 @@ import (
 	"tally/metrics"
 	tallyv1 "tally/proto/tally/v1"
 	"tally/security"
-	"tally/wire"
-	"tally/worker"
+	"tally/source"
+	"tally/source/file"
+	"tally/task"
 )
 
 // Config configures a Coordinator.
 type Config struct {
 	// ListenAddr is the gRPC address for clients; port 0 picks a free port.
+	// "" serves no client API: jobs come only through Submit, as in the
+	// CLI's embedded mode, which runs without the network.
 	ListenAddr string
 	// Cluster configures memberlist; nil runs without gossip (workers are added with AddWorker).
 	Cluster *cluster.Config
 	// DataDir is the directory whose files clients may count by server path; "" allows none.
+	// Its files are read by reference by workers whose shared root holds
+	// them (the same volume under the same path), and streamed to others.
 	DataDir string
-	// LocalFiles lets clients name documents by a local path that the
-	// coordinator reads itself (DocumentHeader.local_path). Only a
-	// coordinator in the client's own process, which shares its files and
-	// its user, sets it: the CLI's embedded mode, so that counting a local
-	// file costs no upload.
-	LocalFiles bool
-	// TLS secures the client API (server side) and the links to workers
-	// (client side, presenting the certificate for mutual TLS).
+	// Stores read stored documents by URL scheme ("file", "s3"): to list
+	// and size them when planning, and to read a split for a worker that
+	// cannot. Without a "file" store, one for DataDir is opened.
+	Stores source.Mux
+	// TLS secures the client API. (Dial secures the links to workers:
+	// worker.TLSDialer.)
 	TLS security.TLS
 	// Token, when set, is the bearer token clients must send.
 	Token string
 	// Metrics receives the coordinator's counters; nil records none.
 	Metrics *metrics.Metrics
-	// Dial opens links to workers; nil dials gRPC with TLS.
-	Dial Dialer
-	// ChunkSize is the default target chunk size in bytes.
+	// Dial opens links to workers (worker.GRPCDialer, or worker.LocalDialer
+	// in one process); it is required.
+	Dial task.Dialer
+	// ChunkSize is the default target chunk size in bytes, and the size of
+	// a worker's reads of a split.
 	ChunkSize int
+	// BlockSize is the default split size of stored documents: one task
+	// reads that many bytes, so it should be large beside a request's latency.
+	BlockSize int
+	// MinBlock is the smallest split a job may ask for: a worker reads a
+	// little past each split's end to finish its last line, which must stay
+	// small beside the split.
+	MinBlock int
 	// MaxLine is the longest line kept whole; a longer one fails the job.
 	MaxLine int
 	// Window is how many chunks one job may hold (queued or in flight).
@@ -85,6 +100,8 @@ func DefaultConfig() Config {
 	return Config{
 		ListenAddr:        "127.0.0.1:0",
 		ChunkSize:         chunk.DefaultConfig().Size,
+		BlockSize:         DefaultBlockSize,
+		MinBlock:          64 << 10,
 		MaxLine:           chunk.DefaultConfig().MaxLine,
 		Window:            64,
 		MaxAttempts:       4,
@@ -98,15 +115,28 @@ func DefaultConfig() Config {
 	}
 }
 
+// DefaultBlockSize is the default split of a stored document: 16 MiB read
+// in one task takes a fraction of a second, against milliseconds of
+// latency for a request to object storage.
+const DefaultBlockSize = 16 << 20
+
 // Validate reports the first invalid field.
 func (c Config) Validate() error {
 	switch {
+	case c.Dial == nil:
+		return errors.New("no Dial: give worker.GRPCDialer, or worker.LocalDialer for workers in this process")
+	case c.Cluster != nil && c.ListenAddr == "":
+		return errors.New("a coordinator in a cluster needs a ListenAddr for workers and clients")
+	case c.BlockSize < 1:
+		return fmt.Errorf("block size %d must be at least 1 byte", c.BlockSize)
+	case c.MinBlock < 1 || c.MinBlock > c.BlockSize:
+		return fmt.Errorf("min block %d must be between 1 and the block size %d", c.MinBlock, c.BlockSize)
 	case c.ChunkSize < 1:
 		return fmt.Errorf("chunk size %d must be at least 1 byte", c.ChunkSize)
 	case c.MaxLine < c.ChunkSize:
 		return fmt.Errorf("max line %d must be at least the chunk size %d", c.MaxLine, c.ChunkSize)
-	case c.MaxLine > worker.MaxMessageBytes/2:
-		return fmt.Errorf("max line %d is above the limit %d", c.MaxLine, worker.MaxMessageBytes/2)
+	case c.MaxLine > task.MaxMessageBytes/2:
+		return fmt.Errorf("max line %d is above the limit %d", c.MaxLine, task.MaxMessageBytes/2)
 	case c.Window < 1:
 		return fmt.Errorf("window %d must be at least 1 chunk", c.Window)
 	case c.MaxAttempts < 1:
@@ -124,6 +154,10 @@ type Coordinator struct {
 	jobs  *registry
 	node  *cluster.Node
 	root  *os.Root // DataDir, confined: nil without one
+	// stores read stored documents; volume is the one opened for DataDir
+	// (closed with the coordinator), if Config.Stores had no "file" store.
+	stores source.Mux
+	volume *file.Volume
 	// buffers recycles the memory of merged chunks of the default size, so
 	// that reading a document touches memory that is mapped and cached. A
 	// few spare buffers are enough: merged chunks give theirs back as the
@@ -148,54 +182,28 @@ func Start(cfg Config) (*Coordinator, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	dial := cfg.Dial
-	if dial == nil {
-		creds, err := cfg.TLS.ClientCredentials(security.WorkerServerName)
-		if err != nil {
-			return nil, fmt.Errorf("worker link TLS: %w", err)
-		}
-		dial = GRPCDialer(creds)
-	}
-	serverCreds, err := cfg.TLS.ServerCredentials(false)
-	if err != nil {
-		return nil, fmt.Errorf("client API TLS: %w", err)
-	}
-	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(maxClientMessage), grpc.Creds(serverCreds)}, cfg.Metrics.ServerOptions()...)
-	if cfg.Token != "" {
-		unary, stream := security.TokenInterceptors(cfg.Token)
-		opts = append(opts, grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
-	}
-	var root *os.Root
-	if cfg.DataDir != "" {
-		abs, err := filepath.Abs(cfg.DataDir)
-		if err != nil {
-			return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
-		}
-		cfg.DataDir = abs
-		if root, err = os.OpenRoot(abs); err != nil {
-			return nil, fmt.Errorf("open data directory: %w", err)
-		}
-	}
-	lis, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		if root != nil {
-			root.Close()
-		}
-		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	c := &Coordinator{cfg: cfg, log: log, sched: newScheduler(), jobs: newRegistry(cfg.JobHistory, cfg.HistoryTopEntries), root: root, lis: lis, ctx: ctx, stop: stop,
+	c := &Coordinator{cfg: cfg, log: log, sched: newScheduler(), jobs: newRegistry(cfg.JobHistory, cfg.HistoryTopEntries),
 		buffers: chunk.NewPool(cfg.ChunkSize, min(cfg.Window, 16))}
-	c.pool = &pool{log: log, dial: dial, sched: c.sched, deliver: c.deliver, backup: c.straggler, drain: cfg.DrainTimeout, metrics: cfg.Metrics, sessions: map[string]*session{}}
+	if err := c.openData(); err != nil {
+		return nil, err
+	}
+	if err := c.listen(); err != nil {
+		c.closeData()
+		return nil, err
+	}
+	c.ctx, c.stop = context.WithCancel(context.Background())
+	c.pool = &pool{log: log, dial: cfg.Dial, sched: c.sched, deliver: c.deliver, backup: c.straggler, read: c.readSplit,
+		drain: cfg.DrainTimeout, metrics: cfg.Metrics, sessions: map[string]*session{}}
 
 	if cfg.Cluster != nil {
 		ccfg := *cfg.Cluster
-		ccfg.Meta = cluster.Meta{Role: cluster.RoleCoordinator, GRPCAddr: lis.Addr().String()}
+		ccfg.Meta = cluster.Meta{Role: cluster.RoleCoordinator, GRPCAddr: c.lis.Addr().String()}
 		ccfg.Logger = log
 		node, err := cluster.Start(ccfg)
 		if err != nil {
-			lis.Close()
-			stop()
+			c.lis.Close()
+			c.stop()
+			c.closeData()
 			return nil, fmt.Errorf("join cluster: %w", err)
 		}
 		c.node = node
@@ -211,21 +219,43 @@ func Start(cfg Config) (*Coordinator, error) {
 		c.watchWaiting()
 	}()
 
+	if c.grpc != nil {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			if err := c.grpc.Serve(c.lis); err != nil {
+				log.Error("grpc server stopped", "err", err)
+			}
+		}()
+	}
+	log.Info("coordinator started", "grpc", c.Addr())
+	return c, nil
+}
+
+// listen opens the client API's listener and server, unless there is none.
+func (c *Coordinator) listen() error {
+	if c.cfg.ListenAddr == "" {
+		return nil
+	}
+	serverCreds, err := c.cfg.TLS.ServerCredentials(false)
+	if err != nil {
+		return fmt.Errorf("client API TLS: %w", err)
+	}
+	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(maxClientMessage), grpc.Creds(serverCreds)}, c.cfg.Metrics.ServerOptions()...)
+	if c.cfg.Token != "" {
+		unary, stream := security.TokenInterceptors(c.cfg.Token)
+		opts = append(opts, grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
+	}
+	if c.lis, err = net.Listen("tcp", c.cfg.ListenAddr); err != nil {
+		return fmt.Errorf("listen on %s: %w", c.cfg.ListenAddr, err)
+	}
 	c.grpc = grpc.NewServer(opts...)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
 	tallyv1.RegisterCoordinatorServiceServer(c.grpc, &service{c: c})
 	reflection.Register(c.grpc)
-	cfg.Metrics.InitGRPC(c.grpc)
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		if err := c.grpc.Serve(lis); err != nil {
-			log.Error("grpc server stopped", "err", err)
-		}
-	}()
-	log.Info("coordinator started", "grpc", lis.Addr().String())
-	return c, nil
+	c.cfg.Metrics.InitGRPC(c.grpc)
+	return nil
 }
 
 // ErrNoWorkers fails a job that waited longer than Config.WorkerWait for a worker.
@@ -234,8 +264,13 @@ var ErrNoWorkers = errors.New("no workers")
 // maxClientMessage bounds one client message: an upload's data message or a CountTexts request.
 const maxClientMessage = 64 << 20
 
-// Addr is the address clients dial.
-func (c *Coordinator) Addr() string { return c.lis.Addr().String() }
+// Addr is the address clients dial, "" without a client API.
+func (c *Coordinator) Addr() string {
+	if c.lis == nil {
+		return ""
+	}
+	return c.lis.Addr().String()
+}
 
 // GossipAddr is the coordinator's memberlist address, "" without a cluster.
 func (c *Coordinator) GossipAddr() string {
@@ -246,7 +281,7 @@ func (c *Coordinator) GossipAddr() string {
 }
 
 // AddWorker adds a worker that is not found through gossip, such as the
-// embedded mode's in-process worker (with Config.Dial set to LocalDialer).
+// embedded mode's in-process worker (with Config.Dial set to worker.LocalDialer).
 func (c *Coordinator) AddWorker(name, addr string, cores int) {
 	c.pool.mu.Lock()
 	defer c.pool.mu.Unlock()
@@ -257,7 +292,9 @@ func (c *Coordinator) AddWorker(name, addr string, cores int) {
 // It is safe to call more than once.
 func (c *Coordinator) Close() error {
 	c.closeOnce.Do(func() {
-		c.health.Shutdown()
+		if c.health != nil {
+			c.health.Shutdown()
+		}
 		for _, j := range c.jobs.running() {
 			j.fail(fmt.Errorf("coordinator is shutting down"))
 		}
@@ -266,27 +303,64 @@ func (c *Coordinator) Close() error {
 		// stopping at the same time (a whole cluster going down) are not kept
 		// waiting for a stream that would otherwise stay open.
 		c.pool.close()
-		done := make(chan struct{})
-		go func() { c.grpc.GracefulStop(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			c.grpc.Stop()
-			<-done
+		if c.grpc != nil {
+			done := make(chan struct{})
+			go func() { c.grpc.GracefulStop(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				c.grpc.Stop()
+				<-done
+			}
 		}
 		if c.node != nil {
 			c.node.Leave(time.Second)
 		}
 		c.wg.Wait()
-		if c.root != nil {
-			c.root.Close()
-		}
+		c.closeData()
 	})
 	return nil
 }
 
+// openData opens the data directory, confined, and the stores: the given
+// ones, and a volume for the data directory when they have no "file" store.
+func (c *Coordinator) openData() error {
+	c.stores = source.Mux{}
+	for scheme, s := range c.cfg.Stores {
+		c.stores[scheme] = s
+	}
+	if c.cfg.DataDir == "" {
+		return nil
+	}
+	abs, err := filepath.Abs(c.cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("data directory %s: %w", c.cfg.DataDir, err)
+	}
+	c.cfg.DataDir = abs
+	if c.root, err = os.OpenRoot(abs); err != nil {
+		return fmt.Errorf("open data directory: %w", err)
+	}
+	if c.stores["file"] == nil {
+		if c.volume, err = file.Open(abs); err != nil {
+			c.root.Close()
+			return err
+		}
+		c.stores["file"] = c.volume
+	}
+	return nil
+}
+
+func (c *Coordinator) closeData() {
+	if c.root != nil {
+		c.root.Close()
+	}
+	if c.volume != nil {
+		c.volume.Close()
+	}
+}
+
 // deliver hands a worker's result to its job and re-queues a failed chunk.
-func (c *Coordinator) deliver(workerName string, t *task, r worker.Result) {
+func (c *Coordinator) deliver(workerName string, t *unit, r task.Result) {
 	if r.Err != nil {
 		c.log.Warn("chunk failed on worker", "job", t.job.id, "chunk", t.id, "worker", workerName, "err", r.Err)
 	}
@@ -296,11 +370,12 @@ func (c *Coordinator) deliver(workerName string, t *task, r worker.Result) {
 	}
 }
 
-// straggler returns a chunk for workerName to back up, taking jobs oldest first.
-func (c *Coordinator) straggler(workerName string) *task {
+// straggler returns a task for workerName to back up, of those it can
+// take, taking jobs oldest first.
+func (c *Coordinator) straggler(workerName string, can func(*unit) bool) *unit {
 	jobs := c.jobs.running()
 	for i := len(jobs) - 1; i >= 0; i-- {
-		if t := jobs[i].straggler(workerName); t != nil {
+		if t := jobs[i].straggler(workerName, can); t != nil {
 			return t
 		}
 	}
@@ -367,7 +442,7 @@ func (c *Coordinator) watchWaiting() {
 var errTooManyJobs = errors.New("too many jobs running")
 
 // checkLimits refuses queries beyond the configured bounds.
-func (c *Coordinator) checkLimits(q wire.Query) error {
+func (c *Coordinator) checkLimits(q task.Query) error {
 	cq := q.Spec.Count
 	if cq == nil {
 		return nil
@@ -384,7 +459,7 @@ func (c *Coordinator) checkLimits(q wire.Query) error {
 }
 
 // admit creates and registers a job, unless MaxJobs are running.
-func (c *Coordinator) admit(parent context.Context, q wire.Query) (*job, error) {
+func (c *Coordinator) admit(parent context.Context, q task.Query) (*job, error) {
 	if c.cfg.MaxJobs > 0 && len(c.jobs.running()) >= c.cfg.MaxJobs {
 		return nil, fmt.Errorf("%w: %d at once is the limit; retry later", errTooManyJobs, c.cfg.MaxJobs)
 	}
@@ -392,7 +467,7 @@ func (c *Coordinator) admit(parent context.Context, q wire.Query) (*job, error) 
 }
 
 // newJob creates and registers a job.
-func (c *Coordinator) newJob(parent context.Context, q wire.Query) *job {
+func (c *Coordinator) newJob(parent context.Context, q task.Query) *job {
 	j := newJob(parent, newID(), q, c.cfg.Window, c.cfg.MaxAttempts)
 	j.metrics = c.cfg.Metrics
 	stop := context.AfterFunc(c.ctx, func() { j.fail(fmt.Errorf("coordinator is shutting down")) })
@@ -403,8 +478,8 @@ func (c *Coordinator) newJob(parent context.Context, q wire.Query) *job {
 		c.sched.drop(j)
 		<-j.done // a cancel from the parent ends the job in a hook of its own
 		snap := j.snapshot(false)
-		c.log.Info("job ended", "job", j.id, "state", outcomes[snap.GetState()], "err", snap.GetError(),
-			"documents", snap.GetDocuments(), "bytes", snap.GetProgress().GetBytesCounted(), "elapsed", time.Since(j.created).Round(time.Millisecond))
+		c.log.Info("job ended", "job", j.id, "state", snap.State, "err", snap.Err,
+			"documents", snap.Documents, "bytes", snap.Progress.BytesCounted, "elapsed", time.Since(j.created).Round(time.Millisecond))
 	})
 	c.jobs.add(j)
 	return j
@@ -412,7 +487,7 @@ func (c *Coordinator) newJob(parent context.Context, q wire.Query) *job {
 
 // chunkConfig is the chunker config for a job: long lines may be cut at
 // whitespace only when no target contains whitespace, so no match can span a cut.
-func (c *Coordinator) chunkConfig(q wire.Query, size int) (chunk.Config, error) {
+func (c *Coordinator) chunkConfig(q task.Query, size int) (chunk.Config, error) {
 	if size == 0 {
 		size = c.cfg.ChunkSize
 	}

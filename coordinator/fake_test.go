@@ -7,28 +7,36 @@ import (
 	"io"
 	"sync"
 
+	"tally/task"
 	"tally/worker"
 )
 
-// fakeLink is a Link made of funcs, so that each test says only what differs
+// fakeLink is a task.Link made of funcs, so that each test says only what differs
 // (the style of WTF's mock package).
 type fakeLink struct {
 	SlotsFn     func() int
-	SendFn      func(worker.Task) error
-	RecvFn      func() (worker.Result, error)
+	StorageFn   func() task.Storage // nil: the worker reads nothing by reference
+	SendFn      func(task.Task) error
+	RecvFn      func() (task.Result, error)
 	CloseSendFn func() error
 	CloseFn     func()
 }
 
-func (l *fakeLink) Slots() int                   { return l.SlotsFn() }
-func (l *fakeLink) Send(t worker.Task) error     { return l.SendFn(t) }
-func (l *fakeLink) Recv() (worker.Result, error) { return l.RecvFn() }
-func (l *fakeLink) CloseSend() error             { return l.CloseSendFn() }
-func (l *fakeLink) Close()                       { l.CloseFn() }
+func (l *fakeLink) Slots() int { return l.SlotsFn() }
+func (l *fakeLink) Storage() task.Storage {
+	if l.StorageFn == nil {
+		return task.Storage{}
+	}
+	return l.StorageFn()
+}
+func (l *fakeLink) Send(t task.Task) error     { return l.SendFn(t) }
+func (l *fakeLink) Recv() (task.Result, error) { return l.RecvFn() }
+func (l *fakeLink) CloseSend() error           { return l.CloseSendFn() }
+func (l *fakeLink) Close()                     { l.CloseFn() }
 
 // event is what one Recv returns: a result, or an error that ends the link.
 type event struct {
-	r   worker.Result
+	r   task.Result
 	err error
 }
 
@@ -36,7 +44,7 @@ type event struct {
 // the events script returns for it (none, one, several, or an error that
 // drops the link), in order. Send runs script at once, so that CloseSend can
 // queue io.EOF behind every answer. Recv blocks until an event or Close.
-func newScriptedLink(slots int, script func(worker.Task) []event) *fakeLink {
+func newScriptedLink(slots int, script func(task.Task) []event) *fakeLink {
 	events := make(chan event, 1<<12)
 	closed := make(chan struct{})
 	var once sync.Once
@@ -50,7 +58,7 @@ func newScriptedLink(slots int, script func(worker.Task) []event) *fakeLink {
 	}
 	return &fakeLink{
 		SlotsFn: func() int { return slots },
-		SendFn: func(t worker.Task) error {
+		SendFn: func(t task.Task) error {
 			mu.Lock()
 			defer mu.Unlock()
 			if dead {
@@ -67,12 +75,12 @@ func newScriptedLink(slots int, script func(worker.Task) []event) *fakeLink {
 			}
 			return nil
 		},
-		RecvFn: func() (worker.Result, error) {
+		RecvFn: func() (task.Result, error) {
 			select {
 			case e := <-events:
 				return e.r, e.err
 			case <-closed:
-				return worker.Result{}, errors.New("fake link closed")
+				return task.Result{}, errors.New("fake link closed")
 			}
 		},
 		CloseSendFn: func() error {
@@ -85,8 +93,8 @@ func newScriptedLink(slots int, script func(worker.Task) []event) *fakeLink {
 
 // fakeDialer dials the fake workers by address. A worker's func is called
 // once per dial, and may return an error to refuse the connection.
-func fakeDialer(workers map[string]func() (Link, error)) Dialer {
-	return func(ctx context.Context, addr string) (Link, error) {
+func fakeDialer(workers map[string]func() (task.Link, error)) task.Dialer {
+	return func(ctx context.Context, addr string) (task.Link, error) {
 		dial, ok := workers[addr]
 		if !ok {
 			return nil, fmt.Errorf("no fake worker at %q", addr)
@@ -98,7 +106,7 @@ func fakeDialer(workers map[string]func() (Link, error)) Dialer {
 // answer is one result a fake worker produced, for the test to inspect.
 type answer struct {
 	worker string
-	task   worker.Task
+	task   task.Task
 	err    error
 	lost   bool // counted but never delivered (the link dropped)
 }
@@ -124,9 +132,9 @@ func (l *answerLog) all() []answer {
 
 // countingScript answers each task with engine's result, passes the result
 // through shape (which returns the events to deliver), and logs what it did.
-func countingScript(name string, engine *worker.Engine, log *answerLog, shape func(r worker.Result) []event) func(worker.Task) []event {
-	return func(t worker.Task) []event {
-		r := engine.Process(t)
+func countingScript(name string, engine *worker.Engine, log *answerLog, shape func(r task.Result) []event) func(task.Task) []event {
+	return func(t task.Task) []event {
+		r := engine.Process(context.Background(), t)
 		evs := shape(r)
 		delivered := false
 		for _, e := range evs {
@@ -143,7 +151,7 @@ func countingScript(name string, engine *worker.Engine, log *answerLog, shape fu
 	}
 }
 
-func deliver(r worker.Result) []event { return []event{{r: r}} }
+func deliver(r task.Result) []event { return []event{{r: r}} }
 
 // newAsyncLink returns a fakeLink that answers each task on a goroutine of its
 // own, so that a test can hold answers back (a slow, hung or dying worker)
@@ -154,7 +162,7 @@ func deliver(r worker.Result) []event { return []event{{r: r}} }
 // (a dropped link) nothing more gets through. CloseSend lets the answers under
 // way finish, then Recv returns io.EOF, as a worker does when the coordinator
 // ends a session gracefully. Close ends ctx and waits for every goroutine.
-func newAsyncLink(slots int, answer func(ctx context.Context, t worker.Task, emit func(event) bool)) *fakeLink {
+func newAsyncLink(slots int, answer func(ctx context.Context, t task.Task, emit func(event) bool)) *fakeLink {
 	ctx, cancel := context.WithCancel(context.Background())
 	events := make(chan event)
 	eof := make(chan struct{})
@@ -187,7 +195,7 @@ func newAsyncLink(slots int, answer func(ctx context.Context, t worker.Task, emi
 	}
 	return &fakeLink{
 		SlotsFn: func() int { return slots },
-		SendFn: func(t worker.Task) error {
+		SendFn: func(t task.Task) error {
 			mu.Lock()
 			defer mu.Unlock()
 			if down || closing || closed {
@@ -200,14 +208,14 @@ func newAsyncLink(slots int, answer func(ctx context.Context, t worker.Task, emi
 			}()
 			return nil
 		},
-		RecvFn: func() (worker.Result, error) {
+		RecvFn: func() (task.Result, error) {
 			select {
 			case e := <-events:
 				return e.r, e.err
 			case <-eof:
-				return worker.Result{}, io.EOF
+				return task.Result{}, io.EOF
 			case <-ctx.Done():
-				return worker.Result{}, errors.New("fake link closed")
+				return task.Result{}, errors.New("fake link closed")
 			}
 		},
 		CloseSendFn: func() error {

@@ -16,7 +16,7 @@ import (
 	"tally/client"
 	"tally/count"
 	tallyv1 "tally/proto/tally/v1"
-	"tally/wire"
+	"tally/task"
 	"tally/worker"
 )
 
@@ -31,7 +31,7 @@ const faultChunk = 64
 
 // MustFaultCoordinator starts a coordinator whose workers are the fakes in
 // workers (name = address), and a client for it.
-func MustFaultCoordinator(tb testing.TB, workers map[string]func() (Link, error), modify func(*Config)) (*Coordinator, *client.Client) {
+func MustFaultCoordinator(tb testing.TB, workers map[string]func() (task.Link, error), modify func(*Config)) (*Coordinator, *client.Client) {
 	tb.Helper()
 	cfg := testConfig(tb)
 	cfg.Dial = fakeDialer(workers)
@@ -49,7 +49,7 @@ func MustFaultCoordinator(tb testing.TB, workers map[string]func() (Link, error)
 // answers, and checks that the totals are still exactly one pass's.
 func TestExactlyOnceMerge(t *testing.T) {
 	engine := worker.NewEngine(4)
-	queries := map[string]wire.Query{
+	queries := map[string]task.Query{
 		"count": countQ(count.Token, false, "the", "a", "Zen"),
 		"top":   topQ(false, true, 0),
 	}
@@ -57,10 +57,10 @@ func TestExactlyOnceMerge(t *testing.T) {
 		t.Run(qname, func(t *testing.T) {
 			t.Run("every result twice", func(t *testing.T) {
 				log := &answerLog{}
-				dup := func(r worker.Result) []event { return []event{{r: r}, {r: r}} }
-				workers := map[string]func() (Link, error){}
+				dup := func(r task.Result) []event { return []event{{r: r}, {r: r}} }
+				workers := map[string]func() (task.Link, error){}
 				for _, name := range []string{"dup-1", "dup-2"} {
-					workers[name] = func() (Link, error) {
+					workers[name] = func() (task.Link, error) {
 						return newScriptedLink(2, countingScript(name, engine, log, dup)), nil
 					}
 				}
@@ -84,18 +84,18 @@ func TestExactlyOnceMerge(t *testing.T) {
 				var dropOnce sync.Once
 				drop := func() { dropOnce.Do(func() { close(dropped) }) }
 				var steadyStarted atomic.Bool
-				workers := map[string]func() (Link, error){
-					"steady": func() (Link, error) {
-						return newScriptedLink(1, countingScript("steady", engine, log, func(r worker.Result) []event {
+				workers := map[string]func() (task.Link, error){
+					"steady": func() (task.Link, error) {
+						return newScriptedLink(1, countingScript("steady", engine, log, func(r task.Result) []event {
 							if steadyStarted.CompareAndSwap(false, true) {
 								<-dropped
 							}
 							return deliver(r)
 						})), nil
 					},
-					"flaky": func() (Link, error) {
+					"flaky": func() (task.Link, error) {
 						var n atomic.Int32
-						return newScriptedLink(2, countingScript("flaky", engine, log, func(r worker.Result) []event {
+						return newScriptedLink(2, countingScript("flaky", engine, log, func(r task.Result) []event {
 							if n.Add(1) == 1 {
 								return deliver(r)
 							}
@@ -158,20 +158,20 @@ func TestRetryAfterErrorResult(t *testing.T) {
 		return first
 	}
 	var goodStarted atomic.Bool
-	workers := map[string]func() (Link, error){
-		"good": func() (Link, error) {
-			return newScriptedLink(2, countingScript("good", engine, log, func(r worker.Result) []event {
+	workers := map[string]func() (task.Link, error){
+		"good": func() (task.Link, error) {
+			return newScriptedLink(2, countingScript("good", engine, log, func(r task.Result) []event {
 				if goodStarted.CompareAndSwap(false, true) {
 					<-failedCh
 				}
 				return deliver(r)
 			})), nil
 		},
-		"bad": func() (Link, error) {
+		"bad": func() (task.Link, error) {
 			if badDials.Add(1) > 1 {
 				return nil, errors.New("bad worker is gone")
 			}
-			return newScriptedLink(2, countingScript("bad", engine, log, func(r worker.Result) []event {
+			return newScriptedLink(2, countingScript("bad", engine, log, func(r task.Result) []event {
 				if fail() {
 					r.Partial, r.Err = count.Partial{}, errors.New("disk on fire")
 					return []event{{r: r}, {err: errors.New("bad worker left")}}
@@ -215,15 +215,15 @@ func TestRetryErrorOnceStays(t *testing.T) {
 	q := topQ(true, false, 25)
 	log := &answerLog{}
 	var failed atomic.Bool
-	once := func(r worker.Result) []event {
+	once := func(r task.Result) []event {
 		if failed.CompareAndSwap(false, true) {
 			r.Partial, r.Err = count.Partial{}, errors.New("transient")
 		}
 		return deliver(r)
 	}
-	workers := map[string]func() (Link, error){
-		"w1": func() (Link, error) { return newScriptedLink(1, countingScript("w1", engine, log, once)), nil },
-		"w2": func() (Link, error) { return newScriptedLink(1, countingScript("w2", engine, log, once)), nil },
+	workers := map[string]func() (task.Link, error){
+		"w1": func() (task.Link, error) { return newScriptedLink(1, countingScript("w1", engine, log, once)), nil },
+		"w2": func() (task.Link, error) { return newScriptedLink(1, countingScript("w2", engine, log, once)), nil },
 	}
 	c, cl := MustFaultCoordinator(t, workers, nil)
 	waitFor(t, 10*time.Second, "both workers ready", func() bool { return c.pool.ready() == 2 })
@@ -261,17 +261,17 @@ func TestChunkFailsEveryAttempt(t *testing.T) {
 	engine := worker.NewEngine(4)
 	q := countQ(count.Word, false, "the")
 	log := &answerLog{}
-	poison := func(r worker.Result, t worker.Task) []event {
+	poison := func(r task.Result, t task.Task) []event {
 		if bytes.Contains(t.Data, []byte("POISON")) {
 			r.Partial, r.Err = count.Partial{}, errors.New("cannot count poison")
 		}
 		return deliver(r)
 	}
-	workers := map[string]func() (Link, error){}
+	workers := map[string]func() (task.Link, error){}
 	for _, name := range []string{"w1", "w2"} {
-		workers[name] = func() (Link, error) {
-			return newScriptedLink(2, func(t worker.Task) []event {
-				return countingScript(name, engine, log, func(r worker.Result) []event { return poison(r, t) })(t)
+		workers[name] = func() (task.Link, error) {
+			return newScriptedLink(2, func(t task.Task) []event {
+				return countingScript(name, engine, log, func(r task.Result) []event { return poison(r, t) })(t)
 			}), nil
 		}
 	}
@@ -339,7 +339,7 @@ func TestJobCompleteDedupes(t *testing.T) {
 	j := newJob(t.Context(), "j1", q, 8, 3)
 	d := j.addDocument("d.txt", int64(len(data)))
 	cuts := []int{0, 12, 23, len(data)}
-	var tasks []*task
+	var tasks []*unit
 	for i := range len(cuts) - 1 {
 		if err := j.acquire(); err != nil {
 			t.Fatalf("acquire window: %v", err)
@@ -350,9 +350,9 @@ func TestJobCompleteDedupes(t *testing.T) {
 		}
 		tasks = append(tasks, tk)
 	}
-	result := func(tk *task) worker.Result {
+	result := func(tk *unit) task.Result {
 		wt := tk.workerTask()
-		return worker.Result{JobID: wt.JobID, ChunkID: wt.ChunkID, Attempt: wt.Attempt, Partial: p.Run(tk.data)}
+		return task.Result{JobID: wt.JobID, ChunkID: wt.ChunkID, Attempt: wt.Attempt, Partial: p.Run(tk.data)}
 	}
 	r0 := result(tasks[0])
 	if retry := j.complete("w1", r0); retry != nil {
@@ -361,17 +361,17 @@ func TestJobCompleteDedupes(t *testing.T) {
 	if retry := j.complete("w2", r0); retry != nil {
 		t.Errorf("duplicate result: got retry of chunk %d, want none", retry.id)
 	}
-	if retry := j.complete("w1", worker.Result{JobID: "j1", ChunkID: 99, Partial: p.Run([]byte("the the\n"))}); retry != nil {
+	if retry := j.complete("w1", task.Result{JobID: "j1", ChunkID: 99, Partial: p.Run([]byte("the the\n"))}); retry != nil {
 		t.Errorf("result for no chunk: got a retry, want none")
 	}
-	if retry := j.complete("w1", worker.Result{JobID: "j1", ChunkID: r0.ChunkID, Err: errors.New("late")}); retry != nil {
+	if retry := j.complete("w1", task.Result{JobID: "j1", ChunkID: r0.ChunkID, Err: errors.New("late")}); retry != nil {
 		t.Errorf("late error for a merged chunk: got a retry, want none")
 	}
 	j.complete("w1", result(tasks[1]))
 	j.complete("w1", result(tasks[2]))
 	j.uploadDone()
 
-	snap := j.snapshot(true)
+	snap := jobToProto(j.snapshot(true), false)
 	if snap.GetState() != tallyv1.JobState_JOB_STATE_SUCCEEDED {
 		t.Fatalf("got state %v (error %q), want SUCCEEDED", snap.GetState(), snap.GetError())
 	}
@@ -401,9 +401,9 @@ func TestJobCompleteRetries(t *testing.T) {
 	if err != nil {
 		t.Fatalf("add task: %v", err)
 	}
-	fail := func() *task {
+	fail := func() *unit {
 		wt := tk.workerTask()
-		return j.complete("w", worker.Result{JobID: wt.JobID, ChunkID: wt.ChunkID, Attempt: wt.Attempt, Err: errors.New("boom")})
+		return j.complete("w", task.Result{JobID: wt.JobID, ChunkID: wt.ChunkID, Attempt: wt.Attempt, Err: errors.New("boom")})
 	}
 	if retry := fail(); retry != tk {
 		t.Fatalf("attempt 1 failed: got retry %v, want the chunk", retry)
@@ -411,7 +411,7 @@ func TestJobCompleteRetries(t *testing.T) {
 	if retry := fail(); retry != nil {
 		t.Fatalf("attempt 2 failed: got retry of chunk %d, want none (2 attempts)", retry.id)
 	}
-	snap := j.snapshot(false)
+	snap := jobToProto(j.snapshot(false), false)
 	if snap.GetState() != tallyv1.JobState_JOB_STATE_FAILED {
 		t.Fatalf("got state %v, want FAILED", snap.GetState())
 	}

@@ -10,9 +10,7 @@ import (
 	"tally/chunk"
 	"tally/count"
 	"tally/metrics"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/wire"
-	"tally/worker"
+	"tally/task"
 )
 
 // document is one document's running result.
@@ -23,14 +21,11 @@ type document struct {
 	counts []int64
 }
 
-// errInput marks a job that failed because of its input, not the cluster.
-var errInput = errors.New("invalid input")
-
 // job is one counting job. Its merge state has one owner at a time: every
 // change goes through a method that holds mu.
 type job struct {
 	id       string
-	query    wire.Query
+	query    task.Query
 	created  time.Time
 	ctx      context.Context // ends when the job ends, for whatever reason
 	cancel   context.CancelCauseFunc
@@ -39,25 +34,26 @@ type job struct {
 	metrics  *metrics.Metrics // may be nil
 
 	mu           sync.Mutex // guards every field below
-	state        tallyv1.JobState
+	state        State
 	err          error
 	docs         []*document
 	freq         *count.Freq
 	folding      int              // frequency tables being merged into freq outside mu
-	pending      map[uint64]*task // chunks not merged yet, by id
+	pending      map[uint64]*unit // chunks not merged yet, by id
 	nextID       uint64
 	uploaded     bool // the last chunk has been created
-	progress     *tallyv1.JobProgress
+	progress     Progress
 	workers      map[string]struct{}
 	finished     time.Time
-	result       *tallyv1.JobResult // without its frequency table:
-	top          []count.Entry      // the table, converted for each reply (see resultProto)
-	topDropped   bool               // the history dropped top
-	waitingSince time.Time          // when progress.Waiting was last set
-	latency      time.Duration      // sum of merged chunks' dispatch-to-result times
-	merged       int                // chunks merged, for the mean latency
-	changed      chan struct{}      // closed and replaced on every change, for watchers
-	done         chan struct{}      // closed when the job ends
+	result       *Result       // without its frequency table:
+	top          []count.Entry // the table, kept compact (see resultProto)
+	topDropped   bool          // the history dropped top
+	waitingSince time.Time     // when progress.Waiting was last set
+	latency      time.Duration // sum of merged chunks' dispatch-to-result times
+	merged       int           // chunks merged, for the mean latency
+	changed      chan struct{} // closed and replaced on every change, for watchers
+	done         chan struct{} // closed when the job ends
+	fed          chan struct{} // closed when the goroutine feeding the job returns
 
 	// foldMu serializes merges into freq. They run outside mu, which a
 	// table merge (milliseconds) would otherwise hold from the reader
@@ -65,13 +61,13 @@ type job struct {
 	foldMu sync.Mutex
 }
 
-func newJob(parent context.Context, id string, q wire.Query, window int, attempts int) *job {
+func newJob(parent context.Context, id string, q task.Query, window int, attempts int) *job {
 	ctx, cancel := context.WithCancelCause(parent)
 	j := &job{
 		id: id, query: q, created: time.Now(), ctx: ctx, cancel: cancel,
 		window: make(chan struct{}, window), attempts: attempts,
-		state: tallyv1.JobState_JOB_STATE_RUNNING, pending: map[uint64]*task{},
-		progress: &tallyv1.JobProgress{}, workers: map[string]struct{}{}, changed: make(chan struct{}), done: make(chan struct{}),
+		state: Running, pending: map[uint64]*unit{},
+		workers: map[string]struct{}{}, changed: make(chan struct{}), done: make(chan struct{}), fed: make(chan struct{}),
 	}
 	if q.Spec.Top != nil {
 		j.freq = count.NewFreq()
@@ -91,7 +87,7 @@ func (j *job) addDocument(name string, size int64) int {
 	}
 	j.docs = append(j.docs, d)
 	if size > 0 {
-		j.progress.BytesTotal += uint64(size)
+		j.progress.BytesTotal += size
 	}
 	j.notify()
 	return len(j.docs) - 1
@@ -100,7 +96,7 @@ func (j *job) addDocument(name string, size int64) int {
 // received records n more uploaded bytes.
 func (j *job) received(n int) {
 	j.mu.Lock()
-	j.progress.BytesReceived += uint64(n)
+	j.progress.BytesReceived += int64(n)
 	j.mu.Unlock()
 }
 
@@ -118,35 +114,22 @@ func (j *job) acquire() error {
 }
 
 // addTask creates the task for a chunk; the caller holds a window token for it.
-func (j *job) addTask(doc int, c chunk.Chunk) (*task, error) {
-	return j.add(&task{doc: doc, offset: c.Offset, data: c.Data, release: c.Release})
+func (j *job) addTask(doc int, c chunk.Chunk) (*unit, error) {
+	return j.add(&unit{doc: doc, offset: c.Offset, data: c.Data, release: c.Release})
 }
 
-// addBlock creates the task for block k of a local file, which the worker
-// reads itself; the caller holds a window token for it. The task holds f
-// until it settles.
-func (j *job) addBlock(doc int, name string, f *sharedFile, k int64, cfg chunk.Config) (*task, error) {
-	read := func(buf []byte) ([]byte, []byte, error) {
-		data, _, used, err := chunk.ReadBlock(f.file, f.size, k, cfg, buf)
-		if err != nil {
-			err = fmt.Errorf("%w: %s: %w", errInput, name, err)
-		}
-		return data, used, err
-	}
-	f.hold()
-	t, err := j.add(&task{doc: doc, offset: k * int64(cfg.Size), read: read, release: f.unhold})
-	if err != nil {
-		f.unhold()
-	}
-	return t, err
+// addSplit creates the task for a split of a stored document, which the
+// worker reads itself; the caller holds a window token for it.
+func (j *job) addSplit(doc int, ref task.Ref) (*unit, error) {
+	return j.add(&unit{doc: doc, offset: ref.Offset, ref: &ref})
 }
 
 // add registers t as the job's next task, which holds its bytes until it
 // settles. A job that has ended takes no more tasks.
-func (j *job) add(t *task) (*task, error) {
+func (j *job) add(t *unit) (*unit, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.state != tallyv1.JobState_JOB_STATE_RUNNING {
+	if j.state != Running {
 		return nil, errJobEnded
 	}
 	t.job, t.id = j, j.nextID
@@ -173,11 +156,11 @@ func (j *job) uploadDone() {
 
 // complete merges a worker's result exactly once per chunk. It returns the task
 // to dispatch again when the worker failed on it and attempts remain.
-func (j *job) complete(workerName string, r worker.Result) (retry *task) {
+func (j *job) complete(workerName string, r task.Result) (retry *unit) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	t, ok := j.pending[r.ChunkID]
-	if !ok || j.state != tallyv1.JobState_JOB_STATE_RUNNING {
+	if !ok || j.state != Running {
 		if r.Err == nil {
 			j.metrics.Duplicate() // the chunk was retried or backed up, or its job ended
 		}
@@ -185,8 +168,8 @@ func (j *job) complete(workerName string, r worker.Result) (retry *task) {
 	}
 	d := j.docs[t.doc]
 	t.stopped(workerName)
-	if errors.Is(r.Err, errInput) {
-		j.failLocked(r.Err) // a local file that cannot be read, or a line too long: the same on any worker
+	if errors.Is(r.Err, task.ErrInput) {
+		j.failLocked(r.Err) // a document that cannot be read, or a line too long: the same on any worker
 		return nil
 	}
 	if r.Err != nil {
@@ -207,11 +190,11 @@ func (j *job) complete(workerName string, r worker.Result) (retry *task) {
 	j.workers[workerName] = struct{}{}
 	j.progress.ChunksDone++
 	size := t.size(r)
-	if t.read != nil {
-		j.progress.BytesReceived += uint64(size) // read by the worker: received as counted
+	if t.ref != nil {
+		j.progress.BytesReceived += size // read by the worker: received as counted
 	}
-	j.progress.BytesCounted += uint64(size)
-	j.metrics.Merged(size)
+	j.progress.BytesCounted += size
+	j.metrics.Merged(int(size))
 	if r.Partial.Freq != nil && j.freq != nil {
 		j.fold(j.freq, r.Partial.Freq)
 	}
@@ -238,10 +221,10 @@ func (j *job) fold(into, f *count.Freq) {
 // lost records that workerName lost t (an error result, or a link that broke
 // while it held t). It returns whether t should be dispatched again; when t
 // has failed on too many workers, the job fails naming the chunk's place.
-func (j *job) lost(t *task, workerName string, cause error) (retry bool) {
+func (j *job) lost(t *unit, workerName string, cause error) (retry bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if _, ok := j.pending[t.id]; !ok || j.state != tallyv1.JobState_JOB_STATE_RUNNING {
+	if _, ok := j.pending[t.id]; !ok || j.state != Running {
 		return false
 	}
 	t.stopped(workerName)
@@ -250,7 +233,7 @@ func (j *job) lost(t *task, workerName string, cause error) (retry bool) {
 
 // countFailure counts a failure of t on workerName and fails the job when t
 // has failed MaxAttempts times. It reports whether t may be retried. j.mu is held.
-func (j *job) countFailure(t *task, workerName string, cause error) bool {
+func (j *job) countFailure(t *unit, workerName string, cause error) bool {
 	n := t.failed(workerName, cause)
 	if n < j.attempts {
 		return true
@@ -276,7 +259,7 @@ func (j *job) suspect() (int, string) {
 }
 
 // recordLatency adds t's time in flight to the job's mean. j.mu is held.
-func (j *job) recordLatency(t *task) {
+func (j *job) recordLatency(t *unit) {
 	if d := t.firstSent(); !d.IsZero() {
 		j.latency += time.Since(d)
 		j.merged++
@@ -308,19 +291,19 @@ const (
 	outlierAge   = 200 * time.Millisecond
 )
 
-// straggler returns a chunk in flight on another worker for longer than
-// backupAfter and without a backup yet, oldest first, or nil.
-func (j *job) straggler(workerName string) *task {
+// straggler returns a task that can take, in flight on another worker for
+// longer than backupAfter and without a backup yet, oldest first, or nil.
+func (j *job) straggler(workerName string, can func(*unit) bool) *unit {
 	after := j.backupAfter()
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.state != tallyv1.JobState_JOB_STATE_RUNNING {
+	if j.state != Running {
 		return nil
 	}
-	var best *task
+	var best *unit
 	var bestAge time.Duration
 	for _, t := range j.pending {
-		if age, ok := t.backupCandidate(workerName); ok && age >= after && age > bestAge {
+		if age, ok := t.backupCandidate(workerName); ok && age >= after && age > bestAge && can(t) {
 			best, bestAge = t, age
 		}
 	}
@@ -344,11 +327,11 @@ func (j *job) merge(d *document, p count.Partial) error {
 
 // maybeFinish ends the job successfully once every chunk is merged. j.mu is held.
 func (j *job) maybeFinish() {
-	if j.state != tallyv1.JobState_JOB_STATE_RUNNING || !j.uploaded || len(j.pending) > 0 || j.folding > 0 {
+	if j.state != Running || !j.uploaded || len(j.pending) > 0 || j.folding > 0 {
 		return
 	}
 	j.result = j.buildResult()
-	j.finishLocked(tallyv1.JobState_JOB_STATE_SUCCEEDED, nil)
+	j.finishLocked(Succeeded, nil)
 }
 
 // end stops a running job because cause ended its context: a cancel, a failure,
@@ -356,11 +339,11 @@ func (j *job) maybeFinish() {
 func (j *job) end(cause error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.state != tallyv1.JobState_JOB_STATE_RUNNING {
+	if j.state != Running {
 		return
 	}
 	if errors.Is(cause, context.Canceled) {
-		j.finishLocked(tallyv1.JobState_JOB_STATE_CANCELED, cause)
+		j.finishLocked(Canceled, cause)
 		return
 	}
 	j.failLocked(cause)
@@ -370,18 +353,18 @@ func (j *job) end(cause error) {
 func (j *job) fail(err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.state == tallyv1.JobState_JOB_STATE_RUNNING {
+	if j.state == Running {
 		j.failLocked(err)
 	}
 }
 
-func (j *job) failLocked(err error) { j.finishLocked(tallyv1.JobState_JOB_STATE_FAILED, err) }
+func (j *job) failLocked(err error) { j.finishLocked(Failed, err) }
 
 // finishLocked moves the job to a final state and frees its chunks. j.mu is held.
-func (j *job) finishLocked(state tallyv1.JobState, err error) {
+func (j *job) finishLocked(state State, err error) {
 	j.state, j.err, j.finished = state, err, time.Now()
 	j.progress.Waiting = ""
-	j.metrics.JobEnded(outcomes[state])
+	j.metrics.JobEnded(state.String())
 	for _, t := range j.pending {
 		t.settle()
 	}
@@ -390,13 +373,6 @@ func (j *job) finishLocked(state tallyv1.JobState, err error) {
 	close(j.done)
 	j.notify()
 	j.cancel(errJobEnded)
-}
-
-// outcomes name final states for metrics.
-var outcomes = map[tallyv1.JobState]string{
-	tallyv1.JobState_JOB_STATE_SUCCEEDED: "succeeded",
-	tallyv1.JobState_JOB_STATE_FAILED:    "failed",
-	tallyv1.JobState_JOB_STATE_CANCELED:  "canceled",
 }
 
 // errJobEnded is the cause of a job context that ended because the job did.
@@ -413,11 +389,11 @@ func (j *job) notify() {
 func (j *job) setWaiting(reason string, workers int) time.Duration {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.progress.Waiting != reason || j.progress.Workers != uint32(workers) {
+	if j.progress.Waiting != reason || j.progress.Workers != workers {
 		if j.progress.Waiting == "" {
 			j.waitingSince = time.Now()
 		}
-		j.progress.Waiting, j.progress.Workers = reason, uint32(workers)
+		j.progress.Waiting, j.progress.Workers = reason, workers
 		j.notify()
 	}
 	if reason == "" {
@@ -443,43 +419,19 @@ func (j *job) dropTable() {
 
 // buildResult assembles the final answer, but for the frequency table,
 // which it keeps in j.top. j.mu is held.
-func (j *job) buildResult() *tallyv1.JobResult {
-	res := &tallyv1.JobResult{
-		Workers:        uint32(len(j.workers)),
-		ElapsedSeconds: time.Since(j.created).Seconds(),
-	}
+func (j *job) buildResult() *Result {
+	res := &Result{Workers: len(j.workers), Elapsed: time.Since(j.created)}
 	var total count.Partial
 	for _, d := range j.docs {
-		res.Documents = append(res.Documents, docToProto(d.name, d.stats, d.counts))
+		res.Documents = append(res.Documents, DocumentResult{Name: d.name, Stats: d.stats, Counts: d.counts})
 		total.Merge(count.Partial{Stats: d.stats, Counts: d.counts})
 	}
 	if q := j.query.Spec.Count; q != nil && total.Counts == nil {
 		total.Counts = make([]int64, len(q.Targets))
 	}
-	res.Total = docToProto("total", total.Stats, total.Counts)
+	res.Total = DocumentResult{Name: "total", Stats: total.Stats, Counts: total.Counts}
 	if j.freq != nil {
 		j.top = j.freq.Top(j.query.TopLimit)
 	}
 	return res
-}
-
-// resultProto is j's result as sent: the frequency table, kept compact
-// (its tokens share one string), becomes messages only for the reply, and
-// one packed message when the client asked for that.
-func resultProto(r *tallyv1.JobResult, top []count.Entry, dropped, packed bool) *tallyv1.JobResult {
-	if r == nil {
-		return nil
-	}
-	m := &tallyv1.JobResult{Documents: r.GetDocuments(), Total: r.GetTotal(), Workers: r.GetWorkers(),
-		ElapsedSeconds: r.GetElapsedSeconds(), TopDropped: dropped}
-	if packed && top != nil {
-		m.TopTable = wire.TopToTable(top)
-	} else {
-		m.Top = wire.EntriesToProto(top)
-	}
-	return m
-}
-
-func docToProto(name string, s count.Stats, counts []int64) *tallyv1.DocumentResult {
-	return &tallyv1.DocumentResult{Name: name, Stats: wire.StatsToProto(s), Counts: wire.CountsToProto(counts)}
 }

@@ -20,7 +20,7 @@ import (
 	"tally/client"
 	"tally/count"
 	"tally/internal/leaktest"
-	"tally/wire"
+	"tally/task"
 	"tally/worker"
 )
 
@@ -61,6 +61,7 @@ func testConfig(tb testing.TB) Config {
 	cfg := DefaultConfig()
 	cfg.Logger = newTestLogger(tb)
 	cfg.DrainTimeout = 2 * time.Second
+	cfg.Dial = worker.DialGRPC
 	return cfg
 }
 
@@ -81,7 +82,7 @@ func MustEmbedded(tb testing.TB, workers, threads int, modify func(*Config)) *Co
 	tb.Helper()
 	cfg := testConfig(tb)
 	engine := worker.NewEngine(threads)
-	cfg.Dial = LocalDialer(engine)
+	cfg.Dial = worker.LocalDialer(engine)
 	if modify != nil {
 		modify(&cfg)
 	}
@@ -164,7 +165,7 @@ func MustCompile(tb testing.TB, s count.Spec) *count.Program {
 
 // reference is the answer of one single pass over each whole document,
 // count.Compile(spec).Run(data), merged into the totals as a job merges them.
-func reference(tb testing.TB, q wire.Query, ds []doc) *client.Result {
+func reference(tb testing.TB, q task.Query, ds []doc) *client.Result {
 	tb.Helper()
 	p := MustCompile(tb, q.Spec)
 	res := &client.Result{Total: client.DocumentResult{Name: "total"}}
@@ -232,7 +233,7 @@ func MustRun(tb testing.TB, ctx context.Context, cl *client.Client, job client.J
 }
 
 // checkExact fails the test when res is not the reference answer for q over ds.
-func checkExact(tb testing.TB, res *client.Result, q wire.Query, ds []doc) {
+func checkExact(tb testing.TB, res *client.Result, q task.Query, ds []doc) {
 	tb.Helper()
 	if d := diffResult(res, reference(tb, q, ds)); d != "" {
 		tb.Errorf("result differs from one pass over each document:\n%s", d)
@@ -247,10 +248,10 @@ func wantCode(tb testing.TB, err error, want codes.Code) {
 	}
 }
 
-func countQ(m count.Mode, ignoreCase bool, targets ...string) wire.Query {
-	return wire.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: ignoreCase}}}
+func countQ(m count.Mode, ignoreCase bool, targets ...string) task.Query {
+	return task.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: ignoreCase}}}
 }
 
-func topQ(wordsOnly, lower bool, limit int) wire.Query {
-	return wire.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: wordsOnly, Lower: lower}}, TopLimit: limit}
+func topQ(wordsOnly, lower bool, limit int) task.Query {
+	return task.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: wordsOnly, Lower: lower}}, TopLimit: limit}
 }

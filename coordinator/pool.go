@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"tally/metrics"
-	"tally/worker"
+	"tally/task"
 )
 
 // Worker states shown by ListWorkers.
@@ -32,10 +32,12 @@ type member struct {
 // scheduler while the worker has free slots and hands results to deliver.
 type pool struct {
 	log     *slog.Logger
-	dial    Dialer
+	dial    task.Dialer
 	sched   *scheduler
-	deliver func(workerName string, t *task, r worker.Result)
-	backup  func(workerName string) *task // a straggler to copy, or nil
+	deliver func(workerName string, t *unit, r task.Result)
+	backup  func(workerName string, can func(*unit) bool) *unit // a straggler to copy, or nil
+	// read reads a split for a worker that cannot reach its store.
+	read    func(ctx context.Context, ref task.Ref) ([]byte, error)
 	drain   time.Duration
 	metrics *metrics.Metrics // may be nil
 
@@ -50,10 +52,11 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu       sync.Mutex // guards state, inflight, slots and done
+	mu       sync.Mutex // guards state, inflight, slots, storage and done
 	state    string
-	inflight map[*task]struct{}
+	inflight map[*unit]struct{}
 	slots    int
+	storage  task.Storage // what the worker reads by reference, as its link says
 	done     uint64
 }
 
@@ -85,7 +88,7 @@ func (p *pool) startLocked(m member) {
 		old.cancel()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{member: m, ctx: ctx, cancel: cancel, state: stateConnecting, inflight: map[*task]struct{}{}}
+	s := &session{member: m, ctx: ctx, cancel: cancel, state: stateConnecting, inflight: map[*unit]struct{}{}}
 	p.sessions[m.name] = s
 	p.log.Info("worker joined", "worker", m.name, "addr", m.addr)
 	p.wg.Add(1)
@@ -153,13 +156,13 @@ func (p *pool) run(s *session) {
 // serve dispatches chunks over one link until it fails or the session ends. On
 // a graceful end the worker finishes what it holds; whatever is still in flight
 // when the link goes is queued again for other workers.
-func (p *pool) serve(s *session, link Link) {
+func (p *pool) serve(s *session, link task.Link) {
 	free := make(chan struct{}, link.Slots())
 	for range link.Slots() {
 		free <- struct{}{}
 	}
 	s.mu.Lock()
-	s.state, s.slots = stateReady, link.Slots()
+	s.state, s.slots, s.storage = stateReady, link.Slots(), link.Storage()
 	s.mu.Unlock()
 
 	lctx, lcancel := context.WithCancel(s.ctx)
@@ -177,10 +180,11 @@ func (p *pool) serve(s *session, link Link) {
 		if lctx.Err() != nil {
 			break
 		}
+		takes := func(t *unit) bool { return p.takes(s, t) }
 		t, err := p.sched.next(lctx,
-			func(t *task) bool { return !t.avoids(s.name, p.ready) },
-			func() *task {
-				t := p.backup(s.name)
+			func(t *unit) bool { return !t.avoids(s.name, p.ready) && takes(t) },
+			func() *unit {
+				t := p.backup(s.name, takes)
 				if t != nil {
 					p.metrics.Redispatched("backup")
 				}
@@ -191,6 +195,13 @@ func (p *pool) serve(s *session, link Link) {
 		}
 		if !t.hold() { // merged, or its job ended: nothing to send
 			free <- struct{}{}
+			continue
+		}
+		wt, err := p.prepare(lctx, s, t)
+		if err != nil {
+			t.unhold()
+			free <- struct{}{}
+			p.deliver(s.name, t, task.Result{JobID: t.job.id, ChunkID: t.id, Attempt: wt.Attempt, Err: err})
 			continue
 		}
 		alone := t.runsAlone() && link.Slots() > 1
@@ -204,10 +215,11 @@ func (p *pool) serve(s *session, link Link) {
 		s.mu.Unlock()
 		t.started(s.name)
 		t.job.dispatched()
-		if err := send(link, t); err != nil {
+		if err := send(link, wt, t); err != nil {
 			p.log.Warn("send to worker failed", "worker", s.name, "err", err)
 			break
 		}
+		p.metrics.Streamed(len(wt.Data))
 		if alone {
 			// Nothing else goes on this link until t is answered.
 			if !takeAll(lctx, free, 1) {
@@ -251,6 +263,49 @@ func (p *pool) serve(s *session, link Link) {
 	p.requeueLost(s, err)
 }
 
+// takes reports whether s may run t: a chunk; a split that s's worker reads
+// itself; or a split that no ready worker reads, which the coordinator then
+// reads for it (prepare). A whole document (compressed) goes only to a
+// worker that reads it. It is called with the scheduler's lock held.
+func (p *pool) takes(s *session, t *unit) bool {
+	if t.ref == nil || s.reads(t.ref.URL) {
+		return true
+	}
+	return !t.ref.Whole && !p.someoneReads(t.ref.URL)
+}
+
+// someoneReads reports whether a ready worker reads url by reference.
+func (p *pool) someoneReads(url string) bool {
+	for _, s := range p.list() {
+		if s.getState() == stateReady && s.reads(url) {
+			return true
+		}
+	}
+	return false
+}
+
+// prepare returns the task to send s for t: a split that s's worker cannot
+// read goes with its bytes, which the coordinator reads from the store.
+func (p *pool) prepare(ctx context.Context, s *session, t *unit) (task.Task, error) {
+	wt := t.workerTask()
+	if t.ref == nil || s.reads(t.ref.URL) {
+		return wt, nil
+	}
+	data, err := p.read(ctx, *t.ref)
+	if err != nil {
+		return wt, err
+	}
+	wt.Data, wt.Ref = data, nil
+	return wt, nil
+}
+
+// reads reports whether s's worker reads url by reference.
+func (s *session) reads(url string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.storage.CanRead(url)
+}
+
 // takeAll takes n slots from free, or returns false when ctx ends first.
 func takeAll(ctx context.Context, free <-chan struct{}, n int) bool {
 	for range n {
@@ -264,7 +319,7 @@ func takeAll(ctx context.Context, free <-chan struct{}, n int) bool {
 }
 
 // receive delivers results until the link ends, freeing a slot for each.
-func (p *pool) receive(s *session, link Link, free chan<- struct{}) error {
+func (p *pool) receive(s *session, link task.Link, free chan<- struct{}) error {
 	for {
 		r, err := link.Recv()
 		if err != nil {
@@ -279,7 +334,7 @@ func (p *pool) receive(s *session, link Link, free chan<- struct{}) error {
 }
 
 // take removes the in-flight task that r answers; nil if r answers none.
-func (s *session) take(r worker.Result) *task {
+func (s *session) take(r task.Result) *unit {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for t := range s.inflight {
@@ -296,7 +351,7 @@ func (s *session) take(r worker.Result) *task {
 // counting a failure: the worker is leaving, not failing.
 func (p *pool) handBack(s *session) {
 	s.mu.Lock()
-	held := make([]*task, 0, len(s.inflight))
+	held := make([]*unit, 0, len(s.inflight))
 	for t := range s.inflight {
 		held = append(held, t)
 	}
@@ -313,7 +368,7 @@ func (p *pool) handBack(s *session) {
 func (s *session) forget() {
 	s.mu.Lock()
 	lost := s.inflight
-	s.inflight = map[*task]struct{}{}
+	s.inflight = map[*unit]struct{}{}
 	s.mu.Unlock()
 	for t := range lost {
 		t.stopped(s.name)
@@ -328,7 +383,7 @@ func (s *session) forget() {
 func (p *pool) requeueLost(s *session, cause error) {
 	s.mu.Lock()
 	lost := s.inflight
-	s.inflight = map[*task]struct{}{}
+	s.inflight = map[*unit]struct{}{}
 	s.mu.Unlock()
 	for t := range lost {
 		if len(lost) > 1 {

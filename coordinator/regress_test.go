@@ -10,10 +10,12 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"tally/chunk"
 	"testing"
 	"time"
 	"weak"
+
+	"tally/chunk"
+	"tally/task"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -177,7 +179,7 @@ func collected[T any](wp weak.Pointer[T]) bool {
 // the sessions in the map, then waits for all of them).
 func TestBugAddWorkerTwiceHangsClose(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.Dial = LocalDialer(worker.NewEngine(1))
+	cfg.Dial = worker.LocalDialer(worker.NewEngine(1))
 	c, err := Start(cfg)
 	if err != nil {
 		t.Fatalf("start: %v", err)
@@ -277,14 +279,14 @@ func TestBugRetryGoesBackToFailingWorker(t *testing.T) {
 		}
 	}
 	goodHold, badHold := hold(release), hold(releaseBad)
-	workers := map[string]func() (Link, error){
-		"good": func() (Link, error) {
-			return newScriptedLink(1, func(tk worker.Task) []event { goodHold(); return deliver(engine.Process(tk)) }), nil
+	workers := map[string]func() (task.Link, error){
+		"good": func() (task.Link, error) {
+			return newScriptedLink(1, func(tk task.Task) []event { goodHold(); return deliver(engine.Process(context.Background(), tk)) }), nil
 		},
-		"bad": func() (Link, error) {
-			return newScriptedLink(1, func(tk worker.Task) []event {
+		"bad": func() (task.Link, error) {
+			return newScriptedLink(1, func(tk task.Task) []event {
 				badHold()
-				return deliver(worker.Result{JobID: tk.JobID, ChunkID: tk.ChunkID, Attempt: tk.Attempt, Err: errors.New("broken worker")})
+				return deliver(task.Result{JobID: tk.JobID, ChunkID: tk.ChunkID, Attempt: tk.Attempt, Err: errors.New("broken worker")})
 			}), nil
 		},
 	}
@@ -365,7 +367,7 @@ func TestBugAddWorkerDroppedByGossip(t *testing.T) {
 	ccfg := cluster.DefaultConfig()
 	cfg := testConfig(t)
 	cfg.Cluster = &ccfg
-	cfg.Dial = LocalDialer(worker.NewEngine(1))
+	cfg.Dial = worker.LocalDialer(worker.NewEngine(1))
 	c := MustStart(t, cfg)
 	c.AddWorker("static", "local", 1)
 	cl := MustClient(t, c)

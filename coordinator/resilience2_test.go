@@ -20,8 +20,7 @@ import (
 	"tally/client"
 	"tally/count"
 	tallyv1 "tally/proto/tally/v1"
-	"tally/wire"
-	"tally/worker"
+	"tally/task"
 )
 
 // TestNoWorkers runs jobs on a coordinator without workers.
@@ -110,7 +109,7 @@ func TestNoWorkers(t *testing.T) {
 
 // poisonDocs are two documents, the second with a POISON line in its middle,
 // and the byte offset of the chunk that holds it.
-func poisonDocs(tb testing.TB, c *Coordinator, q wire.Query) ([]doc, int64) {
+func poisonDocs(tb testing.TB, c *Coordinator, q task.Query) ([]doc, int64) {
 	tb.Helper()
 	var b strings.Builder
 	for i := range 60 {
@@ -135,25 +134,25 @@ func poisonDocs(tb testing.TB, c *Coordinator, q wire.Query) ([]doc, int64) {
 // usable.
 func TestPoisonChunk(t *testing.T) {
 	const attempts = 3
-	poisoned := func(t worker.Task) bool { return bytes.Contains(t.Data, []byte("POISON")) }
+	poisoned := func(t task.Task) bool { return bytes.Contains(t.Data, []byte("POISON")) }
 	for _, tc := range []struct {
 		name   string
-		poison func(ctx context.Context, t worker.Task, emit func(event) bool)
+		poison func(ctx context.Context, t task.Task, emit func(event) bool)
 		want   string // in the failed job's error
 	}{
-		{"the link crashes", func(ctx context.Context, t worker.Task, emit func(event) bool) {
+		{"the link crashes", func(ctx context.Context, t task.Task, emit func(event) bool) {
 			// The worker dies a little while into the chunk.
 			if sleepCtx(ctx, 30*time.Millisecond) {
 				emit(event{err: errors.New("worker crashed on poison")})
 			}
 		}, "worker crashed on poison"},
-		{"error results", func(ctx context.Context, t worker.Task, emit func(event) bool) {
-			emit(event{r: worker.Result{JobID: t.JobID, ChunkID: t.ChunkID, Attempt: t.Attempt, Err: errors.New("cannot count poison")}})
+		{"error results", func(ctx context.Context, t task.Task, emit func(event) bool) {
+			emit(event{r: task.Result{JobID: t.JobID, ChunkID: t.ChunkID, Attempt: t.Attempt, Err: errors.New("cannot count poison")}})
 		}, "cannot count poison"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFleet()
-			answer := func(ctx context.Context, dial int, t worker.Task, emit func(event) bool) {
+			answer := func(ctx context.Context, dial int, t task.Task, emit func(event) bool) {
 				if poisoned(t) {
 					tc.poison(ctx, t, emit)
 					return
@@ -230,7 +229,7 @@ func TestPoisonChunk(t *testing.T) {
 
 // chunkAt returns the id a job gives the chunk of document name at offset:
 // chunks are numbered across the job's documents in order.
-func chunkAt(tb testing.TB, c *Coordinator, q wire.Query, ds []doc, name string, offset int64) uint64 {
+func chunkAt(tb testing.TB, c *Coordinator, q task.Query, ds []doc, name string, offset int64) uint64 {
 	tb.Helper()
 	var id uint64
 	for _, d := range ds {
@@ -253,7 +252,7 @@ func chunkAt(tb testing.TB, c *Coordinator, q wire.Query, ds []doc, name string,
 // both jobs fail.
 func TestBugCrashBlamesEveryChunkOnTheLink(t *testing.T) {
 	f := newFleet()
-	f.add("w", 2, 0, func(ctx context.Context, dial int, t worker.Task, emit func(event) bool) {
+	f.add("w", 2, 0, func(ctx context.Context, dial int, t task.Task, emit func(event) bool) {
 		if bytes.Contains(t.Data, []byte("POISON")) {
 			if sleepCtx(ctx, 30*time.Millisecond) {
 				emit(event{err: errors.New("worker crashed on poison")})
@@ -292,7 +291,7 @@ func TestBugCrashBlamesEveryChunkOnTheLink(t *testing.T) {
 // chunk "failed on 2 workers", instead of waiting WorkerWait for a worker.
 func TestBugSuspectCountsFailuresNotWorkers(t *testing.T) {
 	f := newFleet()
-	f.add("w", 1, 2, func(ctx context.Context, dial int, t worker.Task, emit func(event) bool) {
+	f.add("w", 1, 2, func(ctx context.Context, dial int, t task.Task, emit func(event) bool) {
 		if sleepCtx(ctx, 10*time.Millisecond) {
 			emit(event{err: errors.New("worker crashed")})
 		}

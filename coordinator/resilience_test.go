@@ -20,14 +20,14 @@ import (
 	"tally/client"
 	"tally/count"
 	tallyv1 "tally/proto/tally/v1"
-	"tally/wire"
+	"tally/task"
 	"tally/worker"
 )
 
 // answerFunc is how a fake worker answers one task: it runs on a goroutine of
 // its own and calls emit for each event, at its own pace (see newAsyncLink).
 // dial numbers the worker's links from 1. It must return once ctx ends.
-type answerFunc func(ctx context.Context, dial int, t worker.Task, emit func(event) bool)
+type answerFunc func(ctx context.Context, dial int, t task.Task, emit func(event) bool)
 
 // fakeWorker is one fake worker process behind a fleet.
 type fakeWorker struct {
@@ -48,7 +48,7 @@ type linkEvent struct {
 	at      time.Time
 }
 
-// fleet is a set of fake worker processes, by address, behind one Dialer
+// fleet is a set of fake worker processes, by address, behind one task.Dialer
 // (its dial method). Each dial opens a new async link. It logs every task
 // sent and every event delivered. It is safe for concurrent use.
 type fleet struct {
@@ -78,8 +78,8 @@ func (f *fleet) record(e linkEvent) {
 	f.log = append(f.log, e)
 }
 
-// dial is the fleet's Dialer.
-func (f *fleet) dial(ctx context.Context, addr string) (Link, error) {
+// dial is the fleet's task.Dialer.
+func (f *fleet) dial(ctx context.Context, addr string) (task.Link, error) {
 	f.mu.Lock()
 	w, ok := f.workers[addr]
 	f.dials[addr]++
@@ -91,7 +91,7 @@ func (f *fleet) dial(ctx context.Context, addr string) (Link, error) {
 	case w.maxDials > 0 && n > w.maxDials:
 		return nil, fmt.Errorf("fake worker %s is gone", addr)
 	}
-	l := newAsyncLink(w.slots, func(ctx context.Context, t worker.Task, emit func(event) bool) {
+	l := newAsyncLink(w.slots, func(ctx context.Context, t task.Task, emit func(event) bool) {
 		w.answer(ctx, n, t, func(e event) bool {
 			if !emit(e) {
 				return false
@@ -101,7 +101,7 @@ func (f *fleet) dial(ctx context.Context, addr string) (Link, error) {
 		})
 	})
 	send := l.SendFn
-	l.SendFn = func(t worker.Task) error {
+	l.SendFn = func(t task.Task) error {
 		f.record(linkEvent{addr: addr, dial: n, sent: true, job: t.JobID, chunk: t.ChunkID, attempt: t.Attempt})
 		return send(t)
 	}
@@ -136,26 +136,26 @@ func (f *fleet) sends(job, addr string) []linkEvent {
 
 // instant answers each task at once with the engine's result.
 func (f *fleet) instant() answerFunc {
-	return func(ctx context.Context, dial int, t worker.Task, emit func(event) bool) {
-		emit(event{r: f.engine.Process(t)})
+	return func(ctx context.Context, dial int, t task.Task, emit func(event) bool) {
+		emit(event{r: f.engine.Process(context.Background(), t)})
 	}
 }
 
 // after answers each task after d.
 func (f *fleet) after(d time.Duration) answerFunc {
-	return func(ctx context.Context, dial int, t worker.Task, emit func(event) bool) {
+	return func(ctx context.Context, dial int, t task.Task, emit func(event) bool) {
 		if sleepCtx(ctx, d) {
-			emit(event{r: f.engine.Process(t)})
+			emit(event{r: f.engine.Process(context.Background(), t)})
 		}
 	}
 }
 
 // heldUntil answers each task once gate is closed.
 func (f *fleet) heldUntil(gate <-chan struct{}) answerFunc {
-	return func(ctx context.Context, dial int, t worker.Task, emit func(event) bool) {
+	return func(ctx context.Context, dial int, t task.Task, emit func(event) bool) {
 		select {
 		case <-gate:
-			emit(event{r: f.engine.Process(t)})
+			emit(event{r: f.engine.Process(context.Background(), t)})
 		case <-ctx.Done():
 		}
 	}
@@ -195,7 +195,7 @@ type mergeLog struct {
 func hookMerges(c *Coordinator) *mergeLog {
 	l := &mergeLog{}
 	deliver := c.pool.deliver
-	c.pool.deliver = func(workerName string, t *task, r worker.Result) {
+	c.pool.deliver = func(workerName string, t *unit, r task.Result) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		before := chunksDone(t.job)
@@ -206,10 +206,10 @@ func hookMerges(c *Coordinator) *mergeLog {
 	return l
 }
 
-func chunksDone(j *job) uint64 {
+func chunksDone(j *job) int64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.progress.GetChunksDone()
+	return j.progress.ChunksDone
 }
 
 // all returns the deliveries to job ("" for every job), in order.
@@ -334,7 +334,7 @@ func resilDocs(tb testing.TB) []doc {
 }
 
 // chunkCount is how many chunks c cuts ds into for q at size.
-func chunkCount(tb testing.TB, c *Coordinator, q wire.Query, size int, ds []doc) int {
+func chunkCount(tb testing.TB, c *Coordinator, q task.Query, size int, ds []doc) int {
 	tb.Helper()
 	n := 0
 	for _, d := range ds {
@@ -344,7 +344,7 @@ func chunkCount(tb testing.TB, c *Coordinator, q wire.Query, size int, ds []doc)
 }
 
 // cutChunks returns the chunks c cuts data into for q at size.
-func cutChunks(tb testing.TB, c *Coordinator, q wire.Query, size int, data []byte) []chunk.Chunk {
+func cutChunks(tb testing.TB, c *Coordinator, q task.Query, size int, data []byte) []chunk.Chunk {
 	tb.Helper()
 	ccfg, err := c.chunkConfig(q, size)
 	if err != nil {
@@ -371,8 +371,8 @@ func TestWorkerDiesMidJob(t *testing.T) {
 
 	// dying holds the tasks of its first link; when it holds two, the link
 	// drops. It returns them through held, and closes crashed after the drop.
-	dying := func(held *[]worker.Task, mu *sync.Mutex, crashed chan struct{}) func(ctx context.Context, t worker.Task, emit func(event) bool) {
-		return func(ctx context.Context, t worker.Task, emit func(event) bool) {
+	dying := func(held *[]task.Task, mu *sync.Mutex, crashed chan struct{}) func(ctx context.Context, t task.Task, emit func(event) bool) {
+		return func(ctx context.Context, t task.Task, emit func(event) bool) {
 			mu.Lock()
 			*held = append(*held, t)
 			n := len(*held)
@@ -389,11 +389,11 @@ func TestWorkerDiesMidJob(t *testing.T) {
 		f := newFleet()
 		crashed := make(chan struct{})
 		var mu sync.Mutex
-		var held []worker.Task
+		var held []task.Task
 		// Live holds its first answers until the crash, so that dying surely gets two chunks.
 		f.add("live", 2, 0, f.heldUntil(crashed))
 		die := dying(&held, &mu, crashed)
-		f.add("dying", 2, 1, func(ctx context.Context, dial int, t worker.Task, emit func(event) bool) { die(ctx, t, emit) })
+		f.add("dying", 2, 1, func(ctx context.Context, dial int, t task.Task, emit func(event) bool) { die(ctx, t, emit) })
 		c, cl, ml := MustResilient(t, f, nil)
 		c.AddWorker("live", "live", 2)
 		c.AddWorker("dying", "dying", 2)
@@ -423,10 +423,10 @@ func TestWorkerDiesMidJob(t *testing.T) {
 		crashed, back := make(chan struct{}), make(chan struct{})
 		var backOnce sync.Once
 		var mu sync.Mutex
-		var held []worker.Task
+		var held []task.Task
 		f.add("live", 2, 0, f.heldUntil(back))
 		die := dying(&held, &mu, crashed)
-		f.add("dying", 2, 0, func(ctx context.Context, dial int, t worker.Task, emit func(event) bool) {
+		f.add("dying", 2, 0, func(ctx context.Context, dial int, t task.Task, emit func(event) bool) {
 			if dial == 1 {
 				die(ctx, t, emit)
 				return
@@ -434,7 +434,7 @@ func TestWorkerDiesMidJob(t *testing.T) {
 			backOnce.Do(func() {
 				close(back)
 				mu.Lock()
-				old := append([]worker.Task(nil), held...)
+				old := append([]task.Task(nil), held...)
 				mu.Unlock()
 				for _, o := range old {
 					for len(f.events(func(e linkEvent) bool {
@@ -444,7 +444,7 @@ func TestWorkerDiesMidJob(t *testing.T) {
 							return
 						}
 					}
-					if !emit(event{r: f.engine.Process(o)}) {
+					if !emit(event{r: f.engine.Process(context.Background(), o)}) {
 						return
 					}
 				}
@@ -460,7 +460,7 @@ func TestWorkerDiesMidJob(t *testing.T) {
 		checkExact(t, res, q, ds)
 		checkMergedOnce(t, ml, cl, res.JobID, chunkCount(t, c, q, faultChunk, ds))
 		mu.Lock()
-		old := append([]worker.Task(nil), held...)
+		old := append([]task.Task(nil), held...)
 		mu.Unlock()
 		for _, o := range old {
 			late := f.events(func(e linkEvent) bool {
@@ -474,14 +474,14 @@ func TestWorkerDiesMidJob(t *testing.T) {
 
 	t.Run("every answer twice, the second late, and a link drop", func(t *testing.T) {
 		f := newFleet()
-		twice := func(ctx context.Context, dial int, t worker.Task, emit func(event) bool) {
-			r := f.engine.Process(t)
+		twice := func(ctx context.Context, dial int, t task.Task, emit func(event) bool) {
+			r := f.engine.Process(context.Background(), t)
 			if emit(event{r: r}) && sleepCtx(ctx, 10*time.Millisecond) {
 				emit(event{r: r})
 			}
 		}
 		var w1Tasks atomic.Int32
-		f.add("w1", 2, 0, func(ctx context.Context, dial int, t worker.Task, emit func(event) bool) {
+		f.add("w1", 2, 0, func(ctx context.Context, dial int, t task.Task, emit func(event) bool) {
 			// The first link answers ten tasks, holds the next, and drops with the one after.
 			if dial == 1 {
 				switch n := w1Tasks.Add(1); {

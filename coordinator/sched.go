@@ -9,18 +9,18 @@ import (
 // each, so that several jobs share the workers and none starves.
 type scheduler struct {
 	mu     sync.Mutex // guards queues, order, rr and wake
-	queues map[*job][]*task
+	queues map[*job][]*unit
 	order  []*job // jobs with queued chunks, in turn order
 	rr     int
 	wake   chan struct{} // closed and replaced when a chunk is queued
 }
 
 func newScheduler() *scheduler {
-	return &scheduler{queues: map[*job][]*task{}, wake: make(chan struct{})}
+	return &scheduler{queues: map[*job][]*unit{}, wake: make(chan struct{})}
 }
 
 // push queues t behind its job's other chunks.
-func (s *scheduler) push(t *task) {
+func (s *scheduler) push(t *unit) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.enqueue(t.job)
@@ -30,11 +30,11 @@ func (s *scheduler) push(t *task) {
 
 // requeue puts t back at the head of its job's queue: a retried chunk goes first,
 // because the job cannot finish without it.
-func (s *scheduler) requeue(t *task) {
+func (s *scheduler) requeue(t *unit) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.enqueue(t.job)
-	s.queues[t.job] = append([]*task{t}, s.queues[t.job]...)
+	s.queues[t.job] = append([]*unit{t}, s.queues[t.job]...)
 	s.signal()
 }
 
@@ -56,7 +56,7 @@ func (s *scheduler) queued(j *job) int {
 // taking jobs in turn. accept is called with s.mu held and must not block.
 // When nothing is queued, fallback (if not nil) may offer a chunk instead: a
 // backup copy of a straggler; it is asked again at every wake-up.
-func (s *scheduler) next(ctx context.Context, accept func(*task) bool, fallback func() *task) (*task, error) {
+func (s *scheduler) next(ctx context.Context, accept func(*unit) bool, fallback func() *unit) (*unit, error) {
 	for {
 		s.mu.Lock()
 		t := s.pop(accept)
@@ -78,7 +78,7 @@ func (s *scheduler) next(ctx context.Context, accept func(*task) bool, fallback 
 
 // pop takes the first accepted chunk of the next job in turn, forgetting jobs
 // that ended. s.mu is held.
-func (s *scheduler) pop(accept func(*task) bool) *task {
+func (s *scheduler) pop(accept func(*unit) bool) *unit {
 	for tried := 0; tried < len(s.order); {
 		if s.rr >= len(s.order) {
 			s.rr = 0
@@ -109,7 +109,7 @@ func (s *scheduler) pop(accept func(*task) bool) *task {
 
 // live drops j's queued chunks that another copy already answered and
 // returns the rest. s.mu is held.
-func (s *scheduler) live(j *job) []*task {
+func (s *scheduler) live(j *job) []*unit {
 	q := s.queues[j]
 	kept := q[:0]
 	for _, t := range q {

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"tally/chunk"
 	"testing"
 	"time"
+
+	"tally/chunk"
 
 	"tally/count"
 )
@@ -21,9 +22,9 @@ func newTestJob(tb testing.TB, id string) *job {
 }
 
 // pushTasks queues n new tasks of j and returns them.
-func pushTasks(tb testing.TB, s *scheduler, j *job, n int) []*task {
+func pushTasks(tb testing.TB, s *scheduler, j *job, n int) []*unit {
 	tb.Helper()
-	var ts []*task
+	var ts []*unit
 	for range n {
 		t, err := j.addTask(0, chunk.Chunk{Data: []byte("x\n")})
 		if err != nil {
@@ -36,7 +37,7 @@ func pushTasks(tb testing.TB, s *scheduler, j *job, n int) []*task {
 }
 
 // name is a task's "job/chunk" for messages.
-func name(t *task) string {
+func name(t *unit) string {
 	if t == nil {
 		return "<nil>"
 	}
@@ -237,7 +238,7 @@ func TestSchedulerAccept(t *testing.T) {
 	a, b := newTestJob(t, "a"), newTestJob(t, "b")
 	ta := pushTasks(t, s, a, 3)
 	pushTasks(t, s, b, 1)
-	notA1 := func(tk *task) bool { return tk != ta[1] }
+	notA1 := func(tk *unit) bool { return tk != ta[1] }
 	var got []string
 	for range 3 {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -34,6 +34,11 @@ func TestSecureCluster(t *testing.T) {
 	ccfg.SecretKey = key
 	cfg := testConfig(t)
 	cfg.Cluster, cfg.TLS, cfg.Token = &ccfg, pair(dir, "coordinator"), "s3cret"
+	dial, err := worker.TLSDialer(cfg.TLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Dial = dial
 	c := MustStart(t, cfg)
 
 	startWorker := func(tls security.TLS, secret []byte, name string) {

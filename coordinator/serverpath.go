@@ -3,14 +3,14 @@ package coordinator
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"tally/decompress"
-	tallyv1 "tally/proto/tally/v1"
+	"tally/source"
+	"tally/source/file"
+	"tally/task"
 )
 
 // errNoDataDir refuses server paths on a coordinator that serves no files.
@@ -20,7 +20,26 @@ var errNoDataDir = errors.New("this coordinator has no data directory (start it 
 type serverFile struct {
 	name string // as the client gave it, or as found under a directory it gave
 	rel  string // slash-separated path inside the data directory
-	size int64
+	info fs.FileInfo
+}
+
+// ServerInputs returns the documents that paths name inside the data
+// directory (files, and directories read recursively in lexical order,
+// without hidden entries unless hidden is set), to be read by reference.
+// Every path is checked first: one that leaves the data directory or does
+// not exist is an error that wraps task.ErrInput.
+func (c *Coordinator) ServerInputs(paths []string, hidden bool) ([]Input, error) {
+	files, err := resolveServerPaths(c.root, c.cfg.DataDir, paths, hidden)
+	if err != nil {
+		return nil, task.InputError(err.Error())
+	}
+	out := make([]Input, len(files))
+	for i, f := range files {
+		abs := filepath.Join(c.cfg.DataDir, filepath.FromSlash(f.rel))
+		info := source.Info{URL: file.URL(abs), Name: f.name, Size: f.info.Size(), Version: file.Version(f.info)}
+		out[i] = Input{Name: f.name, Object: &info}
+	}
+	return out, nil
 }
 
 // resolveServerPaths turns client-given paths into the files they name, all
@@ -45,7 +64,10 @@ func resolveServerPaths(root *os.Root, dataDir string, paths []string, hidden bo
 			return nil, fmt.Errorf("server path %q: %w", p, pathError(err))
 		}
 		if !info.IsDir() {
-			files = append(files, serverFile{name: p, rel: rel, size: info.Size()})
+			if !info.Mode().IsRegular() {
+				return nil, fmt.Errorf("server path %q is not a regular file", p)
+			}
+			files = append(files, serverFile{name: p, rel: rel, info: info})
 			continue
 		}
 		err = fs.WalkDir(fsys, rel, func(path string, d fs.DirEntry, err error) error {
@@ -69,7 +91,7 @@ func resolveServerPaths(root *os.Root, dataDir string, paths []string, hidden bo
 			if rel != "." {
 				name = strings.TrimSuffix(p, "/") + strings.TrimPrefix(path, rel)
 			}
-			files = append(files, serverFile{name: name, rel: path, size: info.Size()})
+			files = append(files, serverFile{name: name, rel: path, info: info})
 			return nil
 		})
 		if err != nil {
@@ -109,68 +131,4 @@ func pathError(err error) error {
 		return errors.New("leads outside the data directory")
 	}
 	return err
-}
-
-// serverSource reads server files as documents, then hands over to the
-// upload (if any) for the client's own documents.
-type serverSource struct {
-	job   *job
-	root  *os.Root
-	files []serverFile
-	next  int
-	file  *os.File      // the open server file
-	cur   io.ReadCloser // its text, decompressed if need be
-	then  source        // the uploaded documents, or nil
-	// uploading is set once the server files are done and then's turn came.
-	uploading bool
-}
-
-func (s *serverSource) nextDocument() (*tallyv1.DocumentHeader, error) {
-	s.closeCurrent()
-	if s.next == len(s.files) {
-		s.uploading = true
-		if s.then == nil {
-			return nil, io.EOF
-		}
-		return s.then.nextDocument()
-	}
-	f := s.files[s.next]
-	s.next++
-	file, err := s.root.Open(filepath.FromSlash(f.rel))
-	if err != nil {
-		return nil, fmt.Errorf("%w: server path %q: %w", errInput, f.name, pathError(err))
-	}
-	text, _, err := decompress.NewReader(file)
-	if err != nil {
-		file.Close()
-		return nil, fmt.Errorf("%w: server path %q: %w", errInput, f.name, err)
-	}
-	s.file, s.cur = file, text
-	return &tallyv1.DocumentHeader{Name: f.name, Size: uint64(f.size)}, nil
-}
-
-func (s *serverSource) Read(p []byte) (int, error) {
-	switch {
-	case s.cur != nil:
-		n, err := s.cur.Read(p)
-		s.job.received(n)
-		return n, err
-	case s.uploading && s.then != nil:
-		return s.then.Read(p)
-	}
-	return 0, io.EOF
-}
-
-// Close closes the open file, if any.
-func (s *serverSource) Close() error {
-	s.closeCurrent()
-	return nil
-}
-
-func (s *serverSource) closeCurrent() {
-	if s.cur != nil {
-		s.cur.Close()
-		s.file.Close()
-		s.cur, s.file = nil, nil
-	}
 }

@@ -1,19 +1,19 @@
 package coordinator
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"tally/count"
 	tallyv1 "tally/proto/tally/v1"
+	"tally/task"
 	"tally/wire"
 )
 
@@ -44,46 +44,42 @@ func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 		return status.Error(codes.InvalidArgument, "the first message of RunJob must be a start")
 	}
 	q, err := wire.QueryFromProto(start.GetSpec())
-	if err == nil {
-		err = s.c.checkLimits(q)
-	}
 	if err != nil {
 		return status.Error(codes.InvalidArgument, err.Error())
 	}
-	if start.GetChunkSize() > uint64(s.c.cfg.MaxLine) {
-		return status.Errorf(codes.InvalidArgument, "chunk size %d is above the coordinator's limit %d", start.GetChunkSize(), s.c.cfg.MaxLine)
+	if start.GetChunkSize() > uint64(s.c.cfg.MaxLine) || start.GetBlockSize() > maxBlock {
+		return status.Errorf(codes.InvalidArgument, "chunk size %d or block size %d is above the coordinator's limits %d and %d",
+			start.GetChunkSize(), start.GetBlockSize(), s.c.cfg.MaxLine, maxBlock)
 	}
-	ccfg, err := s.c.chunkConfig(q, int(start.GetChunkSize()))
+	// Every stored document is found before the job starts, so that a bad
+	// path or url fails the call instead of a job halfway through.
+	stored, err := s.c.ServerInputs(start.GetServerPaths(), start.GetIncludeHidden())
 	if err != nil {
-		return status.Error(codes.InvalidArgument, err.Error())
+		return toStatus(err, codes.InvalidArgument)
 	}
-	files, err := resolveServerPaths(s.c.root, s.c.cfg.DataDir, start.GetServerPaths(), start.GetIncludeHidden())
+	objects, err := s.c.URLInputs(stream.Context(), start.GetUrls(), start.GetIncludeHidden())
 	if err != nil {
-		return status.Error(codes.InvalidArgument, err.Error())
+		return toStatus(err, codes.Unavailable)
 	}
-	j, err := s.c.admit(stream.Context(), q)
+	h, err := s.c.Submit(stream.Context(), Request{
+		Query: q, ChunkSize: int(start.GetChunkSize()), BlockSize: int(start.GetBlockSize()),
+		Inputs: List(append(stored, objects...), &upload{stream: stream}),
+	})
 	if err != nil {
-		return status.Error(codes.ResourceExhausted, err.Error())
+		return toStatus(err, codes.Internal)
 	}
+	j := h.j
 	if err := stream.Send(&tallyv1.RunJobResponse{Event: &tallyv1.RunJobResponse_Accepted{Accepted: &tallyv1.JobAccepted{JobId: j.id}}}); err != nil {
 		j.cancel(err)
 		return err
 	}
-
-	// The upload runs beside the progress loop.
-	uploaded := make(chan struct{})
-	go func() {
-		defer close(uploaded)
-		upload := &streamSource{stream: stream, job: j}
-		s.c.feedJob(j, &serverSource{job: j, root: s.c.root, files: files, then: upload}, ccfg)
-	}()
 	err = s.report(stream, j, start.GetPackedTop())
 	if err == nil {
-		<-uploaded // a job succeeds only after its upload ended
+		<-j.fed // a job succeeds only after its upload ended
 	}
-	// A job that ended early returns at once: the upload goroutine may sit in
-	// stream.Recv on a stalled client, and returning ends the stream, which
-	// unblocks it.
+	// A job that ended early returns at once: the feeding goroutine may sit
+	// in stream.Recv on a stalled client, and returning ends the stream,
+	// which unblocks it.
 	return err
 }
 
@@ -92,8 +88,11 @@ func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 func (s *service) report(stream tallyv1.CoordinatorService_RunJobServer, j *job, packed bool) error {
 	tick := time.NewTicker(progressEvery)
 	defer tick.Stop()
+	progress := func() *tallyv1.RunJobResponse {
+		return &tallyv1.RunJobResponse{Event: &tallyv1.RunJobResponse_Progress{Progress: progressToProto(j.snapshot(false).Progress)}}
+	}
 	// A first event at once, so that a client shows progress from the start.
-	if err := stream.Send(&tallyv1.RunJobResponse{Event: &tallyv1.RunJobResponse_Progress{Progress: j.snapshot(false).GetProgress()}}); err != nil {
+	if err := stream.Send(progress()); err != nil {
 		j.cancel(err)
 		<-j.done
 		return err
@@ -101,19 +100,18 @@ func (s *service) report(stream tallyv1.CoordinatorService_RunJobServer, j *job,
 	for {
 		select {
 		case <-j.done:
-			snap := j.snapshotAs(true, packed)
-			if snap.GetState() != tallyv1.JobState_JOB_STATE_SUCCEEDED {
-				return jobError(j)
+			snap := j.snapshot(true)
+			if snap.State != Succeeded {
+				return jobError(snap)
 			}
-			res := snap.GetResult()
+			res := resultToProto(snap.Result, packed) // outside j.mu: a table takes milliseconds
 			err := stream.Send(&tallyv1.RunJobResponse{Event: &tallyv1.RunJobResponse_Result{Result: res}})
-			if len(res.GetTop())+len(res.GetTopTable().GetCounts()) > bigTable {
+			if len(entries(snap)) > bigTable {
 				go debug.FreeOSMemory()
 			}
 			return err
 		case <-tick.C:
-			p := j.snapshot(false).GetProgress()
-			if err := stream.Send(&tallyv1.RunJobResponse{Event: &tallyv1.RunJobResponse_Progress{Progress: p}}); err != nil {
+			if err := stream.Send(progress()); err != nil {
 				j.cancel(err)
 				<-j.done
 				return err
@@ -122,87 +120,40 @@ func (s *service) report(stream tallyv1.CoordinatorService_RunJobServer, j *job,
 	}
 }
 
-// jobError maps an ended job's error to a gRPC status.
-func jobError(j *job) error {
-	j.mu.Lock()
-	err, state := j.err, j.state
-	j.mu.Unlock()
-	switch {
-	case state == tallyv1.JobState_JOB_STATE_CANCELED:
-		return status.Errorf(codes.Canceled, "job %s was cancelled", j.id)
-	case errors.Is(err, errInput):
-		return status.Errorf(codes.InvalidArgument, "job %s: %v", j.id, err)
-	case errors.Is(err, ErrNoWorkers):
-		return status.Errorf(codes.FailedPrecondition, "job %s failed: %v", j.id, err)
-	}
-	return status.Errorf(codes.Aborted, "job %s failed: %v", j.id, err)
-}
-
 func (s *service) CountTexts(ctx context.Context, req *tallyv1.CountTextsRequest) (*tallyv1.CountTextsResponse, error) {
 	cq, err := wire.CountQueryFromProto(req.GetQuery())
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
-	q := wire.Query{}
-	q.Spec.Count = &cq
-	if err := q.Spec.Validate(); err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
+	docs := make([]Input, len(req.GetTexts()))
+	for i, text := range req.GetTexts() {
+		docs[i] = Input{Name: strconv.Itoa(i), Size: int64(len(text)), Reader: strings.NewReader(text)}
 	}
-	if err := s.c.checkLimits(q); err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
-	}
-	ccfg, err := s.c.chunkConfig(q, 0)
+	h, err := s.c.Submit(ctx, Request{Query: task.Query{Spec: count.Spec{Count: &cq}}, Inputs: List(docs, nil)})
 	if err != nil {
-		return nil, status.Error(codes.Internal, err.Error())
+		return nil, toStatus(err, codes.Internal)
 	}
-	j, err := s.c.admit(ctx, q)
-	if err != nil {
-		return nil, status.Error(codes.ResourceExhausted, err.Error())
+	<-h.j.done
+	snap := h.j.snapshot(true)
+	if snap.State != Succeeded {
+		return nil, jobError(snap)
 	}
-	s.c.feedJob(j, newTextSource(req.GetTexts()), ccfg)
-	<-j.done
-	snap := j.snapshot(true)
-	if snap.GetState() != tallyv1.JobState_JOB_STATE_SUCCEEDED {
-		return nil, jobError(j)
-	}
-	return &tallyv1.CountTextsResponse{Documents: snap.GetResult().GetDocuments(), Total: snap.GetResult().GetTotal()}, nil
+	res := resultToProto(snap.Result, false)
+	return &tallyv1.CountTextsResponse{Documents: res.GetDocuments(), Total: res.GetTotal()}, nil
 }
-
-// textSource serves in-request texts as documents named by their index.
-type textSource struct {
-	texts []string
-	next  int
-	cur   *bytes.Reader
-}
-
-func newTextSource(texts []string) *textSource {
-	return &textSource{texts: texts, cur: bytes.NewReader(nil)}
-}
-
-func (t *textSource) nextDocument() (*tallyv1.DocumentHeader, error) {
-	if t.next == len(t.texts) {
-		return nil, io.EOF
-	}
-	text := t.texts[t.next]
-	t.cur = bytes.NewReader([]byte(text))
-	t.next++
-	return &tallyv1.DocumentHeader{Name: strconv.Itoa(t.next - 1), Size: uint64(len(text))}, nil
-}
-
-func (t *textSource) Read(p []byte) (int, error) { return t.cur.Read(p) }
 
 func (s *service) GetJob(ctx context.Context, req *tallyv1.GetJobRequest) (*tallyv1.GetJobResponse, error) {
 	j, err := s.find(req.GetJobId())
 	if err != nil {
 		return nil, err
 	}
-	return &tallyv1.GetJobResponse{Job: j.snapshot(true)}, nil
+	return &tallyv1.GetJobResponse{Job: jobToProto(j.snapshot(true), false)}, nil
 }
 
 func (s *service) ListJobs(ctx context.Context, req *tallyv1.ListJobsRequest) (*tallyv1.ListJobsResponse, error) {
 	resp := &tallyv1.ListJobsResponse{}
 	for _, j := range s.c.jobs.list() {
-		resp.Jobs = append(resp.Jobs, j.snapshot(false))
+		resp.Jobs = append(resp.Jobs, jobToProto(j.snapshot(false), false))
 	}
 	return resp, nil
 }
@@ -217,10 +168,10 @@ func (s *service) WatchJob(req *tallyv1.WatchJobRequest, stream tallyv1.Coordina
 		changed := j.changed
 		j.mu.Unlock()
 		snap := j.snapshot(true)
-		if err := stream.Send(&tallyv1.WatchJobResponse{Job: snap}); err != nil {
+		if err := stream.Send(&tallyv1.WatchJobResponse{Job: jobToProto(snap, false)}); err != nil {
 			return err
 		}
-		if snap.GetState() != tallyv1.JobState_JOB_STATE_RUNNING {
+		if snap.State != Running {
 			return nil
 		}
 		select {
@@ -245,7 +196,7 @@ func (s *service) CancelJob(ctx context.Context, req *tallyv1.CancelJobRequest) 
 	}
 	j.cancel(fmt.Errorf("cancelled by a client: %w", context.Canceled))
 	<-j.done
-	return &tallyv1.CancelJobResponse{Job: j.snapshot(false)}, nil
+	return &tallyv1.CancelJobResponse{Job: jobToProto(j.snapshot(false), false)}, nil
 }
 
 func (s *service) ListWorkers(ctx context.Context, req *tallyv1.ListWorkersRequest) (*tallyv1.ListWorkersResponse, error) {

@@ -19,8 +19,8 @@ import (
 	"tally/client"
 	"tally/count"
 	tallyv1 "tally/proto/tally/v1"
+	"tally/task"
 	"tally/wire"
-	"tally/worker"
 )
 
 // smallDocs are short documents with the awkward cases: empty documents, no
@@ -43,8 +43,8 @@ func largeDocs(tb testing.TB) []doc {
 
 // exactQueries cover every mode and both top flavours; "substring space"
 // has a target with a space, so long lines are never cut at whitespace.
-func exactQueries() map[string]wire.Query {
-	return map[string]wire.Query{
+func exactQueries() map[string]task.Query {
+	return map[string]task.Query{
 		"token":           countQ(count.Token, false, "the", "Alice", "a"),
 		"word -i":         countQ(count.Word, true, "the", "alice", "σ", "i"),
 		"substring space": countQ(count.Substring, false, "the ", "aa", "e\r"),
@@ -83,7 +83,7 @@ func TestRunJobExact(t *testing.T) {
 	})
 	t.Run("only empty documents", func(t *testing.T) {
 		ds := []doc{{"e1", nil}, {"e2", []byte{}}}
-		for _, q := range []wire.Query{countQ(count.Word, false, "x"), topQ(false, false, 5)} {
+		for _, q := range []task.Query{countQ(count.Word, false, "x"), topQ(false, false, 5)} {
 			res := MustRun(t, testCtx(t, 10*time.Second), cl, client.Job{Query: q, ChunkSize: 3, Documents: clientDocs(ds)})
 			checkExact(t, res, q, ds)
 		}
@@ -110,7 +110,7 @@ func TestCountTexts(t *testing.T) {
 			for i, s := range texts {
 				ds[i] = doc{strconv.Itoa(i), []byte(s)}
 			}
-			checkExact(t, res, wire.Query{Spec: count.Spec{Count: &q}}, ds)
+			checkExact(t, res, task.Query{Spec: count.Spec{Count: &q}}, ds)
 		})
 	}
 	t.Run("invalid target", func(t *testing.T) {
@@ -125,7 +125,7 @@ func TestRunJobInvalid(t *testing.T) {
 	c := MustEmbedded(t, 1, 1, nil)
 	cl := MustClient(t, c)
 	docs := clientDocs([]doc{{"d", []byte("a b\n")}})
-	for name, q := range map[string]wire.Query{
+	for name, q := range map[string]task.Query{
 		"empty target":            countQ(count.Token, false, "a", ""),
 		"token target with space": countQ(count.Token, false, "a b"),
 		"target with newline":     countQ(count.Substring, false, "a\nb"),
@@ -228,11 +228,11 @@ func TestRunJobTopForms(t *testing.T) {
 	}
 }
 
-// stuckDialer returns a Dialer whose links take tasks and never answer them;
+// stuckDialer returns a task.Dialer whose links take tasks and never answer them;
 // a graceful end (CloseSend) or Close ends them. sent counts tasks taken.
-func stuckDialer(sent *countingInt) Dialer {
-	return func(ctx context.Context, addr string) (Link, error) {
-		return newScriptedLink(1, func(t worker.Task) []event {
+func stuckDialer(sent *countingInt) task.Dialer {
+	return func(ctx context.Context, addr string) (task.Link, error) {
+		return newScriptedLink(1, func(t task.Task) []event {
 			sent.add(1)
 			return nil
 		}), nil

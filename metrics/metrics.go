@@ -31,11 +31,17 @@ type Metrics struct {
 	Retries      *prometheus.CounterVec // by reason: error, lost, handback, backup
 	BytesMerged  prometheus.Counter
 	LiveWorkers  prometheus.Gauge
+	// BytesStreamed is what the coordinator itself carried to workers:
+	// uploads, streamed documents, and ranges it read for a worker that
+	// cannot reach their store. Zero for a job read by reference.
+	BytesStreamed prometheus.Counter
 
 	// Worker.
 	ChunksCounted *prometheus.CounterVec // by result: ok, error
 	BytesCounted  prometheus.Counter
 	InFlight      prometheus.Gauge
+	StoreBytes    *prometheus.CounterVec // by store: file, s3
+	StoreRetries  *prometheus.CounterVec // by store
 }
 
 // Roles of a process, which decide the metrics it exports.
@@ -71,6 +77,9 @@ func New(role string) *Metrics {
 		LiveWorkers: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tally_live_workers", Help: "Workers with a ready session.",
 		}),
+		BytesStreamed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tally_coordinator_streamed_bytes_total", Help: "Bytes of text the coordinator sent to workers itself (uploads, streamed documents, ranges read for a worker that cannot reach their store); zero for jobs read by reference.",
+		}),
 		ChunksCounted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tally_worker_chunks_total", Help: "Chunks this worker counted, by result.",
 		}, []string{"result"}),
@@ -80,10 +89,16 @@ func New(role string) *Metrics {
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tally_worker_chunks_in_flight", Help: "Chunks this worker holds now.",
 		}),
+		StoreBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tally_worker_read_bytes_total", Help: "Bytes this worker read from stores itself, by store (file, s3).",
+		}, []string{"store"}),
+		StoreRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tally_worker_store_retries_total", Help: "Reads of a store tried again after a transient error, by store.",
+		}, []string{"store"}),
 	}
 	reg.MustRegister(m.GRPC)
 	if role == Coordinator {
-		reg.MustRegister(m.Jobs, m.ChunksMerged, m.Duplicates, m.Retries, m.BytesMerged, m.LiveWorkers)
+		reg.MustRegister(m.Jobs, m.ChunksMerged, m.Duplicates, m.Retries, m.BytesMerged, m.LiveWorkers, m.BytesStreamed)
 		for _, o := range []string{"succeeded", "failed", "canceled"} {
 			m.Jobs.WithLabelValues(o)
 		}
@@ -91,9 +106,13 @@ func New(role string) *Metrics {
 			m.Retries.WithLabelValues(r)
 		}
 	} else {
-		reg.MustRegister(m.ChunksCounted, m.BytesCounted, m.InFlight)
+		reg.MustRegister(m.ChunksCounted, m.BytesCounted, m.InFlight, m.StoreBytes, m.StoreRetries)
 		m.ChunksCounted.WithLabelValues("ok")
 		m.ChunksCounted.WithLabelValues("error")
+		for _, s := range []string{"file", "s3"} {
+			m.StoreBytes.WithLabelValues(s)
+			m.StoreRetries.WithLabelValues(s)
+		}
 	}
 	return m
 }
@@ -201,5 +220,26 @@ func (m *Metrics) Counted(n int, err error) {
 func (m *Metrics) AddInFlight(d int) {
 	if m != nil {
 		m.InFlight.Add(float64(d))
+	}
+}
+
+// Streamed counts n bytes the coordinator sent to a worker itself.
+func (m *Metrics) Streamed(n int) {
+	if m != nil {
+		m.BytesStreamed.Add(float64(n))
+	}
+}
+
+// StoreRead counts n bytes a worker read from a store.
+func (m *Metrics) StoreRead(store string, n int) {
+	if m != nil && n > 0 {
+		m.StoreBytes.WithLabelValues(store).Add(float64(n))
+	}
+}
+
+// StoreRetry counts a read of a store tried again.
+func (m *Metrics) StoreRetry(store string) {
+	if m != nil {
+		m.StoreRetries.WithLabelValues(store).Inc()
 	}
 }

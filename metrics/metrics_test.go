@@ -15,7 +15,7 @@ import (
 	"tally/coordinator"
 	"tally/count"
 	"tally/metrics"
-	"tally/wire"
+	"tally/task"
 	"tally/worker"
 )
 
@@ -60,7 +60,7 @@ func TestMetricsAfterAJob(t *testing.T) {
 	}
 	ccfg := cluster.DefaultConfig()
 	cfg := coordinator.DefaultConfig()
-	cfg.Cluster, cfg.Metrics = &ccfg, cm
+	cfg.Cluster, cfg.Metrics, cfg.Dial = &ccfg, cm, worker.DialGRPC
 	c, err := coordinator.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +81,7 @@ func TestMetricsAfterAJob(t *testing.T) {
 
 	text := strings.Repeat("the cat and the hat\n", 1000) // 20,000 bytes
 	doc := client.Document{Name: "d", Size: int64(len(text)), Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(text)), nil }}
-	q := wire.Query{Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"the"}}}}
+	q := task.Query{Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"the"}}}}
 	for deadline := time.Now().Add(15 * time.Second); ; {
 		res, err := cl.Run(ctx, client.Job{Query: q, ChunkSize: 1000, Documents: []client.Document{doc}}, nil)
 		if err == nil {
@@ -105,6 +105,9 @@ func TestMetricsAfterAJob(t *testing.T) {
 	if got := value(t, cpage, `tally_bytes_merged_total`); got != 20000 {
 		t.Errorf("bytes merged: got %v, want 20000", got)
 	}
+	if got := value(t, cpage, `tally_coordinator_streamed_bytes_total`); got < 20000 {
+		t.Errorf("bytes streamed (an upload): got %v, want at least 20000", got)
+	}
 	if got := value(t, cpage, `grpc_server_handled_total{grpc_code="OK",grpc_method="RunJob",grpc_service="tally.v1.CoordinatorService",grpc_type="bidi_stream"}`); got != 1 {
 		t.Errorf("RunJob OK: got %v, want 1", got)
 	}
@@ -118,6 +121,9 @@ func TestMetricsAfterAJob(t *testing.T) {
 	}
 	if got := value(t, wpage, `tally_worker_bytes_total`); got < 20000 {
 		t.Errorf("worker bytes: got %v, want at least 20000", got)
+	}
+	if got := value(t, wpage, `tally_worker_read_bytes_total{store="s3"}`); got != 0 {
+		t.Errorf("worker bytes read from S3 (an upload): got %v, want 0", got)
 	}
 	if resp, err := http.Get("http://" + caddr + "/debug/pprof/"); err != nil || resp.StatusCode != 200 {
 		t.Errorf("pprof: got %v %v, want 200", resp, err)

@@ -1,6 +1,7 @@
-// Package wire converts the counting kernel's types to and from their protobuf
-// messages. It is the one place where package count meets the generated code, so
-// that the kernel never sees protobuf and each service converts the same way.
+// Package wire converts the counting kernel's and the tasks' types to and
+// from their protobuf messages. It is the one place where they meet the
+// generated code, so that the kernel never sees protobuf and each service
+// converts the same way.
 package wire
 
 import (
@@ -9,17 +10,11 @@ import (
 
 	"tally/count"
 	tallyv1 "tally/proto/tally/v1"
+	"tally/task"
 )
 
-// Query is a job's computation as the services pass it around: the kernel's Spec
-// plus the number of top entries to keep, which only matters when the job ends.
-type Query struct {
-	Spec     count.Spec
-	TopLimit int
-}
-
 // QueryToProto converts q to its message.
-func QueryToProto(q Query) *tallyv1.JobSpec {
+func QueryToProto(q task.Query) *tallyv1.JobSpec {
 	switch {
 	case q.Spec.Count != nil:
 		c := q.Spec.Count
@@ -39,23 +34,23 @@ func QueryToProto(q Query) *tallyv1.JobSpec {
 }
 
 // QueryFromProto converts and validates a job spec message.
-func QueryFromProto(m *tallyv1.JobSpec) (Query, error) {
-	var q Query
+func QueryFromProto(m *tallyv1.JobSpec) (task.Query, error) {
+	var q task.Query
 	switch k := m.GetKind().(type) {
 	case *tallyv1.JobSpec_Count:
 		cq, err := CountQueryFromProto(k.Count)
 		if err != nil {
-			return Query{}, err
+			return task.Query{}, err
 		}
 		q.Spec.Count = &cq
 	case *tallyv1.JobSpec_Top:
 		q.Spec.Top = &count.TopQuery{WordsOnly: k.Top.GetWordsOnly(), Lower: k.Top.GetLower()}
 		q.TopLimit = int(k.Top.GetLimit())
 	default:
-		return Query{}, fmt.Errorf("job spec has neither a count nor a top query")
+		return task.Query{}, fmt.Errorf("job spec has neither a count nor a top query")
 	}
 	if err := q.Spec.Validate(); err != nil {
-		return Query{}, err
+		return task.Query{}, err
 	}
 	return q, nil
 }

@@ -10,10 +10,11 @@ import (
 
 	"tally/count"
 	tallyv1 "tally/proto/tally/v1"
+	"tally/task"
 )
 
 func TestQueryRoundTrip(t *testing.T) {
-	tests := map[string]Query{
+	tests := map[string]task.Query{
 		"token":            {Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"the", "Holmes"}}}},
 		"word ignore-case": {Spec: count.Spec{Count: &count.Query{Mode: count.Word, Targets: []string{"of the"}, IgnoreCase: true}}},
 		"substring":        {Spec: count.Spec{Count: &count.Query{Mode: count.Substring, Targets: []string{"--"}}}},

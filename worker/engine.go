@@ -1,10 +1,13 @@
-// Package worker counts chunks of text for the coordinator: an Engine spreads
-// chunks over the machine's cores, a Server offers the Engine over gRPC as
-// WorkerService, and a Worker joins the cluster so the coordinator finds it.
+// Package worker counts tasks for the coordinator: an Engine spreads them
+// over the machine's cores and reads the byte ranges that tasks name from
+// their stores, a Server offers the Engine over gRPC as WorkerService, the
+// Dialers are the coordinator's side of it (over gRPC, or in process), and a
+// Worker joins the cluster so the coordinator finds it.
 package worker
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"runtime"
@@ -14,6 +17,8 @@ import (
 
 	"tally/count"
 	"tally/metrics"
+	"tally/source"
+	"tally/task"
 )
 
 // programCacheSize bounds the compiled programs kept between chunks; a job's
@@ -37,12 +42,14 @@ type Engine struct {
 	sem     chan struct{}
 	faults  Faults
 	metrics *metrics.Metrics // may be nil
+	storage task.Storage     // what open reads
+	open    source.Opener    // nil: the engine reads no refs
 
 	mu       sync.Mutex // guards programs and order
 	programs map[string]*count.Program
 	order    []string // insertion order, for eviction
 
-	buffers sync.Pool // *[]byte: buffers for tasks that Read their bytes
+	buffers sync.Pool // *[]byte: buffers for reading refs, one per thread at a time
 }
 
 // NewEngine returns an Engine running threads tasks at once; threads <= 0 means GOMAXPROCS.
@@ -59,44 +66,51 @@ func (e *Engine) SetMetrics(m *metrics.Metrics) { e.metrics = m }
 // SetFaults makes the engine misbehave as f says; call it before use.
 func (e *Engine) SetFaults(f Faults) { e.faults = f }
 
+// SetStorage lets the engine read the refs that s says it can, through
+// open; call it before use. Without it the engine counts only chunks.
+func (e *Engine) SetStorage(s task.Storage, open source.Opener) { e.storage, e.open = s, open }
+
+// Storage is what the engine reads by reference.
+func (e *Engine) Storage() task.Storage { return e.storage }
+
 // Threads is how many tasks the Engine runs at once.
 func (e *Engine) Threads() int { return e.threads }
 
-// Process counts one task, waiting for a free thread first.
-func (e *Engine) Process(t Task) Result {
+// Process counts one task, waiting for a free thread first. A task with a
+// Ref is read here, from its store; ctx bounds that reading.
+func (e *Engine) Process(ctx context.Context, t task.Task) task.Result {
 	e.sem <- struct{}{}
 	defer func() { <-e.sem }()
 	e.metrics.AddInFlight(1)
 	defer e.metrics.AddInFlight(-1)
-	res := Result{JobID: t.JobID, ChunkID: t.ChunkID, Attempt: t.Attempt}
-	data := t.Data
-	defer func() { e.metrics.Counted(len(data), res.Err) }()
+	res := task.Result{JobID: t.JobID, ChunkID: t.ChunkID, Attempt: t.Attempt}
 	prog, err := e.program(t)
 	if err != nil {
 		res.Err = fmt.Errorf("compile job %s: %w", t.JobID, err)
+		e.metrics.Counted(0, res.Err)
 		return res
 	}
-	if data == nil && t.Read != nil {
-		buf, _ := e.buffers.Get().(*[]byte)
-		if buf == nil {
-			buf = new([]byte)
-		}
-		defer e.buffers.Put(buf)
-		if data, *buf, err = t.Read(*buf); err != nil {
-			res.Err = err
-			return res
-		}
+	if t.Ref != nil {
+		res.Partial, res.Err = e.readRef(ctx, prog, *t.Ref)
+		e.metrics.Counted(int(res.Partial.Stats.Bytes), res.Err)
+		return res
 	}
+	res.Partial, res.Err = e.count(prog, t.Data)
+	e.metrics.Counted(len(t.Data), res.Err)
+	return res
+}
+
+// count runs prog over data, as the faults say.
+func (e *Engine) count(prog *count.Program, data []byte) (count.Partial, error) {
 	if err := e.injectFaults(data); err != nil {
-		res.Err = err
-		return res
+		return count.Partial{}, err
 	}
 	start := time.Now()
-	res.Partial = prog.Run(data)
+	p := prog.Run(data)
 	if e.faults.Throttle > 0 {
 		time.Sleep(time.Until(start.Add(time.Duration(float64(len(data)) / float64(e.faults.Throttle) * float64(time.Second)))))
 	}
-	return res
+	return p, nil
 }
 
 // injectFaults applies FailOn and CrashOn to a chunk.
@@ -115,7 +129,7 @@ func (e *Engine) injectFaults(data []byte) error {
 // program returns the compiled program for the task's spec, compiling it once.
 // The cache is keyed by the spec itself, not the job id, so two coordinators that
 // happen to reuse an id can never share a program.
-func (e *Engine) program(t Task) (*count.Program, error) {
+func (e *Engine) program(t task.Task) (*count.Program, error) {
 	key := specKey(t.Query.Spec)
 	e.mu.Lock()
 	p, ok := e.programs[key]

@@ -1,13 +1,14 @@
 package worker
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"sync"
 	"testing"
 
 	"tally/count"
-	"tally/wire"
+	"tally/task"
 )
 
 // TestEngineProcessMatchesRun checks every query over every shared text against
@@ -18,13 +19,13 @@ func TestEngineProcessMatchesRun(t *testing.T) {
 	for qname, q := range testQueries() {
 		t.Run(qname, func(t *testing.T) {
 			for name, data := range texts {
-				task := Task{JobID: "job-" + qname, ChunkID: 7, Attempt: 2, Query: q, Data: data}
-				res := e.Process(task)
+				tk := task.Task{JobID: "job-" + qname, ChunkID: 7, Attempt: 2, Query: q, Data: data}
+				res := e.Process(context.Background(), tk)
 				if res.Err != nil {
 					t.Fatalf("%s: got error %v, want none", name, res.Err)
 				}
-				if res.JobID != task.JobID || res.ChunkID != 7 || res.Attempt != 2 {
-					t.Errorf("%s: got id %s/%d/%d, want %s/7/2", name, res.JobID, res.ChunkID, res.Attempt, task.JobID)
+				if res.JobID != tk.JobID || res.ChunkID != 7 || res.Attempt != 2 {
+					t.Errorf("%s: got id %s/%d/%d, want %s/7/2", name, res.JobID, res.ChunkID, res.Attempt, tk.JobID)
 				}
 				if d := diffPartial(res.Partial, MustRun(t, q.Spec, data)); d != "" {
 					t.Errorf("%s: %s", name, d)
@@ -52,7 +53,7 @@ func TestEngineConcurrent(t *testing.T) {
 	sort.Strings(qnames)
 
 	type job struct {
-		q    wire.Query
+		q    task.Query
 		data []byte
 		what string
 	}
@@ -62,11 +63,11 @@ func TestEngineConcurrent(t *testing.T) {
 			jobs = append(jobs, job{queries[qn], texts[names[(i+len(n))%len(names)]], qn + " on " + names[(i+len(n))%len(names)]})
 		}
 	}
-	results := make([]Result, len(jobs))
+	results := make([]task.Result, len(jobs))
 	var wg sync.WaitGroup
 	for i, j := range jobs {
 		wg.Go(func() {
-			results[i] = e.Process(Task{JobID: "same-job", ChunkID: uint64(i), Query: j.q, Data: j.data})
+			results[i] = e.Process(context.Background(), task.Task{JobID: "same-job", ChunkID: uint64(i), Query: j.q, Data: j.data})
 		})
 	}
 	wg.Wait()
@@ -86,12 +87,12 @@ func TestEngineConcurrent(t *testing.T) {
 // specs share one program.
 func TestEngineProgramCache(t *testing.T) {
 	data := []byte("the cat ab c abc\nThe a bc the\n")
-	cq := func(m count.Mode, ic bool, targets ...string) wire.Query {
-		return wire.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: ic}}}
+	cq := func(m count.Mode, ic bool, targets ...string) task.Query {
+		return task.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: ic}}}
 	}
 	specs := []struct {
 		name string
-		q    wire.Query
+		q    task.Query
 	}{
 		{"token the", cq(count.Token, false, "the")},
 		{"token the -i", cq(count.Token, true, "the")},
@@ -100,15 +101,15 @@ func TestEngineProgramCache(t *testing.T) {
 		// Same concatenation of targets, cut differently: the key must tell them apart.
 		{"substring ab,c", cq(count.Substring, false, "ab", "c")},
 		{"substring a,bc", cq(count.Substring, false, "a", "bc")},
-		{"top", wire.Query{Spec: count.Spec{Top: &count.TopQuery{}}}},
-		{"top lower", wire.Query{Spec: count.Spec{Top: &count.TopQuery{Lower: true}}}},
-		{"top words", wire.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: true}}}},
+		{"top", task.Query{Spec: count.Spec{Top: &count.TopQuery{}}}},
+		{"top lower", task.Query{Spec: count.Spec{Top: &count.TopQuery{Lower: true}}}},
+		{"top words", task.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: true}}}},
 	}
 	e := NewEngine(1)
 	for round := range 2 {
 		for _, s := range specs {
 			t.Run(fmt.Sprintf("%s/round %d", s.name, round), func(t *testing.T) {
-				res := e.Process(Task{JobID: "one-job", ChunkID: 1, Query: s.q, Data: data})
+				res := e.Process(context.Background(), task.Task{JobID: "one-job", ChunkID: 1, Query: s.q, Data: data})
 				if res.Err != nil {
 					t.Fatalf("got error %v, want none", res.Err)
 				}
@@ -133,8 +134,8 @@ func TestEngineProgramCacheBounded(t *testing.T) {
 	data := []byte("t0 t1 t2 t3 t70 t70\n")
 	for i := range programCacheSize + 10 {
 		target := fmt.Sprintf("t%d", i)
-		q := wire.Query{Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{target}}}}
-		res := e.Process(Task{JobID: "j", Query: q, Data: data})
+		q := task.Query{Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{target}}}}
+		res := e.Process(context.Background(), task.Task{JobID: "j", Query: q, Data: data})
 		if d := diffPartial(res.Partial, MustRun(t, q.Spec, data)); res.Err != nil || d != "" {
 			t.Fatalf("target %s: got err %v, diff %s; want the reference", target, res.Err, d)
 		}
@@ -145,8 +146,8 @@ func TestEngineProgramCacheBounded(t *testing.T) {
 	if n != programCacheSize {
 		t.Errorf("got %d cached programs, want %d", n, programCacheSize)
 	}
-	q := wire.Query{Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"t0"}}}}
-	if res := e.Process(Task{Query: q, Data: data}); res.Err != nil || res.Partial.Counts[0] != 1 {
+	q := task.Query{Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"t0"}}}}
+	if res := e.Process(context.Background(), task.Task{Query: q, Data: data}); res.Err != nil || res.Partial.Counts[0] != 1 {
 		t.Errorf("evicted spec: got counts %v err %v, want [1]", res.Partial.Counts, res.Err)
 	}
 }
@@ -154,13 +155,13 @@ func TestEngineProgramCacheBounded(t *testing.T) {
 // TestEngineBadSpec checks that a spec the kernel rejects is an error result.
 func TestEngineBadSpec(t *testing.T) {
 	e := NewEngine(1)
-	for name, q := range map[string]wire.Query{
+	for name, q := range map[string]task.Query{
 		"empty target":   {Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{""}}}},
 		"space in token": {Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"a b"}}}},
 		"no query":       {},
 	} {
 		t.Run(name, func(t *testing.T) {
-			res := e.Process(Task{JobID: "j", ChunkID: 3, Attempt: 1, Query: q, Data: []byte("a b\n")})
+			res := e.Process(context.Background(), task.Task{JobID: "j", ChunkID: 3, Attempt: 1, Query: q, Data: []byte("a b\n")})
 			if res.Err == nil {
 				t.Fatalf("got no error, want one")
 			}

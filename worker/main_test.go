@@ -11,7 +11,7 @@ import (
 
 	"tally/count"
 	"tally/internal/leaktest"
-	"tally/wire"
+	"tally/task"
 )
 
 // TestMain fails the package if a test leaves a goroutine behind. Every
@@ -49,14 +49,14 @@ func MustReadTexts(tb testing.TB) map[string][]byte {
 }
 
 // testQueries are count and top queries over every mode and option.
-func testQueries() map[string]wire.Query {
-	c := func(m count.Mode, ic bool, targets ...string) wire.Query {
-		return wire.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: ic}}}
+func testQueries() map[string]task.Query {
+	c := func(m count.Mode, ic bool, targets ...string) task.Query {
+		return task.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: ic}}}
 	}
-	t := func(wordsOnly, lower bool, limit int) wire.Query {
-		return wire.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: wordsOnly, Lower: lower}}, TopLimit: limit}
+	t := func(wordsOnly, lower bool, limit int) task.Query {
+		return task.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: wordsOnly, Lower: lower}}, TopLimit: limit}
 	}
-	return map[string]wire.Query{
+	return map[string]task.Query{
 		"token":            c(count.Token, false, "the", "a", "Alice"),
 		"token many -i":    c(count.Token, true, "the", "a", "alice", "i", "and", "is"),
 		"word -i":          c(count.Word, true, "the", "σ", "ß", "k"),

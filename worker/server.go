@@ -1,11 +1,14 @@
 package worker
 
 import (
+	"context"
 	"errors"
 	"io"
 	"sync"
 
 	tallyv1 "tally/proto/tally/v1"
+	"tally/task"
+	"tally/wire"
 )
 
 // Server offers an Engine as the gRPC WorkerService.
@@ -37,7 +40,8 @@ func (s *Server) Drain() { s.drainOnce.Do(func() { close(s.draining) }) }
 func (s *Server) Process(stream tallyv1.WorkerService_ProcessServer) error {
 	ctx := stream.Context()
 	slots := s.engine.Threads()
-	hello := &tallyv1.WorkerHello{Name: s.name, Slots: uint32(slots)}
+	storage := s.engine.Storage()
+	hello := &tallyv1.WorkerHello{Name: s.name, Slots: uint32(slots), SharedRoot: storage.SharedRoot, S3: storage.S3}
 	if err := stream.Send(&tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Hello{Hello: hello}}); err != nil {
 		return err
 	}
@@ -89,8 +93,8 @@ func (s *Server) receive(stream tallyv1.WorkerService_ProcessServer, sem chan st
 		}
 		ok := started.start(func() {
 			defer func() { <-sem }()
-			res := s.run(req.GetTask())
-			out <- &tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Result{Result: ResultToProto(res)}}
+			res := s.run(ctx, req.GetTask())
+			out <- &tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Result{Result: wire.ResultToProto(res)}}
 		})
 		if !ok {
 			return io.EOF // the session ended meanwhile: the task is not started
@@ -129,12 +133,12 @@ func (t *tasks) stop() {
 }
 
 // run converts and counts one task; a malformed task is answered with an error.
-func (s *Server) run(m *tallyv1.Task) Result {
-	t, err := TaskFromProto(m)
+func (s *Server) run(ctx context.Context, m *tallyv1.Task) task.Result {
+	t, err := wire.TaskFromProto(m)
 	if err != nil {
-		return Result{JobID: m.GetJobId(), ChunkID: m.GetChunkId(), Attempt: m.GetAttempt(), Err: err}
+		return task.Result{JobID: m.GetJobId(), ChunkID: m.GetChunkId(), Attempt: m.GetAttempt(), Err: err}
 	}
-	return s.engine.Process(t)
+	return s.engine.Process(ctx, t)
 }
 
 // sendAll sends every response from out. After a send error it keeps draining

@@ -18,6 +18,7 @@ import (
 	"tally/cluster"
 	"tally/count"
 	tallyv1 "tally/proto/tally/v1"
+	"tally/task"
 	"tally/wire"
 )
 
@@ -26,14 +27,14 @@ import (
 func MustServe(tb testing.TB, srv tallyv1.WorkerServiceServer) tallyv1.WorkerServiceClient {
 	tb.Helper()
 	lis := bufconn.Listen(1 << 20)
-	s := grpc.NewServer(grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes))
+	s := grpc.NewServer(grpc.MaxRecvMsgSize(task.MaxMessageBytes), grpc.MaxSendMsgSize(task.MaxMessageBytes))
 	tallyv1.RegisterWorkerServiceServer(s, srv)
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(lis) }()
 	conn, err := grpc.NewClient("passthrough:///bufconn",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(task.MaxMessageBytes), grpc.MaxCallSendMsgSize(task.MaxMessageBytes)),
 	)
 	if err != nil {
 		tb.Fatalf("dial bufconn: %v", err)
@@ -69,9 +70,9 @@ func MustOpen(tb testing.TB, c tallyv1.WorkerServiceClient) (tallyv1.WorkerServi
 }
 
 // MustSend sends one task.
-func MustSend(tb testing.TB, stream tallyv1.WorkerService_ProcessClient, t Task) {
+func MustSend(tb testing.TB, stream tallyv1.WorkerService_ProcessClient, t task.Task) {
 	tb.Helper()
-	if err := stream.Send(&tallyv1.ProcessRequest{Task: TaskToProto(t)}); err != nil {
+	if err := stream.Send(&tallyv1.ProcessRequest{Task: wire.TaskToProto(t)}); err != nil {
 		tb.Fatalf("send task %d: %v", t.ChunkID, err)
 	}
 }
@@ -89,8 +90,8 @@ func MustRecvResult(tb testing.TB, stream tallyv1.WorkerService_ProcessClient) *
 	return m.GetResult()
 }
 
-func countQuery(m count.Mode, targets ...string) wire.Query {
-	return wire.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets}}}
+func countQuery(m count.Mode, targets ...string) task.Query {
+	return task.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets}}}
 }
 
 func TestServerHello(t *testing.T) {
@@ -116,7 +117,7 @@ func TestServerResults(t *testing.T) {
 	stream, _ := MustOpen(t, c)
 	queries := testQueries()
 	type sent struct {
-		q    wire.Query
+		q    task.Query
 		data []byte
 	}
 	want := map[uint64]sent{}
@@ -125,7 +126,7 @@ func TestServerResults(t *testing.T) {
 		for _, name := range []string{"alice.txt", "gen-invalid.txt", "gen-crlf.txt", "gen-nofinalnl.txt"} {
 			id++
 			want[id] = sent{queries[qn], texts[name]}
-			MustSend(t, stream, Task{JobID: "job-" + qn, ChunkID: id, Attempt: uint32(id % 3), Query: queries[qn], Data: texts[name]})
+			MustSend(t, stream, task.Task{JobID: "job-" + qn, ChunkID: id, Attempt: uint32(id % 3), Query: queries[qn], Data: texts[name]})
 		}
 	}
 	if err := stream.CloseSend(); err != nil {
@@ -138,7 +139,7 @@ func TestServerResults(t *testing.T) {
 			t.Fatalf("got a result for chunk %d, want one of the chunks sent, once", m.GetChunkId())
 		}
 		delete(want, m.GetChunkId())
-		r := ResultFromProto(m)
+		r := wire.ResultFromProto(m)
 		if r.Err != nil {
 			t.Errorf("chunk %d: got error %v, want none", r.ChunkID, r.Err)
 			continue
@@ -155,7 +156,7 @@ func TestServerResults(t *testing.T) {
 	}
 }
 
-func queryName(qs map[string]wire.Query, q wire.Query) string {
+func queryName(qs map[string]task.Query, q task.Query) string {
 	for n, o := range qs {
 		if o.Spec.Count == q.Spec.Count && o.Spec.Top == q.Spec.Top {
 			return n
@@ -193,9 +194,9 @@ func TestServerMalformedTask(t *testing.T) {
 		}
 	}
 	// The session still counts.
-	MustSend(t, stream, Task{JobID: "j", ChunkID: 9, Query: countQuery(count.Token, "a"), Data: []byte("a a b\n")})
+	MustSend(t, stream, task.Task{JobID: "j", ChunkID: 9, Query: countQuery(count.Token, "a"), Data: []byte("a a b\n")})
 	m := MustRecvResult(t, stream)
-	if r := ResultFromProto(m); r.Err != nil || r.ChunkID != 9 || len(r.Partial.Counts) != 1 || r.Partial.Counts[0] != 2 {
+	if r := wire.ResultFromProto(m); r.Err != nil || r.ChunkID != 9 || len(r.Partial.Counts) != 1 || r.Partial.Counts[0] != 2 {
 		t.Errorf("good task after bad ones: got chunk %d counts %v err %v, want chunk 9 counts [2]", r.ChunkID, r.Partial.Counts, r.Err)
 	}
 }
@@ -270,7 +271,7 @@ func TestServerFlowControl(t *testing.T) {
 	e.mu.Lock() // every task now stops inside Process, holding its engine token
 	const tasks = 6
 	for i := range tasks {
-		MustSend(t, stream, Task{JobID: "j", ChunkID: uint64(i), Query: countQuery(count.Token, "a"), Data: []byte("a b a\n")})
+		MustSend(t, stream, task.Task{JobID: "j", ChunkID: uint64(i), Query: countQuery(count.Token, "a"), Data: []byte("a b a\n")})
 	}
 	waitFor(t, 5*time.Second, "the server to hold a task", func() bool { return svc.recvs.Load() >= slots+1 && len(e.sem) >= slots })
 	if got := len(e.sem); got != slots {
@@ -282,7 +283,7 @@ func TestServerFlowControl(t *testing.T) {
 	e.mu.Unlock()
 
 	for range tasks {
-		if r := ResultFromProto(MustRecvResult(t, stream)); r.Err != nil || r.Partial.Counts[0] != 2 {
+		if r := wire.ResultFromProto(MustRecvResult(t, stream)); r.Err != nil || r.Partial.Counts[0] != 2 {
 			t.Errorf("chunk %d: got counts %v err %v, want [2]", r.ChunkID, r.Partial.Counts, r.Err)
 		}
 	}
@@ -305,7 +306,7 @@ func TestServerCloseSendDrains(t *testing.T) {
 	e.mu.Lock() // hold every task until after CloseSend
 	const tasks = 5
 	for i := range tasks {
-		MustSend(t, stream, Task{JobID: "j", ChunkID: uint64(i), Query: countQuery(count.Substring, "ab"), Data: []byte("abab\nab\n")})
+		MustSend(t, stream, task.Task{JobID: "j", ChunkID: uint64(i), Query: countQuery(count.Substring, "ab"), Data: []byte("abab\nab\n")})
 	}
 	if err := stream.CloseSend(); err != nil {
 		t.Fatalf("close send: %v", err)
@@ -313,7 +314,7 @@ func TestServerCloseSendDrains(t *testing.T) {
 	e.mu.Unlock()
 	seen := map[uint64]bool{}
 	for range tasks {
-		r := ResultFromProto(MustRecvResult(t, stream))
+		r := wire.ResultFromProto(MustRecvResult(t, stream))
 		if r.Err != nil || r.Partial.Counts[0] != 3 || seen[r.ChunkID] {
 			t.Errorf("chunk %d: got counts %v err %v (seen before: %t), want [3] once", r.ChunkID, r.Partial.Counts, r.Err, seen[r.ChunkID])
 		}
@@ -340,7 +341,7 @@ func testServerDrain(t *testing.T, sent int) {
 	stream, _ := MustOpen(t, c)
 	e.mu.Lock() // hold the started tasks until the server drains
 	for i := range sent {
-		MustSend(t, stream, Task{JobID: "j", ChunkID: uint64(i), Query: countQuery(count.Substring, "ab"), Data: []byte("abab\nab\n")})
+		MustSend(t, stream, task.Task{JobID: "j", ChunkID: uint64(i), Query: countQuery(count.Substring, "ab"), Data: []byte("abab\nab\n")})
 	}
 	for deadline := time.Now().Add(5 * time.Second); len(e.sem) < 2; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -351,7 +352,7 @@ func testServerDrain(t *testing.T, sent int) {
 	e.mu.Unlock()
 	seen := map[uint64]bool{}
 	for range 2 {
-		r := ResultFromProto(MustRecvResult(t, stream))
+		r := wire.ResultFromProto(MustRecvResult(t, stream))
 		if r.Err != nil || r.Partial.Counts[0] != 3 || r.ChunkID > 1 || seen[r.ChunkID] {
 			t.Errorf("chunk %d: got counts %v err %v, want chunks 0 and 1 answered once with [3]", r.ChunkID, r.Partial.Counts, r.Err)
 		}
@@ -378,7 +379,7 @@ func TestServerSessionCancel(t *testing.T) {
 	}
 	e.mu.Lock()
 	for i := range 3 {
-		MustSend(t, stream, Task{JobID: "j", ChunkID: uint64(i), Query: countQuery(count.Token, "a"), Data: []byte("a\n")})
+		MustSend(t, stream, task.Task{JobID: "j", ChunkID: uint64(i), Query: countQuery(count.Token, "a"), Data: []byte("a\n")})
 	}
 	cancel()
 	e.mu.Unlock()
@@ -411,8 +412,8 @@ func TestStartAndClose(t *testing.T) {
 	if hello.GetSlots() != 2 || hello.GetName() != w.Name() {
 		t.Errorf("got hello %q with %d slots, want %q with 2", hello.GetName(), hello.GetSlots(), w.Name())
 	}
-	MustSend(t, stream, Task{JobID: "j", ChunkID: 1, Query: countQuery(count.Word, "x"), Data: []byte("x x-y xx\n")})
-	if r := ResultFromProto(MustRecvResult(t, stream)); r.Err != nil || r.Partial.Counts[0] != 2 {
+	MustSend(t, stream, task.Task{JobID: "j", ChunkID: 1, Query: countQuery(count.Word, "x"), Data: []byte("x x-y xx\n")})
+	if r := wire.ResultFromProto(MustRecvResult(t, stream)); r.Err != nil || r.Partial.Counts[0] != 2 {
 		t.Errorf("got counts %v err %v, want [2]", r.Partial.Counts, r.Err)
 	}
 	if err := stream.CloseSend(); err != nil {

@@ -17,12 +17,9 @@ import (
 	"tally/metrics"
 	tallyv1 "tally/proto/tally/v1"
 	"tally/security"
+	"tally/source"
+	"tally/task"
 )
-
-// MaxMessageBytes bounds one gRPC message between coordinator and worker. It is
-// above the coordinator's hard limit on a chunk (a line that cannot be cut) plus
-// room for the frequency table that answers it.
-const MaxMessageBytes = 256 << 20
 
 // Config configures a Worker.
 type Config struct {
@@ -44,6 +41,11 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// Faults make the worker misbehave on purpose, for fault-handling tests.
 	Faults Faults
+	// Storage is what the worker reads by reference, through Open; the
+	// coordinator hears of it in the worker's hello and metadata.
+	Storage task.Storage
+	// Open opens the refs that Storage says the worker reads; nil reads none.
+	Open source.Opener
 	// DrainTimeout bounds how long Close waits for in-flight chunks before stopping hard.
 	DrainTimeout time.Duration
 }
@@ -86,18 +88,22 @@ func Start(cfg Config) (*Worker, error) {
 	engine := NewEngine(cfg.Threads)
 	engine.SetFaults(cfg.Faults)
 	engine.SetMetrics(cfg.Metrics)
+	if cfg.Open != nil {
+		engine.SetStorage(cfg.Storage, cfg.Open)
+	}
 	w := &Worker{cfg: cfg, log: log, engine: engine, lis: lis, served: make(chan error, 1)}
 	w.grpc = grpc.NewServer(append(cfg.Metrics.ServerOptions(),
 		grpc.Creds(creds),
-		grpc.MaxRecvMsgSize(MaxMessageBytes),
-		grpc.MaxSendMsgSize(MaxMessageBytes),
+		grpc.MaxRecvMsgSize(task.MaxMessageBytes),
+		grpc.MaxSendMsgSize(task.MaxMessageBytes),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	)...)
 	w.health = health.NewServer()
 	healthpb.RegisterHealthServer(w.grpc, w.health)
 
 	ccfg := cfg.Cluster
-	ccfg.Meta = cluster.Meta{Role: cluster.RoleWorker, GRPCAddr: advertise(cfg, lis.Addr()), Cores: engine.Threads()}
+	storage := engine.Storage()
+	ccfg.Meta = cluster.Meta{Role: cluster.RoleWorker, GRPCAddr: advertise(cfg, lis.Addr()), Cores: engine.Threads(), SharedRoot: storage.SharedRoot, S3: storage.S3}
 	ccfg.Logger = log
 	node, err := cluster.Start(ccfg)
 	if err != nil {
@@ -119,7 +125,8 @@ func Start(cfg Config) (*Worker, error) {
 	tallyv1.RegisterWorkerServiceServer(w.grpc, w.server)
 	cfg.Metrics.InitGRPC(w.grpc)
 	go func() { w.served <- w.grpc.Serve(lis) }()
-	log.Info("worker started", "name", node.Name(), "grpc", ccfg.Meta.GRPCAddr, "gossip", node.GossipAddr(), "threads", engine.Threads())
+	log.Info("worker started", "name", node.Name(), "grpc", ccfg.Meta.GRPCAddr, "gossip", node.GossipAddr(), "threads", engine.Threads(),
+		"shared_root", storage.SharedRoot, "s3", storage.S3)
 	return w, nil
 }
 

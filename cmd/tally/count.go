@@ -11,7 +11,8 @@ import (
 
 	"tally/client"
 	"tally/count"
-	"tally/wire"
+	"tally/source"
+	"tally/task"
 )
 
 // jobFlags are the flags count and top share.
@@ -22,7 +23,9 @@ type jobFlags struct {
 	totalsOnly  bool
 	quiet       bool
 	progress    string
+	blockSize   sizeFlag
 	conn        connFlags
+	stores      storeFlags
 	serverPaths multiFlag
 	hidden      bool
 }
@@ -31,12 +34,14 @@ func (f *jobFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.hidden, "hidden", false, "also read files and directories whose names start with . inside given directories")
 	fs.Var(&f.serverPaths, "server-path", "a document on the coordinator's side, inside its --data-dir (repeatable; counted first, not uploaded)")
 	fs.Var(&f.chunkSize, "chunk-size", "target chunk size, e.g. 1MiB (default: the coordinator's, 1MiB)")
+	fs.Var(&f.blockSize, "block-size", "bytes of a stored document (server path, s3:// URL, local file in embedded mode) that one task reads (default: the coordinator's: 16MiB, or the chunk size in embedded mode)")
 	fs.BoolVar(&f.json, "json", false, "print exactly one JSON object on stdout (same as --format json)")
 	fs.StringVar(&f.format, "format", "table", "output format: table, json or csv")
 	fs.BoolVar(&f.totalsOnly, "totals-only", false, "print only the total, not a row per document")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress line on stderr (same as --progress never)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress line on stderr: auto (when stderr is a terminal), always or never")
 	f.conn.register(fs, "", "coordinator HOST:PORT; empty runs an embedded coordinator and worker in this process")
+	f.stores.register(fs)
 }
 
 func runCount(ctx context.Context, args []string, e env) error {
@@ -69,7 +74,7 @@ func runCount(ctx context.Context, args []string, e env) error {
 	if len(targets) == 0 {
 		return usagef("no targets: give at least one -e TARGET or --targets-file FILE")
 	}
-	q := wire.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: *ignoreCase}}}
+	q := task.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: *ignoreCase}}}
 	if err := q.Spec.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
@@ -103,7 +108,7 @@ func runTop(ctx context.Context, args []string, e env) error {
 	if *n < 0 {
 		return usagef("-n %d: give 0 (all) or a positive number", *n)
 	}
-	q := wire.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: *wordsOnly, Lower: *lower}}, TopLimit: *n}
+	q := task.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: *wordsOnly, Lower: *lower}}, TopLimit: *n}
 	res, err := runJob(ctx, e, jf, q, paths)
 	if err != nil {
 		return err
@@ -117,27 +122,38 @@ func runTop(ctx context.Context, args []string, e env) error {
 	return writeTopTable(e.stdout, res)
 }
 
-// runJob runs q over paths on the named coordinator or an embedded one.
-func runJob(ctx context.Context, e env, jf jobFlags, q wire.Query, paths []string) (*client.Result, error) {
+// runJob runs q over paths on the named coordinator or an embedded one:
+// server paths first, then s3:// URLs, then local paths, whatever their
+// order on the command line.
+func runJob(ctx context.Context, e env, jf jobFlags, q task.Query, paths []string) (*client.Result, error) {
 	if len(paths) == 0 && len(jf.serverPaths) == 0 {
-		return nil, usagef("no input: give at least one PATH (a file, a directory, or - for stdin) or --server-path")
+		return nil, usagef("no input: give at least one PATH (a file, a directory, - for stdin, or an s3://BUCKET/KEY URL) or --server-path")
 	}
-	docs, err := client.FileDocuments(paths, e.stdin, client.FileOptions{Hidden: jf.hidden})
+	var urls, local []string
+	for _, p := range paths {
+		if source.IsURL(p) {
+			urls = append(urls, p)
+		} else {
+			local = append(local, p)
+		}
+	}
+	docs, err := client.FileDocuments(local, e.stdin, client.FileOptions{Hidden: jf.hidden})
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
-	c, closeAll, err := connect(jf.conn)
+	c, err := connect(jf.conn, jf.stores)
 	if err != nil {
 		return nil, err
 	}
-	defer closeAll()
+	defer c.Close()
 	var onProgress func(client.Progress)
 	if jf.showProgress(e) {
 		bar := newProgressLine(e.stderr)
 		defer bar.done()
 		onProgress = bar.show
 	}
-	res, err := c.Run(ctx, client.Job{Query: q, ChunkSize: int(jf.chunkSize), ServerPaths: jf.serverPaths, Hidden: jf.hidden, Documents: docs}, onProgress)
+	res, err := c.Run(ctx, client.Job{Query: q, ChunkSize: int(jf.chunkSize), BlockSize: int(jf.blockSize),
+		ServerPaths: jf.serverPaths, URLs: urls, Hidden: jf.hidden, Documents: docs}, onProgress)
 	if err == nil && jf.totalsOnly {
 		res.Documents = nil
 	}

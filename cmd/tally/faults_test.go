@@ -79,9 +79,9 @@ func bigDocs(t testing.TB, size int) []string {
 	return []string{a, filepath.Join(textDir, "alice.txt"), b}
 }
 
-// embedded runs args in embedded mode (the built binary without
+// runEmbedded runs args in embedded mode (the built binary without
 // --coordinator) and returns its answer.
-func embedded(t testing.TB, args ...string) answer {
+func runEmbedded(t testing.TB, args ...string) answer {
 	t.Helper()
 	out, err := exec.Command(tallyBin, append(args, "--json")...).Output()
 	if err != nil {
@@ -240,7 +240,7 @@ func TestFaultKillAndStop(t *testing.T) {
 	skipShort(t)
 	docs := bigDocs(t, 12<<20)
 	cargs, targs := countArgs(docs...), topArgs(docs...)
-	wantCount, wantTop := embedded(t, cargs...), embedded(t, targs...)
+	wantCount, wantTop := runEmbedded(t, cargs...), runEmbedded(t, targs...)
 	addr, _, ws := startFaultCluster(t, 3, nil, []string{"--throttle", "4MB"})
 
 	cjob, tjob := startJob(t, addr, cargs...), startJob(t, addr, targs...)
@@ -277,7 +277,7 @@ func TestFaultPoisonCrash(t *testing.T) {
 	}
 	waitReady(t, addr, 3, 30*time.Second)
 	args = countArgs(clean, filepath.Join(textDir, "alice.txt"))
-	checkExact(t, startJob(t, addr, args...), args, embedded(t, args...))
+	checkExact(t, startJob(t, addr, args...), args, runEmbedded(t, args...))
 }
 
 // checkOffset checks that stderr names a byte offset of a chunk that holds
@@ -345,7 +345,7 @@ func TestFaultPoisonError(t *testing.T) {
 	addr, _, ws := startFaultCluster(t, 3, nil, []string{"--fail-on", "POISON", "--throttle", "4MB"})
 
 	cargs := countArgs(docs...)
-	want := embedded(t, cargs...)
+	want := runEmbedded(t, cargs...)
 	cjob := startJob(t, addr, cargs...)
 	waitProgress(t, addr)
 	pargs := append(countArgs(poison), "--chunk-size", "64KiB")
@@ -368,7 +368,7 @@ func TestFaultWorkerSIGTERM(t *testing.T) {
 	skipShort(t)
 	docs := bigDocs(t, 12<<20)
 	args := countArgs(docs...)
-	want := embedded(t, args...)
+	want := runEmbedded(t, args...)
 	addr, _, ws := startFaultCluster(t, 3, nil, []string{"--throttle", "4MB"})
 	job := startJob(t, addr, args...)
 	waitProgress(t, addr)
@@ -426,7 +426,7 @@ func TestFaultNoWorkers(t *testing.T) {
 		t.Parallel()
 		docs := bigDocs(t, 2<<20)
 		args := countArgs(docs...)
-		want := embedded(t, args...)
+		want := runEmbedded(t, args...)
 		_, addr, gossip := startCoordinator(t, "--worker-wait", "60s")
 		job := startJob(t, addr, args...)
 		waitJob(t, addr, "running", 10*time.Second, func(j listedJob) bool { return j.State == "JOB_STATE_RUNNING" })
@@ -465,7 +465,7 @@ func TestFaultJoinMidJob(t *testing.T) {
 	skipShort(t)
 	docs := bigDocs(t, 12<<20)
 	args := countArgs(docs...)
-	want := embedded(t, args...)
+	want := runEmbedded(t, args...)
 	addr, gossip, _ := startFaultCluster(t, 1, nil, []string{"--throttle", "4MB"})
 	job := startJob(t, addr, args...)
 	waitProgress(t, addr)

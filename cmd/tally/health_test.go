@@ -10,7 +10,9 @@ import (
 )
 
 func TestHealth(t *testing.T) {
-	c, err := coordinator.Start(coordinator.DefaultConfig())
+	cfg := coordinator.DefaultConfig()
+	cfg.Dial = worker.DialGRPC
+	c, err := coordinator.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +50,7 @@ func TestHealth(t *testing.T) {
 		}
 	})
 	t.Run("stopped server", func(t *testing.T) {
-		c2, err := coordinator.Start(coordinator.DefaultConfig())
+		c2, err := coordinator.Start(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,7 +13,7 @@ import (
 
 	"tally/client"
 	"tally/count"
-	"tally/wire"
+	"tally/task"
 )
 
 // The reference is the top JSON output as it was before the table got its
@@ -39,7 +39,7 @@ type referenceTopOutput struct {
 	Elapsed    float64             `json:"elapsed_seconds"`
 }
 
-func referenceTopJSON(r *client.Result, q wire.Query) referenceTopOutput {
+func referenceTopJSON(r *client.Result, q task.Query) referenceTopOutput {
 	mode := count.Token
 	if q.Spec.Top.WordsOnly {
 		mode = count.Word
@@ -70,7 +70,7 @@ func reflectJSON(t *testing.T, v any) string {
 }
 
 // checkTopJSON compares writeJSON, and encoding/json on topOutput, with the reference.
-func checkTopJSON(t *testing.T, r *client.Result, q wire.Query) {
+func checkTopJSON(t *testing.T, r *client.Result, q task.Query) {
 	t.Helper()
 	want := reflectJSON(t, referenceTopJSON(r, q))
 	var got bytes.Buffer
@@ -123,7 +123,7 @@ func randomCount(rng *rand.Rand) int64 {
 	}
 }
 
-func randomTopResult(rng *rand.Rand, entries int) (*client.Result, wire.Query) {
+func randomTopResult(rng *rand.Rand, entries int) (*client.Result, task.Query) {
 	r := &client.Result{JobID: "job" + randomToken(rng), Workers: rng.IntN(64), Elapsed: time.Duration(rng.Int64N(int64(time.Hour)))}
 	for range rng.IntN(3) {
 		r.Documents = append(r.Documents, client.DocumentResult{Name: randomToken(rng),
@@ -133,7 +133,7 @@ func randomTopResult(rng *rand.Rand, entries int) (*client.Result, wire.Query) {
 	for range entries {
 		r.Top = append(r.Top, count.Entry{Token: randomToken(rng), Count: randomCount(rng)})
 	}
-	q := wire.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: rng.IntN(2) == 0, Lower: rng.IntN(2) == 0}}, TopLimit: rng.IntN(100)}
+	q := task.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: rng.IntN(2) == 0, Lower: rng.IntN(2) == 0}}, TopLimit: rng.IntN(100)}
 	return r, q
 }
 
@@ -150,7 +150,7 @@ func TestTopJSONMatchesEncodingJSON(t *testing.T) {
 func TestTopJSONEmptyTable(t *testing.T) {
 	for _, top := range [][]count.Entry{nil, {}} {
 		var got bytes.Buffer
-		q := wire.Query{Spec: count.Spec{Top: &count.TopQuery{}}}
+		q := task.Query{Spec: count.Spec{Top: &count.TopQuery{}}}
 		if err := writeJSON(&got, topJSON(&client.Result{Top: top}, q)); err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +192,7 @@ func FuzzTopJSON(f *testing.F) {
 		r := &client.Result{JobID: a, Total: client.DocumentResult{Name: b},
 			Documents: []client.DocumentResult{{Name: a + b}},
 			Top:       []count.Entry{{Token: a, Count: n}, {Token: b, Count: -n}, {Token: a + b, Count: 1}}}
-		checkTopJSON(t, r, wire.Query{Spec: count.Spec{Top: &count.TopQuery{}}, TopLimit: 3})
+		checkTopJSON(t, r, task.Query{Spec: count.Spec{Top: &count.TopQuery{}}, TopLimit: 3})
 	})
 }
 
@@ -205,7 +205,7 @@ func BenchmarkTopJSON(b *testing.B) {
 	for i := range 317_000 {
 		r.Top = append(r.Top, count.Entry{Token: words[rng.IntN(len(words))] + words[rng.IntN(len(words))], Count: int64(317_000 - i)})
 	}
-	q := wire.Query{Spec: count.Spec{Top: &count.TopQuery{Lower: true}}}
+	q := task.Query{Spec: count.Spec{Top: &count.TopQuery{Lower: true}}}
 	b.Run("writeJSON", func(b *testing.B) {
 		for b.Loop() {
 			writeJSON(io.Discard, topJSON(r, q))

@@ -123,6 +123,8 @@ func describe(err error) string {
 		case codes.Canceled:
 			msg = "cancelled"
 		}
+	} else if errors.Is(err, context.Canceled) {
+		msg = "cancelled"
 	}
 	return strings.ReplaceAll(msg, "\n", " ")
 }

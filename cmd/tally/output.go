@@ -13,7 +13,7 @@ import (
 
 	"tally/client"
 	"tally/count"
-	"tally/wire"
+	"tally/task"
 )
 
 // The JSON output is a public contract: fields may be added, never renamed or removed.
@@ -78,7 +78,7 @@ func docJSON(d client.DocumentResult, targets []string) statsJSON {
 	return s
 }
 
-func countJSON(r *client.Result, q wire.Query) countOutput {
+func countJSON(r *client.Result, q task.Query) countOutput {
 	cq := q.Spec.Count
 	out := countOutput{Job: r.JobID, Mode: cq.Mode.String(), IgnoreCase: cq.IgnoreCase, Targets: cq.Targets,
 		Documents: []statsJSON{}, Workers: r.Workers, Elapsed: r.Elapsed.Seconds()}
@@ -90,7 +90,7 @@ func countJSON(r *client.Result, q wire.Query) countOutput {
 	return out
 }
 
-func topJSON(r *client.Result, q wire.Query) topOutput {
+func topJSON(r *client.Result, q task.Query) topOutput {
 	mode := count.Token
 	if q.Spec.Top.WordsOnly {
 		mode = count.Word

@@ -133,8 +133,12 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&g.join, "join", "", "comma-separated memberlist addresses of existing members (optional)")
 	def := coordinator.DefaultConfig()
 	chunkSize := sizeFlag(def.ChunkSize)
-	fs.Var(&chunkSize, "chunk-size", "default target chunk size")
-	dataDir := fs.String("data-dir", "", "directory whose files clients may count with --server-path (default: none)")
+	fs.Var(&chunkSize, "chunk-size", "default target chunk size, and the size of a worker's reads")
+	blockSize := sizeFlag(def.BlockSize)
+	fs.Var(&blockSize, "block-size", "default size of the splits of stored documents (server paths, s3:// URLs) that one task reads")
+	dataDir := fs.String("data-dir", "", "directory whose files clients may count with --server-path (default: none); workers whose --shared-root holds it read them by reference")
+	var sf storeFlags
+	sf.register(fs)
 	workerWait := fs.Duration("worker-wait", def.WorkerWait, "how long a job waits for a worker before it fails (0: forever)")
 	var tlsCfg security.TLS
 	registerTLS(fs, &tlsCfg, "coordinator: serves clients with it and presents it to workers")
@@ -150,9 +154,18 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	stores, _, release, err := sf.stores("")
+	if err != nil {
+		return err
+	}
+	defer release()
+	dial, err := worker.TLSDialer(tlsCfg)
+	if err != nil {
+		return err
+	}
 	cfg := coordinator.DefaultConfig()
-	cfg.Metrics = m
-	cfg.ListenAddr, cfg.Cluster, cfg.ChunkSize, cfg.Logger = *listen, &ccfg, int(chunkSize), log
+	cfg.Metrics, cfg.Stores, cfg.Dial = m, stores, dial
+	cfg.ListenAddr, cfg.Cluster, cfg.ChunkSize, cfg.BlockSize, cfg.Logger = *listen, &ccfg, int(chunkSize), int(blockSize), log
 	cfg.WorkerWait, cfg.MaxAttempts, cfg.DataDir = *workerWait, *maxAttempts, *dataDir
 	cfg.TLS, cfg.Token = tlsCfg, *token
 	cfg.MaxJobs, cfg.MaxTargets, cfg.MaxTargetBytes = *maxJobs, *maxTargets, *maxTargetBytes
@@ -174,6 +187,9 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	listen := fs.String("listen", "127.0.0.1:0", "gRPC HOST:PORT for the coordinator (port 0 picks a free port)")
 	advertise := fs.String("advertise", "", "gRPC HOST:PORT the coordinator dials (default: derived from --listen)")
 	threads := fs.Int("threads", 0, "chunks counted at once (default: GOMAXPROCS)")
+	sharedRoot := fs.String("shared-root", "", "a directory this worker reads under the same path as the coordinator (a shared volume, e.g. /data): the coordinator's --server-path files inside it are read here by reference instead of streamed")
+	var sf storeFlags
+	sf.register(fs)
 	var tlsCfg security.TLS
 	registerTLS(fs, &tlsCfg, "worker; with --tls-ca only coordinators with a certificate from that CA may call it")
 	var faults worker.Faults
@@ -197,8 +213,13 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	stores, storage, release, err := sf.stores(*sharedRoot)
+	if err != nil {
+		return err
+	}
+	defer release()
 	cfg := worker.DefaultConfig()
-	cfg.Metrics = m
+	cfg.Metrics, cfg.Storage, cfg.Open = m, storage, stores
 	cfg.ListenAddr, cfg.AdvertiseAddr, cfg.Threads, cfg.Cluster, cfg.Logger = *listen, *advertise, *threads, ccfg, log
 	faults.Throttle = int(throttle)
 	cfg.TLS = tlsCfg

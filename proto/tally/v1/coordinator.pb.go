@@ -206,7 +206,18 @@ type JobStart struct {
 	// message that is cheap to encode and decode, instead of top, one message per
 	// entry. Clients that decode it set it; top stays readable from JSON tools.
 	// It applies to this RunJob's result; GetJob and WatchJob send top.
-	PackedTop     bool `protobuf:"varint,5,opt,name=packed_top,json=packedTop,proto3" json:"packed_top,omitempty"`
+	PackedTop bool `protobuf:"varint,5,opt,name=packed_top,json=packedTop,proto3" json:"packed_top,omitempty"`
+	// urls name stored documents that the workers read themselves, by byte
+	// range, with the coordinator's and workers' own credentials:
+	// s3://BUCKET/KEY, or s3://BUCKET/PREFIX/ for every object under a prefix (in
+	// key order; hidden ones as include_hidden says; a glob such as
+	// s3://BUCKET/books/*.txt matches keys). They are counted after server_paths
+	// and before uploaded documents. One that names nothing fails the call with
+	// INVALID_ARGUMENT before the job starts.
+	Urls []string `protobuf:"bytes,6,rep,name=urls,proto3" json:"urls,omitempty"`
+	// block_size is the size in bytes of the splits of stored documents (server
+	// paths and urls) that one task reads; 0 uses the coordinator's default.
+	BlockSize     uint64 `protobuf:"varint,7,opt,name=block_size,json=blockSize,proto3" json:"block_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -276,6 +287,20 @@ func (x *JobStart) GetPackedTop() bool {
 	return false
 }
 
+func (x *JobStart) GetUrls() []string {
+	if x != nil {
+		return x.Urls
+	}
+	return nil
+}
+
+func (x *JobStart) GetBlockSize() uint64 {
+	if x != nil {
+		return x.BlockSize
+	}
+	return 0
+}
+
 // DocumentHeader names the document whose data follows.
 type DocumentHeader struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -283,11 +308,11 @@ type DocumentHeader struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// size is the document's size in bytes if known, else 0; used for progress only.
 	Size uint64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
-	// local_path, when set, is an absolute path that the coordinator opens and
-	// reads itself instead of receiving the document's data: no data messages
-	// follow this header. Only a coordinator that shares the client's process
-	// (the CLI's embedded one) accepts it; any other fails the job with
-	// INVALID_ARGUMENT. Clients of a cluster use server_paths instead.
+	// local_path is no longer read: a header that sets it fails the job with
+	// INVALID_ARGUMENT. Clients upload the document, or name it by a server path
+	// or a url. (The CLI's embedded mode reads local files without gRPC.)
+	//
+	// Deprecated: Marked as deprecated in tally/v1/coordinator.proto.
 	LocalPath     string `protobuf:"bytes,3,opt,name=local_path,json=localPath,proto3" json:"local_path,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -337,6 +362,7 @@ func (x *DocumentHeader) GetSize() uint64 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in tally/v1/coordinator.proto.
 func (x *DocumentHeader) GetLocalPath() string {
 	if x != nil {
 		return x.LocalPath
@@ -1616,7 +1642,7 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\x05start\x18\x01 \x01(\v2\x12.tally.v1.JobStartH\x00R\x05start\x126\n" +
 	"\bdocument\x18\x02 \x01(\v2\x18.tally.v1.DocumentHeaderH\x00R\bdocument\x12\x14\n" +
 	"\x04data\x18\x03 \x01(\fH\x00R\x04dataB\t\n" +
-	"\amessage\"\xb9\x01\n" +
+	"\amessage\"\xec\x01\n" +
 	"\bJobStart\x12%\n" +
 	"\x04spec\x18\x01 \x01(\v2\x11.tally.v1.JobSpecR\x04spec\x12\x1d\n" +
 	"\n" +
@@ -1624,12 +1650,15 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\fserver_paths\x18\x03 \x03(\tR\vserverPaths\x12%\n" +
 	"\x0einclude_hidden\x18\x04 \x01(\bR\rincludeHidden\x12\x1d\n" +
 	"\n" +
-	"packed_top\x18\x05 \x01(\bR\tpackedTop\"W\n" +
+	"packed_top\x18\x05 \x01(\bR\tpackedTop\x12\x12\n" +
+	"\x04urls\x18\x06 \x03(\tR\x04urls\x12\x1d\n" +
+	"\n" +
+	"block_size\x18\a \x01(\x04R\tblockSize\"[\n" +
 	"\x0eDocumentHeader\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
-	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x1d\n" +
+	"\x04size\x18\x02 \x01(\x04R\x04size\x12!\n" +
 	"\n" +
-	"local_path\x18\x03 \x01(\tR\tlocalPath\"\xb2\x01\n" +
+	"local_path\x18\x03 \x01(\tB\x02\x18\x01R\tlocalPath\"\xb2\x01\n" +
 	"\x0eRunJobResponse\x123\n" +
 	"\baccepted\x18\x01 \x01(\v2\x15.tally.v1.JobAcceptedH\x00R\baccepted\x123\n" +
 	"\bprogress\x18\x02 \x01(\v2\x15.tally.v1.JobProgressH\x00R\bprogress\x12-\n" +

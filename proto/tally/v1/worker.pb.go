@@ -21,6 +21,57 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ErrorKind classifies a task's error.
+type ErrorKind int32
+
+const (
+	// ERROR_KIND_UNSPECIFIED is a failure of this worker (or a transient one of
+	// its storage): the task is tried again, on another worker when there is one.
+	ErrorKind_ERROR_KIND_UNSPECIFIED ErrorKind = 0
+	// ERROR_KIND_INPUT is the input's fault and would fail anywhere (a line too
+	// long, a missing or changed document, denied credentials): the job fails.
+	ErrorKind_ERROR_KIND_INPUT ErrorKind = 1
+)
+
+// Enum value maps for ErrorKind.
+var (
+	ErrorKind_name = map[int32]string{
+		0: "ERROR_KIND_UNSPECIFIED",
+		1: "ERROR_KIND_INPUT",
+	}
+	ErrorKind_value = map[string]int32{
+		"ERROR_KIND_UNSPECIFIED": 0,
+		"ERROR_KIND_INPUT":       1,
+	}
+)
+
+func (x ErrorKind) Enum() *ErrorKind {
+	p := new(ErrorKind)
+	*p = x
+	return p
+}
+
+func (x ErrorKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ErrorKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_tally_v1_worker_proto_enumTypes[0].Descriptor()
+}
+
+func (ErrorKind) Type() protoreflect.EnumType {
+	return &file_tally_v1_worker_proto_enumTypes[0]
+}
+
+func (x ErrorKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ErrorKind.Descriptor instead.
+func (ErrorKind) EnumDescriptor() ([]byte, []int) {
+	return file_tally_v1_worker_proto_rawDescGZIP(), []int{0}
+}
+
 // ProcessRequest carries one chunk to count.
 type ProcessRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -79,7 +130,11 @@ type Task struct {
 	// spec is what to compute; the same for every chunk of a job.
 	Spec *JobSpec `protobuf:"bytes,4,opt,name=spec,proto3" json:"spec,omitempty"`
 	// data is the chunk's text: whole lines, except the last chunk of a document.
-	Data          []byte `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`
+	// Empty when ref is set.
+	Data []byte `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`
+	// ref, when set, names a byte range of a stored document that the worker
+	// reads and counts itself, instead of data.
+	Ref           *BlockRef `protobuf:"bytes,6,opt,name=ref,proto3" json:"ref,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -149,6 +204,136 @@ func (x *Task) GetData() []byte {
 	return nil
 }
 
+func (x *Task) GetRef() *BlockRef {
+	if x != nil {
+		return x.Ref
+	}
+	return nil
+}
+
+// BlockRef is a byte range of a stored document (Hadoop's input split). The
+// worker reads the lines that start in [offset, offset + length): it skips the
+// partial first line unless offset is 0 and reads past the end to finish the
+// last, so that the splits of a document count every line exactly once.
+type BlockRef struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// url names the document: file:///absolute/path (a shared volume) or s3://bucket/key.
+	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	// version is the document's version when planned (an ETag, or size and
+	// modification time); reading another version fails with ERROR_KIND_INPUT.
+	Version string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// size is the document's size in bytes when planned.
+	Size uint64 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	// offset is where the nominal split starts.
+	Offset uint64 `protobuf:"varint,4,opt,name=offset,proto3" json:"offset,omitempty"`
+	// length is the nominal split's length in bytes.
+	Length uint64 `protobuf:"varint,5,opt,name=length,proto3" json:"length,omitempty"`
+	// whole asks for the whole document read as a stream and decompressed when
+	// it is gzip or zstd (which cannot be split); offset is 0 and length is size.
+	Whole bool `protobuf:"varint,6,opt,name=whole,proto3" json:"whole,omitempty"`
+	// read_size is how many bytes the worker reads and counts at a time.
+	ReadSize uint32 `protobuf:"varint,7,opt,name=read_size,json=readSize,proto3" json:"read_size,omitempty"`
+	// max_line is the longest line kept whole; a longer one is ERROR_KIND_INPUT.
+	MaxLine uint32 `protobuf:"varint,8,opt,name=max_line,json=maxLine,proto3" json:"max_line,omitempty"`
+	// split_at_space allows a cut after ASCII whitespace inside a long line.
+	SplitAtSpace  bool `protobuf:"varint,9,opt,name=split_at_space,json=splitAtSpace,proto3" json:"split_at_space,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BlockRef) Reset() {
+	*x = BlockRef{}
+	mi := &file_tally_v1_worker_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BlockRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BlockRef) ProtoMessage() {}
+
+func (x *BlockRef) ProtoReflect() protoreflect.Message {
+	mi := &file_tally_v1_worker_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BlockRef.ProtoReflect.Descriptor instead.
+func (*BlockRef) Descriptor() ([]byte, []int) {
+	return file_tally_v1_worker_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *BlockRef) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *BlockRef) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *BlockRef) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *BlockRef) GetOffset() uint64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *BlockRef) GetLength() uint64 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
+func (x *BlockRef) GetWhole() bool {
+	if x != nil {
+		return x.Whole
+	}
+	return false
+}
+
+func (x *BlockRef) GetReadSize() uint32 {
+	if x != nil {
+		return x.ReadSize
+	}
+	return 0
+}
+
+func (x *BlockRef) GetMaxLine() uint32 {
+	if x != nil {
+		return x.MaxLine
+	}
+	return 0
+}
+
+func (x *BlockRef) GetSplitAtSpace() bool {
+	if x != nil {
+		return x.SplitAtSpace
+	}
+	return false
+}
+
 // ProcessResponse is a hello or a chunk's result.
 type ProcessResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -165,7 +350,7 @@ type ProcessResponse struct {
 
 func (x *ProcessResponse) Reset() {
 	*x = ProcessResponse{}
-	mi := &file_tally_v1_worker_proto_msgTypes[2]
+	mi := &file_tally_v1_worker_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -177,7 +362,7 @@ func (x *ProcessResponse) String() string {
 func (*ProcessResponse) ProtoMessage() {}
 
 func (x *ProcessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tally_v1_worker_proto_msgTypes[2]
+	mi := &file_tally_v1_worker_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -190,7 +375,7 @@ func (x *ProcessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessResponse.ProtoReflect.Descriptor instead.
 func (*ProcessResponse) Descriptor() ([]byte, []int) {
-	return file_tally_v1_worker_proto_rawDescGZIP(), []int{2}
+	return file_tally_v1_worker_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ProcessResponse) GetMessage() isProcessResponse_Message {
@@ -242,14 +427,19 @@ type WorkerHello struct {
 	// name is the worker's memberlist node name.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// slots is how many chunks the worker counts at once (its threads).
-	Slots         uint32 `protobuf:"varint,2,opt,name=slots,proto3" json:"slots,omitempty"`
+	Slots uint32 `protobuf:"varint,2,opt,name=slots,proto3" json:"slots,omitempty"`
+	// shared_root is a directory the worker reads file:// refs in, under the
+	// same path as the coordinator (a shared volume); empty reads none.
+	SharedRoot string `protobuf:"bytes,3,opt,name=shared_root,json=sharedRoot,proto3" json:"shared_root,omitempty"`
+	// s3 says the worker can read s3:// refs (it has an endpoint and credentials).
+	S3            bool `protobuf:"varint,4,opt,name=s3,proto3" json:"s3,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WorkerHello) Reset() {
 	*x = WorkerHello{}
-	mi := &file_tally_v1_worker_proto_msgTypes[3]
+	mi := &file_tally_v1_worker_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -261,7 +451,7 @@ func (x *WorkerHello) String() string {
 func (*WorkerHello) ProtoMessage() {}
 
 func (x *WorkerHello) ProtoReflect() protoreflect.Message {
-	mi := &file_tally_v1_worker_proto_msgTypes[3]
+	mi := &file_tally_v1_worker_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -274,7 +464,7 @@ func (x *WorkerHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerHello.ProtoReflect.Descriptor instead.
 func (*WorkerHello) Descriptor() ([]byte, []int) {
-	return file_tally_v1_worker_proto_rawDescGZIP(), []int{3}
+	return file_tally_v1_worker_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *WorkerHello) GetName() string {
@@ -289,6 +479,20 @@ func (x *WorkerHello) GetSlots() uint32 {
 		return x.Slots
 	}
 	return 0
+}
+
+func (x *WorkerHello) GetSharedRoot() string {
+	if x != nil {
+		return x.SharedRoot
+	}
+	return ""
+}
+
+func (x *WorkerHello) GetS3() bool {
+	if x != nil {
+		return x.S3
+	}
+	return false
 }
 
 // TaskResult is the partial result of one task.
@@ -307,14 +511,16 @@ type TaskResult struct {
 	// freq is the chunk's whole frequency table for a top query.
 	Freq *FreqTable `protobuf:"bytes,6,opt,name=freq,proto3" json:"freq,omitempty"`
 	// error is set when the worker could not count the chunk.
-	Error         string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	// error_kind says what a set error means for the job.
+	ErrorKind     ErrorKind `protobuf:"varint,8,opt,name=error_kind,json=errorKind,proto3,enum=tally.v1.ErrorKind" json:"error_kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskResult) Reset() {
 	*x = TaskResult{}
-	mi := &file_tally_v1_worker_proto_msgTypes[4]
+	mi := &file_tally_v1_worker_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -326,7 +532,7 @@ func (x *TaskResult) String() string {
 func (*TaskResult) ProtoMessage() {}
 
 func (x *TaskResult) ProtoReflect() protoreflect.Message {
-	mi := &file_tally_v1_worker_proto_msgTypes[4]
+	mi := &file_tally_v1_worker_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -339,7 +545,7 @@ func (x *TaskResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskResult.ProtoReflect.Descriptor instead.
 func (*TaskResult) Descriptor() ([]byte, []int) {
-	return file_tally_v1_worker_proto_rawDescGZIP(), []int{4}
+	return file_tally_v1_worker_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TaskResult) GetJobId() string {
@@ -391,6 +597,13 @@ func (x *TaskResult) GetError() string {
 	return ""
 }
 
+func (x *TaskResult) GetErrorKind() ErrorKind {
+	if x != nil {
+		return x.ErrorKind
+	}
+	return ErrorKind_ERROR_KIND_UNSPECIFIED
+}
+
 // FreqTable is an unsorted frequency table, as two parallel lists (packed, cheap to encode).
 type FreqTable struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -404,7 +617,7 @@ type FreqTable struct {
 
 func (x *FreqTable) Reset() {
 	*x = FreqTable{}
-	mi := &file_tally_v1_worker_proto_msgTypes[5]
+	mi := &file_tally_v1_worker_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -416,7 +629,7 @@ func (x *FreqTable) String() string {
 func (*FreqTable) ProtoMessage() {}
 
 func (x *FreqTable) ProtoReflect() protoreflect.Message {
-	mi := &file_tally_v1_worker_proto_msgTypes[5]
+	mi := &file_tally_v1_worker_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -429,7 +642,7 @@ func (x *FreqTable) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FreqTable.ProtoReflect.Descriptor instead.
 func (*FreqTable) Descriptor() ([]byte, []int) {
-	return file_tally_v1_worker_proto_rawDescGZIP(), []int{5}
+	return file_tally_v1_worker_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *FreqTable) GetTokens() [][]byte {
@@ -452,20 +665,34 @@ const file_tally_v1_worker_proto_rawDesc = "" +
 	"\n" +
 	"\x15tally/v1/worker.proto\x12\btally.v1\x1a\x15tally/v1/common.proto\"4\n" +
 	"\x0eProcessRequest\x12\"\n" +
-	"\x04task\x18\x01 \x01(\v2\x0e.tally.v1.TaskR\x04task\"\x8d\x01\n" +
+	"\x04task\x18\x01 \x01(\v2\x0e.tally.v1.TaskR\x04task\"\xb3\x01\n" +
 	"\x04Task\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x19\n" +
 	"\bchunk_id\x18\x02 \x01(\x04R\achunkId\x12\x18\n" +
 	"\aattempt\x18\x03 \x01(\rR\aattempt\x12%\n" +
 	"\x04spec\x18\x04 \x01(\v2\x11.tally.v1.JobSpecR\x04spec\x12\x12\n" +
-	"\x04data\x18\x05 \x01(\fR\x04data\"{\n" +
+	"\x04data\x18\x05 \x01(\fR\x04data\x12$\n" +
+	"\x03ref\x18\x06 \x01(\v2\x12.tally.v1.BlockRefR\x03ref\"\xee\x01\n" +
+	"\bBlockRef\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\x04R\x04size\x12\x16\n" +
+	"\x06offset\x18\x04 \x01(\x04R\x06offset\x12\x16\n" +
+	"\x06length\x18\x05 \x01(\x04R\x06length\x12\x14\n" +
+	"\x05whole\x18\x06 \x01(\bR\x05whole\x12\x1b\n" +
+	"\tread_size\x18\a \x01(\rR\breadSize\x12\x19\n" +
+	"\bmax_line\x18\b \x01(\rR\amaxLine\x12$\n" +
+	"\x0esplit_at_space\x18\t \x01(\bR\fsplitAtSpace\"{\n" +
 	"\x0fProcessResponse\x12-\n" +
 	"\x05hello\x18\x01 \x01(\v2\x15.tally.v1.WorkerHelloH\x00R\x05hello\x12.\n" +
 	"\x06result\x18\x02 \x01(\v2\x14.tally.v1.TaskResultH\x00R\x06resultB\t\n" +
-	"\amessage\"7\n" +
+	"\amessage\"h\n" +
 	"\vWorkerHello\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05slots\x18\x02 \x01(\rR\x05slots\"\xd6\x01\n" +
+	"\x05slots\x18\x02 \x01(\rR\x05slots\x12\x1f\n" +
+	"\vshared_root\x18\x03 \x01(\tR\n" +
+	"sharedRoot\x12\x0e\n" +
+	"\x02s3\x18\x04 \x01(\bR\x02s3\"\x8a\x02\n" +
 	"\n" +
 	"TaskResult\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x19\n" +
@@ -474,10 +701,15 @@ const file_tally_v1_worker_proto_rawDesc = "" +
 	"\x05stats\x18\x04 \x01(\v2\x0f.tally.v1.StatsR\x05stats\x12\x16\n" +
 	"\x06counts\x18\x05 \x03(\x04R\x06counts\x12'\n" +
 	"\x04freq\x18\x06 \x01(\v2\x13.tally.v1.FreqTableR\x04freq\x12\x14\n" +
-	"\x05error\x18\a \x01(\tR\x05error\";\n" +
+	"\x05error\x18\a \x01(\tR\x05error\x122\n" +
+	"\n" +
+	"error_kind\x18\b \x01(\x0e2\x13.tally.v1.ErrorKindR\terrorKind\";\n" +
 	"\tFreqTable\x12\x16\n" +
 	"\x06tokens\x18\x01 \x03(\fR\x06tokens\x12\x16\n" +
-	"\x06counts\x18\x02 \x03(\x04R\x06counts2S\n" +
+	"\x06counts\x18\x02 \x03(\x04R\x06counts*=\n" +
+	"\tErrorKind\x12\x1a\n" +
+	"\x16ERROR_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10ERROR_KIND_INPUT\x10\x012S\n" +
 	"\rWorkerService\x12B\n" +
 	"\aProcess\x12\x18.tally.v1.ProcessRequest\x1a\x19.tally.v1.ProcessResponse(\x010\x01B\x1eZ\x1ctally/proto/tally/v1;tallyv1b\x06proto3"
 
@@ -493,31 +725,36 @@ func file_tally_v1_worker_proto_rawDescGZIP() []byte {
 	return file_tally_v1_worker_proto_rawDescData
 }
 
-var file_tally_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_tally_v1_worker_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_tally_v1_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_tally_v1_worker_proto_goTypes = []any{
-	(*ProcessRequest)(nil),  // 0: tally.v1.ProcessRequest
-	(*Task)(nil),            // 1: tally.v1.Task
-	(*ProcessResponse)(nil), // 2: tally.v1.ProcessResponse
-	(*WorkerHello)(nil),     // 3: tally.v1.WorkerHello
-	(*TaskResult)(nil),      // 4: tally.v1.TaskResult
-	(*FreqTable)(nil),       // 5: tally.v1.FreqTable
-	(*JobSpec)(nil),         // 6: tally.v1.JobSpec
-	(*Stats)(nil),           // 7: tally.v1.Stats
+	(ErrorKind)(0),          // 0: tally.v1.ErrorKind
+	(*ProcessRequest)(nil),  // 1: tally.v1.ProcessRequest
+	(*Task)(nil),            // 2: tally.v1.Task
+	(*BlockRef)(nil),        // 3: tally.v1.BlockRef
+	(*ProcessResponse)(nil), // 4: tally.v1.ProcessResponse
+	(*WorkerHello)(nil),     // 5: tally.v1.WorkerHello
+	(*TaskResult)(nil),      // 6: tally.v1.TaskResult
+	(*FreqTable)(nil),       // 7: tally.v1.FreqTable
+	(*JobSpec)(nil),         // 8: tally.v1.JobSpec
+	(*Stats)(nil),           // 9: tally.v1.Stats
 }
 var file_tally_v1_worker_proto_depIdxs = []int32{
-	1, // 0: tally.v1.ProcessRequest.task:type_name -> tally.v1.Task
-	6, // 1: tally.v1.Task.spec:type_name -> tally.v1.JobSpec
-	3, // 2: tally.v1.ProcessResponse.hello:type_name -> tally.v1.WorkerHello
-	4, // 3: tally.v1.ProcessResponse.result:type_name -> tally.v1.TaskResult
-	7, // 4: tally.v1.TaskResult.stats:type_name -> tally.v1.Stats
-	5, // 5: tally.v1.TaskResult.freq:type_name -> tally.v1.FreqTable
-	0, // 6: tally.v1.WorkerService.Process:input_type -> tally.v1.ProcessRequest
-	2, // 7: tally.v1.WorkerService.Process:output_type -> tally.v1.ProcessResponse
-	7, // [7:8] is the sub-list for method output_type
-	6, // [6:7] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	2, // 0: tally.v1.ProcessRequest.task:type_name -> tally.v1.Task
+	8, // 1: tally.v1.Task.spec:type_name -> tally.v1.JobSpec
+	3, // 2: tally.v1.Task.ref:type_name -> tally.v1.BlockRef
+	5, // 3: tally.v1.ProcessResponse.hello:type_name -> tally.v1.WorkerHello
+	6, // 4: tally.v1.ProcessResponse.result:type_name -> tally.v1.TaskResult
+	9, // 5: tally.v1.TaskResult.stats:type_name -> tally.v1.Stats
+	7, // 6: tally.v1.TaskResult.freq:type_name -> tally.v1.FreqTable
+	0, // 7: tally.v1.TaskResult.error_kind:type_name -> tally.v1.ErrorKind
+	1, // 8: tally.v1.WorkerService.Process:input_type -> tally.v1.ProcessRequest
+	4, // 9: tally.v1.WorkerService.Process:output_type -> tally.v1.ProcessResponse
+	9, // [9:10] is the sub-list for method output_type
+	8, // [8:9] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_tally_v1_worker_proto_init() }
@@ -526,7 +763,7 @@ func file_tally_v1_worker_proto_init() {
 		return
 	}
 	file_tally_v1_common_proto_init()
-	file_tally_v1_worker_proto_msgTypes[2].OneofWrappers = []any{
+	file_tally_v1_worker_proto_msgTypes[3].OneofWrappers = []any{
 		(*ProcessResponse_Hello)(nil),
 		(*ProcessResponse_Result)(nil),
 	}
@@ -535,13 +772,14 @@ func file_tally_v1_worker_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tally_v1_worker_proto_rawDesc), len(file_tally_v1_worker_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   6,
+			NumEnums:      1,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_tally_v1_worker_proto_goTypes,
 		DependencyIndexes: file_tally_v1_worker_proto_depIdxs,
+		EnumInfos:         file_tally_v1_worker_proto_enumTypes,
 		MessageInfos:      file_tally_v1_worker_proto_msgTypes,
 	}.Build()
 	File_tally_v1_worker_proto = out.File

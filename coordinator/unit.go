@@ -5,23 +5,25 @@ import (
 	"sync/atomic"
 	"time"
 
-	"tally/worker"
+	"tally/task"
 )
 
-// task is one chunk of a job, held from the upload until its result is merged,
-// so that it can be dispatched again if a worker fails or lags.
-type task struct {
+// unit is one task of a job as the coordinator holds it, from its creation
+// until its result is merged, so that it can be dispatched again if a worker
+// fails or lags: a chunk of a stream, with its bytes, or a split of a stored
+// document, by reference.
+type unit struct {
 	job      *job
 	id       uint64
 	doc      int
 	offset   int64
-	data     []byte
-	read     func(buf []byte) (data, used []byte, err error) // when data is nil: a worker reads it (see worker.Task)
-	release  func()                                          // gives back what data or read need (a buffer, a file) once nothing reads them
-	refs     atomic.Int32                                    // readers of data: the job until t settles, and each send
-	settled  atomic.Bool                                     // the job no longer needs data (merged, or the job ended)
-	attempts atomic.Uint32                                   // dispatches so far
-	merged   atomic.Bool                                     // its result is in: copies still queued are skipped
+	data     []byte        // a chunk's bytes; nil for a split
+	ref      *task.Ref     // a split, which the worker reads itself; nil for a chunk
+	release  func()        // gives back data's buffer once nothing reads it
+	refs     atomic.Int32  // readers of data: the job until t settles, and each send
+	settled  atomic.Bool   // the job no longer needs data (merged, or the job ended)
+	attempts atomic.Uint32 // dispatches so far
+	merged   atomic.Bool   // its result is in: copies still queued are skipped
 
 	mu       sync.Mutex           // guards the fields below
 	failures int                  // error results and broken links while held
@@ -38,7 +40,7 @@ type task struct {
 // hold takes a reference to t's data for a send. It fails once the data's
 // buffer has gone back to the pool for another chunk: t is settled and no
 // send holds it, so there is nothing left to send.
-func (t *task) hold() bool {
+func (t *unit) hold() bool {
 	for {
 		n := t.refs.Load()
 		if n <= 0 {
@@ -51,49 +53,49 @@ func (t *task) hold() bool {
 }
 
 // unhold drops a reference; the last one gives the buffer back.
-func (t *task) unhold() {
+func (t *unit) unhold() {
 	if t.refs.Add(-1) == 0 && t.release != nil {
 		t.release()
 	}
 }
 
 // settle drops the job's reference, once: t is merged or its job is over.
-func (t *task) settle() {
+func (t *unit) settle() {
 	if t.settled.CompareAndSwap(false, true) {
 		t.unhold()
 	}
 }
 
 // isolate marks t to run alone on its next dispatch.
-func (t *task) isolate() {
+func (t *unit) isolate() {
 	t.mu.Lock()
 	t.alone = true
 	t.mu.Unlock()
 }
 
 // runsAlone reports whether t must run with nothing beside it.
-func (t *task) runsAlone() bool {
+func (t *unit) runsAlone() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.alone
 }
 
 // workerTask is what a worker receives for t on its next attempt.
-func (t *task) workerTask() worker.Task {
-	return worker.Task{JobID: t.job.id, ChunkID: t.id, Attempt: t.attempts.Add(1), Query: t.job.query, Data: t.data, Read: t.read}
+func (t *unit) workerTask() task.Task {
+	return task.Task{JobID: t.job.id, ChunkID: t.id, Attempt: t.attempts.Add(1), Query: t.job.query, Data: t.data, Ref: t.ref}
 }
 
 // size is how many bytes of its document t covers, given its result: a
-// block read by the worker is only measured there.
-func (t *task) size(r worker.Result) int {
-	if t.read != nil {
-		return int(r.Partial.Stats.Bytes)
+// split's lines are only measured where it is read.
+func (t *unit) size(r task.Result) int64 {
+	if t.ref != nil {
+		return r.Partial.Stats.Bytes
 	}
-	return len(t.data)
+	return int64(len(t.data))
 }
 
 // started records that workerName now holds a copy of t.
-func (t *task) started(workerName string) {
+func (t *unit) started(workerName string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.running == nil {
@@ -107,21 +109,21 @@ func (t *task) started(workerName string) {
 }
 
 // stopped records that workerName no longer holds t.
-func (t *task) stopped(workerName string) {
+func (t *unit) stopped(workerName string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.running, workerName)
 }
 
 // firstSent is when t was first dispatched (zero if never).
-func (t *task) firstSent() time.Time {
+func (t *unit) firstSent() time.Time {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.sent
 }
 
 // failed counts a failure of t on workerName and returns the failures so far.
-func (t *task) failed(workerName string, cause error) int {
+func (t *unit) failed(workerName string, cause error) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.lastErr = cause
@@ -134,7 +136,7 @@ func (t *task) failed(workerName string, cause error) int {
 }
 
 // failedWorkers returns how many workers t failed on and the last cause.
-func (t *task) failedWorkers() (int, error) {
+func (t *unit) failedWorkers() (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.failedOn), t.lastErr
@@ -143,7 +145,7 @@ func (t *task) failedWorkers() (int, error) {
 // avoids reports whether t should not go to workerName: it failed there, and
 // there are other ready workers it has not failed on. ready is called only
 // for a chunk that failed on workerName.
-func (t *task) avoids(workerName string, ready func() int) bool {
+func (t *unit) avoids(workerName string, ready func() int) bool {
 	t.mu.Lock()
 	failedHere, failedWorkers := t.failedOn[workerName], len(t.failedOn)
 	t.mu.Unlock()
@@ -153,7 +155,7 @@ func (t *task) avoids(workerName string, ready func() int) bool {
 // backupCandidate reports how long t's only copy has been in flight, and
 // whether workerName may run a backup of it: exactly one copy runs, on another
 // worker that has not failed it.
-func (t *task) backupCandidate(workerName string) (time.Duration, bool) {
+func (t *unit) backupCandidate(workerName string) (time.Duration, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(t.running) != 1 || t.failedOn[workerName] {

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"tally/client"
+	"tally/coordinator"
+	"tally/source/file"
+	"tally/worker"
+)
+
+// runner runs jobs: a cluster's coordinator through the client, or an
+// embedded one.
+type runner interface {
+	Run(ctx context.Context, job client.Job, onProgress func(client.Progress)) (*client.Result, error)
+	Close() error
+}
+
+// connect returns a runner for the named coordinator, or for an embedded
+// coordinator and worker in this process when there is none.
+func connect(cf connFlags, sf storeFlags) (runner, error) {
+	if cf.coordinator != "" {
+		return cf.dial()
+	}
+	return startEmbedded(sf)
+}
+
+// embedded is a coordinator with one worker in this process, which runs
+// the cluster's own job code without the network: jobs go in through
+// Submit, tasks over an in-process link, and local files are read by
+// reference like a shared volume's, by the worker's threads in parallel.
+type embedded struct {
+	coord   *coordinator.Coordinator
+	volume  *file.Volume // the whole file system: the user's own files
+	release func()
+}
+
+func startEmbedded(sf storeFlags) (*embedded, error) {
+	stores, storage, release, err := sf.stores("/")
+	if err != nil {
+		return nil, err
+	}
+	engine := worker.NewEngine(0)
+	engine.SetStorage(storage, stores)
+	cfg := coordinator.DefaultConfig()
+	cfg.ListenAddr = "" // no client API: jobs come through Submit
+	cfg.Dial = worker.LocalDialer(engine)
+	cfg.DataDir = "." // in one process, the server's side is this directory
+	cfg.Stores = stores
+	// A few tasks per thread keep every core busy, and splits of one chunk
+	// keep small files spread over the cores and the reads in the CPU's caches.
+	cfg.Window = 2*runtime.GOMAXPROCS(0) + 4
+	cfg.BlockSize = cfg.ChunkSize
+	coord, err := coordinator.Start(cfg)
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("start embedded coordinator: %w", err)
+	}
+	host, _ := os.Hostname()
+	coord.AddWorker("embedded-"+host, "in-process", engine.Threads())
+	return &embedded{coord: coord, volume: stores["file"].(*file.Volume), release: release}, nil
+}
+
+func (e *embedded) Close() error {
+	err := e.coord.Close()
+	e.release()
+	return err
+}
+
+// Run runs job as a cluster would: server paths, then URLs, then documents.
+func (e *embedded) Run(ctx context.Context, job client.Job, onProgress func(client.Progress)) (*client.Result, error) {
+	stored, err := e.coord.ServerInputs(job.ServerPaths, job.Hidden)
+	if err != nil {
+		return nil, err
+	}
+	objects, err := e.coord.URLInputs(ctx, job.URLs, job.Hidden)
+	if err != nil {
+		return nil, err
+	}
+	h, err := e.coord.Submit(ctx, coordinator.Request{
+		Query: job.Query, ChunkSize: job.ChunkSize, BlockSize: job.BlockSize,
+		Inputs: coordinator.List(append(stored, objects...), &localDocuments{docs: job.Documents, volume: e.volume}),
+	})
+	if err != nil {
+		return nil, err
+	}
+	report := func() {
+		if onProgress != nil {
+			onProgress(progressOf(h.ID(), h.Snapshot(false).Progress))
+		}
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for done := false; !done; {
+		report()
+		select {
+		case <-tick.C:
+		case <-h.Done():
+			done = true
+		}
+	}
+	res, err := h.Wait()
+	if err != nil {
+		return nil, err
+	}
+	return resultOf(h.ID(), res), nil
+}
+
+// localDocuments are the documents of an embedded job: a local file is
+// read in place, by reference; anything else (stdin) is streamed.
+type localDocuments struct {
+	docs   []client.Document
+	volume *file.Volume
+}
+
+func (l *localDocuments) Next() (coordinator.Input, error) {
+	if len(l.docs) == 0 {
+		return coordinator.Input{}, io.EOF
+	}
+	d := l.docs[0]
+	l.docs = l.docs[1:]
+	if d.Path != "" {
+		abs, err := filepath.Abs(d.Path)
+		if err != nil {
+			return coordinator.Input{}, fmt.Errorf("cannot read %s: %w", d.Name, err)
+		}
+		info, err := l.volume.Stat(abs, d.Name)
+		if err != nil {
+			return coordinator.Input{}, fmt.Errorf("cannot read %w", err)
+		}
+		return coordinator.Input{Name: d.Name, Object: &info}, nil
+	}
+	r, err := d.Open()
+	if err != nil {
+		return coordinator.Input{}, fmt.Errorf("cannot read %s: %w", d.Name, err)
+	}
+	return coordinator.Input{Name: d.Name, Size: d.Size, Reader: r}, nil
+}
+
+func progressOf(id string, p coordinator.Progress) client.Progress {
+	return client.Progress{JobID: id, BytesReceived: p.BytesReceived, BytesTotal: p.BytesTotal, BytesCounted: p.BytesCounted,
+		ChunksDone: p.ChunksDone, Workers: p.Workers, Waiting: p.Waiting}
+}
+
+func resultOf(id string, r *coordinator.Result) *client.Result {
+	out := &client.Result{JobID: id, Total: client.DocumentResult(r.Total), Top: r.Top, Workers: r.Workers, Elapsed: r.Elapsed}
+	for _, d := range r.Documents {
+		out.Documents = append(out.Documents, client.DocumentResult(d))
+	}
+	return out
+}

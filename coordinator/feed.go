@@ -1,0 +1,193 @@
+package coordinator
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"tally/chunk"
+	"tally/decompress"
+	"tally/source"
+	"tally/task"
+)
+
+// plan is how a job cuts its documents: streams into chunks, stored
+// documents into splits of block bytes that workers read by cut.
+type plan struct {
+	chunk chunk.Config
+	block int64
+	cut   task.Cut
+}
+
+// feedJob feeds in's documents into j and ends j if that fails. An error
+// that comes from the job ending (a cancel, a client gone) keeps the job's
+// own cause, so a cancelled job reads as cancelled, not failed.
+func (c *Coordinator) feedJob(j *job, in Inputs, p plan) {
+	err := c.feed(j, in, p)
+	switch {
+	case err == nil:
+	case j.ctx.Err() != nil:
+		j.end(context.Cause(j.ctx))
+	default:
+		j.fail(err)
+	}
+}
+
+// feed turns every document of in into tasks and queues them, holding at
+// most the job's window of tasks: a source faster than the workers is
+// slowed down here instead of being buffered.
+func (c *Coordinator) feed(j *job, in Inputs, p plan) error {
+	for {
+		d, err := in.Next()
+		if errors.Is(err, io.EOF) {
+			j.uploadDone()
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if d.Object != nil {
+			if err := c.feedObject(j, *d.Object, p); err != nil {
+				return err
+			}
+			continue
+		}
+		doc := j.addDocument(d.Name, d.Size)
+		err = c.feedStream(j, doc, d.Name, d.Reader, p.chunk)
+		if cl, ok := d.Reader.(io.Closer); ok {
+			cl.Close()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// feedObject plans a stored document: splits of p.block bytes, which the
+// workers read themselves, so the coordinator reads nothing. A compressed
+// document cannot be read at an offset: it is one task that a worker reads
+// whole, or, when no worker can reach its store, a stream read here.
+func (c *Coordinator) feedObject(j *job, info source.Info, p plan) error {
+	doc := j.addDocument(info.Name, info.Size)
+	if info.Size == 0 {
+		return nil
+	}
+	ref := info.Ref()
+	ref.Cut = p.cut
+	format, err := c.peek(j.ctx, ref)
+	if err != nil {
+		return err
+	}
+	if format != decompress.None {
+		if !c.pool.someoneReads(info.URL) {
+			return c.streamObject(j, doc, ref, p.chunk)
+		}
+		ref.Whole = true
+		return c.queue(j, doc, ref)
+	}
+	for lo := int64(0); lo < info.Size; lo += p.block {
+		ref.Offset, ref.Length = lo, min(p.block, info.Size-lo)
+		if err := c.queue(j, doc, ref); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// queue adds a split to j once its window has room.
+func (c *Coordinator) queue(j *job, doc int, ref task.Ref) error {
+	if err := j.acquire(); err != nil {
+		return err
+	}
+	t, err := j.addSplit(doc, ref)
+	if err != nil {
+		return err
+	}
+	c.sched.push(t)
+	return nil
+}
+
+// peek reads the first bytes of a stored document: is it compressed?
+func (c *Coordinator) peek(ctx context.Context, ref task.Ref) (decompress.Format, error) {
+	obj, err := c.stores.Open(ctx, ref)
+	if err != nil {
+		return decompress.None, err
+	}
+	defer obj.Close()
+	var magic [4]byte
+	n, err := obj.ReadAt(magic[:min(len(magic), int(ref.Size))], 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return decompress.None, source.ReadError(ref.URL, err)
+	}
+	return decompress.Detect(magic[:n]), nil
+}
+
+// streamObject reads a compressed document here and streams it to the
+// workers in chunks, when none can reach its store.
+func (c *Coordinator) streamObject(j *job, doc int, ref task.Ref, cfg chunk.Config) error {
+	obj, err := c.stores.Open(j.ctx, ref)
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	text, _, err := decompress.NewReader(bufio.NewReaderSize(io.NewSectionReader(obj, 0, ref.Size), 1<<20))
+	if err != nil {
+		return source.ReadError(ref.URL, err)
+	}
+	defer text.Close()
+	return c.feedStream(j, doc, ref.URL, text, cfg)
+}
+
+// feedStream cuts a document read from r into chunks and queues them.
+func (c *Coordinator) feedStream(j *job, doc int, name string, r io.Reader, cfg chunk.Config) error {
+	cr, err := chunk.NewReader(&received{r: r, job: j}, cfg)
+	if err != nil {
+		return fmt.Errorf("%w: %w", task.ErrInput, err)
+	}
+	for {
+		ch, err := cr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if errors.Is(err, chunk.ErrLineTooLong) || errors.Is(err, decompress.ErrCorrupt) || errors.Is(err, task.ErrInput) {
+			return fmt.Errorf("%w: document %q: %w", task.ErrInput, name, err)
+		}
+		if err != nil {
+			return fmt.Errorf("read document %q: %w", name, err)
+		}
+		if err := j.acquire(); err != nil {
+			return err
+		}
+		t, err := j.addTask(doc, ch)
+		if err != nil {
+			return err
+		}
+		c.sched.push(t)
+	}
+}
+
+// received counts what is read of a stream as the job's received bytes.
+type received struct {
+	r   io.Reader
+	job *job
+}
+
+func (r *received) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.job.received(n)
+	return n, err
+}
+
+// readSplit reads a split for a worker that cannot reach its store: the
+// coordinator carries its bytes, as it does a stream's.
+func (c *Coordinator) readSplit(ctx context.Context, ref task.Ref) ([]byte, error) {
+	obj, err := c.stores.Open(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	defer obj.Close()
+	data, _, err := source.ReadRange(obj, ref, ref.Offset, ref.End(), nil)
+	return data, err
+}

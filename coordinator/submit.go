@@ -1,0 +1,176 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"tally/source"
+	"tally/task"
+)
+
+// Request is a job to run: what to compute, over which documents.
+type Request struct {
+	Query task.Query
+	// ChunkSize is the size of a stream's chunks and of a worker's reads
+	// of a split; 0 uses Config.ChunkSize.
+	ChunkSize int
+	// BlockSize is the size of the splits of stored documents, one task
+	// each; 0 uses Config.BlockSize. It is at least Config.MinBlock.
+	BlockSize int
+	// Inputs yields the documents, in order.
+	Inputs Inputs
+}
+
+// Input is one document of a job: a stored one (Object), which the
+// workers read by reference where they can reach its store, or a stream
+// (Reader), which the coordinator reads and cuts into chunks.
+type Input struct {
+	Name   string
+	Object *source.Info
+	// Reader is a stream's text. If it is an io.Closer it is closed when
+	// read.
+	Reader io.Reader
+	// Size is a stream's size if known, for progress; 0 if not.
+	Size int64
+}
+
+// Inputs yields a job's documents one after another.
+type Inputs interface {
+	// Next returns the next document, or io.EOF after the last. A stream
+	// it returned is read to its end before Next is called again.
+	Next() (Input, error)
+}
+
+// List returns Inputs over docs, then over then's documents when it is not nil.
+func List(docs []Input, then Inputs) Inputs { return &list{docs: docs, then: then} }
+
+type list struct {
+	docs []Input
+	then Inputs
+}
+
+func (l *list) Next() (Input, error) {
+	if len(l.docs) > 0 {
+		in := l.docs[0]
+		l.docs = l.docs[1:]
+		return in, nil
+	}
+	if l.then == nil {
+		return Input{}, io.EOF
+	}
+	return l.then.Next()
+}
+
+// Job is a job submitted to the coordinator: a handle to follow it by.
+type Job struct{ j *job }
+
+// ID names the job for GetJob, WatchJob and CancelJob.
+func (h *Job) ID() string { return h.j.id }
+
+// Done is closed when the job ends.
+func (h *Job) Done() <-chan struct{} { return h.j.done }
+
+// Snapshot returns the job as it is now, with its result if it succeeded
+// and withResult is set.
+func (h *Job) Snapshot(withResult bool) Snapshot { return h.j.snapshot(withResult) }
+
+// Cancel cancels the job; it is a no-op once the job has ended.
+func (h *Job) Cancel() { h.j.cancel(fmt.Errorf("cancelled: %w", context.Canceled)) }
+
+// Wait blocks until the job ends and returns its result, or why it failed:
+// an error that wraps task.ErrInput (the input is at fault), ErrNoWorkers,
+// or context.Canceled.
+func (h *Job) Wait() (*Result, error) {
+	<-h.j.done
+	s := h.j.snapshot(true)
+	switch {
+	case s.State == Succeeded:
+		return s.Result, nil
+	case s.State == Canceled:
+		return nil, fmt.Errorf("job %s was cancelled: %w", h.j.id, context.Canceled)
+	}
+	return nil, fmt.Errorf("job %s failed: %w", h.j.id, s.Err)
+}
+
+// Submit starts a job. It fails at once, before any work, for a query or
+// size beyond the limits (an error that wraps task.ErrInput) or when
+// Config.MaxJobs run (ErrTooManyJobs). ctx bounds the job: when it ends,
+// the job is cancelled. The job reads req.Inputs on a goroutine of its own.
+func (c *Coordinator) Submit(ctx context.Context, req Request) (*Job, error) {
+	p, err := c.plan(req)
+	if err != nil {
+		return nil, task.InputError(err.Error())
+	}
+	j, err := c.admit(ctx, req.Query)
+	if err != nil {
+		return nil, err
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer close(j.fed)
+		c.feedJob(j, req.Inputs, p)
+	}()
+	return &Job{j}, nil
+}
+
+// plan checks a request and settles its sizes.
+func (c *Coordinator) plan(req Request) (plan, error) {
+	q := req.Query
+	if err := q.Spec.Validate(); err != nil {
+		return plan{}, err
+	}
+	if err := c.checkLimits(q); err != nil {
+		return plan{}, err
+	}
+	if req.Inputs == nil {
+		return plan{}, errors.New("no inputs")
+	}
+	if req.ChunkSize < 0 || req.BlockSize < 0 {
+		return plan{}, fmt.Errorf("chunk size %d and block size %d must not be negative", req.ChunkSize, req.BlockSize)
+	}
+	if req.ChunkSize > c.cfg.MaxLine {
+		return plan{}, fmt.Errorf("chunk size %d is above the coordinator's limit %d", req.ChunkSize, c.cfg.MaxLine)
+	}
+	ccfg, err := c.chunkConfig(q, req.ChunkSize)
+	if err != nil {
+		return plan{}, err
+	}
+	block := req.BlockSize
+	if block == 0 {
+		block = c.cfg.BlockSize
+	}
+	if block > maxBlock {
+		return plan{}, fmt.Errorf("block size %d is above the limit %d", block, maxBlock)
+	}
+	block = max(block, c.cfg.MinBlock)
+	cut := task.Cut{ReadSize: min(block, max(ccfg.Size, c.cfg.MinBlock)), MaxLine: ccfg.MaxLine, SplitAtSpace: ccfg.SplitAtSpace}
+	return plan{chunk: ccfg, block: int64(block), cut: cut}, nil
+}
+
+// maxBlock bounds a split: a coordinator that reads one for a worker that
+// cannot reach its store sends it in one message.
+const maxBlock = task.MaxMessageBytes / 2
+
+// URLInputs returns the stored documents that urls name (s3://BUCKET/KEY,
+// or every object under s3://BUCKET/PREFIX/), to be read by reference, in
+// order. A url that names nothing, or that no store reads, is an error
+// that wraps task.ErrInput; a store that cannot be reached is another.
+func (c *Coordinator) URLInputs(ctx context.Context, urls []string, hidden bool) ([]Input, error) {
+	var out []Input
+	for _, u := range urls {
+		infos, err := c.stores.List(ctx, u, source.ListOptions{Hidden: hidden})
+		if errors.Is(err, errors.ErrUnsupported) {
+			err = fmt.Errorf("%w: %w", task.ErrInput, err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", u, err)
+		}
+		for i := range infos {
+			out = append(out, Input{Name: infos[i].Name, Object: &infos[i]})
+		}
+	}
+	return out, nil
+}

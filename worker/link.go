@@ -1,0 +1,183 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+
+	tallyv1 "tally/proto/tally/v1"
+	"tally/security"
+	"tally/task"
+	"tally/wire"
+)
+
+// This file is the coordinator's side of a worker: the Links it sends tasks
+// over, to a WorkerService over gRPC or to an Engine in the same process.
+
+// grpcLink is a task.Link over WorkerService.Process.
+type grpcLink struct {
+	conn    *grpc.ClientConn
+	stream  tallyv1.WorkerService_ProcessClient
+	cancel  context.CancelFunc
+	slots   int
+	storage task.Storage
+}
+
+// DialGRPC opens a plaintext WorkerService session and waits for the worker's hello.
+func DialGRPC(ctx context.Context, addr string) (task.Link, error) {
+	return GRPCDialer(insecure.NewCredentials())(ctx, addr)
+}
+
+// TLSDialer returns a task.Dialer whose links use t: a coordinator's
+// certificate, presented to workers for mutual TLS, and the CA that their
+// certificates must come from. Without TLS the links are plaintext.
+func TLSDialer(t security.TLS) (task.Dialer, error) {
+	creds, err := t.ClientCredentials(security.WorkerServerName)
+	if err != nil {
+		return nil, fmt.Errorf("worker link TLS: %w", err)
+	}
+	return GRPCDialer(creds), nil
+}
+
+// GRPCDialer returns a task.Dialer whose links use creds (TLS for a secure cluster).
+func GRPCDialer(creds credentials.TransportCredentials) task.Dialer {
+	return func(ctx context.Context, addr string) (task.Link, error) { return dialGRPC(ctx, addr, creds) }
+}
+
+func dialGRPC(ctx context.Context, addr string, creds credentials.TransportCredentials) (task.Link, error) {
+	conn, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(task.MaxMessageBytes), grpc.MaxCallSendMsgSize(task.MaxMessageBytes)),
+		// Pings find a worker that hangs or whose network vanished without
+		// closing the connection, within seconds (workers allow pings every 5 s).
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 5 * time.Second, Timeout: 4 * time.Second, PermitWithoutStream: true}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("dial worker %s: %w", addr, err)
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	stop := context.AfterFunc(ctx, cancel) // the dial ctx bounds only the handshake below
+	stream, err := tallyv1.NewWorkerServiceClient(conn).Process(sctx)
+	var hello *tallyv1.ProcessResponse
+	if err == nil {
+		hello, err = stream.Recv()
+	}
+	if !stop() || err != nil {
+		cancel()
+		conn.Close()
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, fmt.Errorf("open session with worker %s: %w", addr, err)
+	}
+	h := hello.GetHello()
+	if h == nil || h.GetSlots() == 0 {
+		cancel()
+		conn.Close()
+		return nil, fmt.Errorf("worker %s did not say hello with its slots", addr)
+	}
+	storage := task.Storage{SharedRoot: h.GetSharedRoot(), S3: h.GetS3()}
+	return &grpcLink{conn: conn, stream: stream, cancel: cancel, slots: int(h.GetSlots()), storage: storage}, nil
+}
+
+func (l *grpcLink) Slots() int            { return l.slots }
+func (l *grpcLink) Storage() task.Storage { return l.storage }
+
+func (l *grpcLink) Send(t task.Task) error {
+	return l.stream.Send(&tallyv1.ProcessRequest{Task: wire.TaskToProto(t)})
+}
+
+func (l *grpcLink) Recv() (task.Result, error) {
+	m, err := l.stream.Recv()
+	if err != nil {
+		return task.Result{}, err
+	}
+	r := m.GetResult()
+	if r == nil {
+		return task.Result{}, errors.New("worker sent a message that is not a result")
+	}
+	return wire.ResultFromProto(r), nil
+}
+
+func (l *grpcLink) CloseSend() error { return l.stream.CloseSend() }
+
+func (l *grpcLink) Close() {
+	l.cancel()
+	l.conn.Close()
+}
+
+// localLink is a task.Link to an Engine in this process: the embedded
+// mode's worker. The coordinator runs the same dispatch code over it as
+// over a remote worker, without the network: a task's Data is read in
+// place, and refs are read by the engine's threads.
+type localLink struct {
+	engine  *Engine
+	ctx     context.Context // ends with Close
+	cancel  context.CancelFunc
+	results chan task.Result
+	wg      sync.WaitGroup
+	closing sync.Once
+}
+
+// LocalDialer returns a task.Dialer whose Links count on engine in this process.
+func LocalDialer(engine *Engine) task.Dialer {
+	return func(ctx context.Context, addr string) (task.Link, error) {
+		lctx, cancel := context.WithCancel(context.Background())
+		return &localLink{
+			engine: engine, ctx: lctx, cancel: cancel,
+			// In-flight tasks never exceed Slots, so results never block.
+			results: make(chan task.Result, engine.Threads()),
+		}, nil
+	}
+}
+
+func (l *localLink) Slots() int            { return l.engine.Threads() }
+func (l *localLink) Storage() task.Storage { return l.engine.Storage() }
+
+func (l *localLink) Send(t task.Task) error { return l.SendAsync(t, func() {}) }
+
+// SendAsync counts t on a goroutine of its own and calls done once the
+// engine no longer reads t's Data.
+func (l *localLink) SendAsync(t task.Task, done func()) error {
+	if l.ctx.Err() != nil {
+		done()
+		return errors.New("link closed")
+	}
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		r := l.engine.Process(l.ctx, t)
+		done()
+		l.results <- r
+	}()
+	return nil
+}
+
+func (l *localLink) Recv() (task.Result, error) {
+	select {
+	case r, ok := <-l.results:
+		if !ok {
+			return task.Result{}, io.EOF
+		}
+		return r, nil
+	case <-l.ctx.Done():
+		return task.Result{}, errors.New("link closed")
+	}
+}
+
+func (l *localLink) CloseSend() error {
+	l.closing.Do(func() {
+		go func() { l.wg.Wait(); close(l.results) }()
+	})
+	return nil
+}
+
+func (l *localLink) Close() { l.cancel() }

@@ -1,0 +1,147 @@
+package worker
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"tally/chunk"
+	"tally/count"
+	"tally/decompress"
+	"tally/internal/backoff"
+	"tally/source"
+	"tally/task"
+)
+
+// Storage retries: a transient error of the store (a refused connection, a
+// 5xx, a timeout) is tried again a few times with backoff before the task
+// fails and the coordinator gives it to another worker.
+const (
+	storeAttempts    = 4
+	storeBackoffBase = 100 * time.Millisecond
+	storeBackoffMax  = 2 * time.Second
+)
+
+// readRef counts the lines that ref's split holds: it opens the document
+// and reads the split as a run of ReadSize ranges, one buffer at a time, so
+// that a split of any size costs one buffer of memory (chunk.ReadRange:
+// ranges that tile a split read as the split does). A compressed document
+// comes whole and is read as a stream.
+func (e *Engine) readRef(ctx context.Context, prog *count.Program, ref task.Ref) (count.Partial, error) {
+	if e.open == nil || !e.storage.CanRead(ref.URL) {
+		return count.Partial{}, fmt.Errorf("this worker cannot read %s", ref.URL)
+	}
+	var obj source.Object
+	err := e.retry(ctx, ref.URL, func() error {
+		var err error
+		obj, err = e.open.Open(ctx, ref)
+		return err
+	})
+	if err != nil {
+		return count.Partial{}, err
+	}
+	defer obj.Close()
+	src := &counted{Object: obj, m: e, scheme: source.Scheme(ref.URL)}
+	if ref.Whole {
+		return e.readWhole(prog, src, ref)
+	}
+	buf, _ := e.buffers.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	defer e.buffers.Put(buf)
+	var total count.Partial
+	for lo := ref.Offset; lo < ref.End(); lo += int64(ref.Cut.ReadSize) {
+		hi := min(lo+int64(ref.Cut.ReadSize), ref.End())
+		var data []byte
+		err := e.retry(ctx, ref.URL, func() error {
+			var err error
+			data, *buf, err = source.ReadRange(src, ref, lo, hi, *buf)
+			return err
+		})
+		if err != nil {
+			return count.Partial{}, err
+		}
+		p, err := e.count(prog, data)
+		if err != nil {
+			return count.Partial{}, err
+		}
+		total = merge(total, p)
+	}
+	return total, nil
+}
+
+// readWhole counts a whole document read as a stream: decompressed if it
+// is compressed, cut into chunks of ReadSize as a coordinator cuts an upload.
+func (e *Engine) readWhole(prog *count.Program, src source.Object, ref task.Ref) (count.Partial, error) {
+	// A large buffer makes one ranged read of the store serve many small
+	// reads of the decompressor.
+	text, _, err := decompress.NewReader(bufio.NewReaderSize(io.NewSectionReader(src, 0, ref.Size), max(ref.Cut.ReadSize, 64<<10)))
+	if err != nil {
+		return count.Partial{}, source.ReadError(ref.URL, err)
+	}
+	defer text.Close()
+	cr, err := chunk.NewReader(text, ref.Cut.Config())
+	if err != nil {
+		return count.Partial{}, err
+	}
+	total := prog.Run(nil) // an empty text's answer: counts of 0, an empty table
+	for {
+		c, err := cr.Next()
+		if errors.Is(err, io.EOF) {
+			return total, nil
+		}
+		if err != nil {
+			return count.Partial{}, source.ReadError(ref.URL, err)
+		}
+		p, err := e.count(prog, c.Data)
+		if err != nil {
+			return count.Partial{}, err
+		}
+		total = merge(total, p)
+	}
+}
+
+// merge adds p into total, taking p's table for the first piece instead of
+// copying it.
+func merge(total, p count.Partial) count.Partial {
+	if total.Counts == nil && total.Freq == nil {
+		return p
+	}
+	total.Merge(p)
+	p.Freq.Release()
+	return total
+}
+
+// retry runs fn until it succeeds, fails for good (an input error, or its
+// line rule), or has failed storeAttempts times.
+func (e *Engine) retry(ctx context.Context, url string, fn func() error) error {
+	b := backoff.New(storeBackoffBase, storeBackoffMax)
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = fn()
+		if err == nil || errors.Is(err, task.ErrInput) {
+			return err
+		}
+		if attempt == storeAttempts || !b.Wait(ctx) {
+			return fmt.Errorf("%s: gave up after %d attempts: %w", url, attempt, err)
+		}
+		e.metrics.StoreRetry(source.Scheme(url))
+	}
+}
+
+// counted counts the bytes a worker reads from a store, for metrics.
+type counted struct {
+	source.Object
+	m      *Engine
+	scheme string
+}
+
+func (c *counted) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.Object.ReadAt(p, off)
+	c.m.metrics.StoreRead(c.scheme, n)
+	return n, err
+}
