@@ -65,9 +65,8 @@ type Config struct {
 	// BlockSize is the default split size of stored documents: one task
 	// reads that many bytes, so it should be large beside a request's latency.
 	BlockSize int
-	// MinBlock is the smallest split a job may ask for: a worker reads a
-	// little past each split's end to finish its last line, which must stay
-	// small beside the split.
+	// MinBlock is the smallest split a job may ask for: each split is a
+	// task, and a read of the store, of its own.
 	MinBlock int
 	// MaxLine is the longest line kept whole; a longer one fails the job.
 	MaxLine int

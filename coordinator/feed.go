@@ -1,7 +1,6 @@
 package coordinator
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -67,8 +66,10 @@ func (c *Coordinator) feed(j *job, in Inputs, p plan) error {
 
 // feedObject plans a stored document: splits of p.block bytes, which the
 // workers read themselves, so the coordinator reads nothing. A compressed
-// document cannot be read at an offset: it is one task that a worker reads
-// whole, or, when no worker can reach its store, a stream read here.
+// document cannot be read at an offset, and one whose version is not exact
+// cannot be read in parts safely (a rewrite could go unseen between them):
+// such a document is one task that a worker reads whole, in one request,
+// or, when no worker can reach its store, a stream read here.
 func (c *Coordinator) feedObject(j *job, info source.Info, p plan) error {
 	doc := j.addDocument(info.Name, info.Size)
 	if info.Size == 0 {
@@ -80,7 +81,7 @@ func (c *Coordinator) feedObject(j *job, info source.Info, p plan) error {
 	if err != nil {
 		return err
 	}
-	if format != decompress.None {
+	if format != decompress.None || !info.Exact {
 		if !c.pool.someoneReads(info.URL) {
 			return c.streamObject(j, doc, ref, p.chunk)
 		}
@@ -132,7 +133,12 @@ func (c *Coordinator) streamObject(j *job, doc int, ref task.Ref, cfg chunk.Conf
 		return err
 	}
 	defer obj.Close()
-	text, _, err := decompress.NewReader(bufio.NewReaderSize(io.NewSectionReader(obj, 0, ref.Size), 1<<20))
+	body, err := source.Stream(obj, 1<<20)
+	if err != nil {
+		return source.ReadError(ref.URL, err)
+	}
+	defer body.Close()
+	text, _, err := decompress.NewReader(body)
 	if err != nil {
 		return source.ReadError(ref.URL, err)
 	}

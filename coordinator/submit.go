@@ -146,9 +146,14 @@ func (c *Coordinator) plan(req Request) (plan, error) {
 		return plan{}, fmt.Errorf("block size %d is above the limit %d", block, maxBlock)
 	}
 	block = max(block, c.cfg.MinBlock)
-	cut := task.Cut{ReadSize: min(block, max(ccfg.Size, c.cfg.MinBlock)), MaxLine: ccfg.MaxLine, SplitAtSpace: ccfg.SplitAtSpace}
+	cut := task.Cut{ReadSize: min(block, max(ccfg.Size, minRead)), MaxLine: ccfg.MaxLine, SplitAtSpace: ccfg.SplitAtSpace}
 	return plan{chunk: ccfg, block: int64(block), cut: cut}, nil
 }
+
+// minRead is the smallest read of a split: each read looks a little past
+// its end, so reads as small as tiny chunks (which serve tests of the
+// cutting) would read the split many times over. It never changes an answer.
+const minRead = 64 << 10
 
 // maxBlock bounds a split: a coordinator that reads one for a worker that
 // cannot reach its store sends it in one message.

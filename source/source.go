@@ -6,6 +6,7 @@
 package source
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -27,6 +28,23 @@ type Object interface {
 	Close() error
 }
 
+// Streamer is an Object that reads itself from start to end in one
+// request, which sees one version of it even where its Version cannot pin
+// one exactly. The stream fails with ErrChanged if it is not the version
+// planned.
+type Streamer interface {
+	Stream() (io.ReadCloser, error)
+}
+
+// Stream returns obj's text from start to end: in one request when obj is
+// a Streamer, else read at offsets, size bytes at a time.
+func Stream(obj Object, size int) (io.ReadCloser, error) {
+	if s, ok := obj.(Streamer); ok {
+		return s.Stream()
+	}
+	return io.NopCloser(bufio.NewReaderSize(io.NewSectionReader(obj, 0, obj.Size()), size)), nil
+}
+
 // Opener opens the documents that refs name.
 type Opener interface {
 	// Open opens ref's document, pinned to ref.Version when it is set. ctx
@@ -44,6 +62,13 @@ type Info struct {
 	Size int64
 	// Version identifies this version of it, for task.Ref.Version.
 	Version string
+	// Exact says that Version pins the content itself (an ETag; a file's
+	// size, modification time and inode): reads of separate parts of the
+	// document, by separate workers, are checked to see one text. Without
+	// it (an object with no ETag, pinned only to its size and a time of
+	// whole seconds) a rewrite could go unseen between two reads, so the
+	// planner reads such a document whole, in one request (Streamer).
+	Exact bool
 }
 
 // Ref is a ref to the whole of the document i describes.

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -44,10 +43,10 @@ func (e *Engine) readRef(ctx context.Context, prog *count.Program, ref task.Ref)
 		return count.Partial{}, err
 	}
 	defer obj.Close()
-	src := &counted{Object: obj, m: e, scheme: source.Scheme(ref.URL)}
 	if ref.Whole {
-		return e.readWhole(prog, src, ref)
+		return e.readWhole(prog, obj, ref)
 	}
+	src := &counted{Object: obj, m: e, scheme: source.Scheme(ref.URL)}
 	buf, _ := e.buffers.Get().(*[]byte)
 	if buf == nil {
 		buf = new([]byte)
@@ -74,12 +73,18 @@ func (e *Engine) readRef(ctx context.Context, prog *count.Program, ref task.Ref)
 	return total, nil
 }
 
-// readWhole counts a whole document read as a stream: decompressed if it
-// is compressed, cut into chunks of ReadSize as a coordinator cuts an upload.
-func (e *Engine) readWhole(prog *count.Program, src source.Object, ref task.Ref) (count.Partial, error) {
-	// A large buffer makes one ranged read of the store serve many small
-	// reads of the decompressor.
-	text, _, err := decompress.NewReader(bufio.NewReaderSize(io.NewSectionReader(src, 0, ref.Size), max(ref.Cut.ReadSize, 64<<10)))
+// readWhole counts a whole document read as a stream, in one request where
+// the store can: decompressed if it is compressed, cut into chunks of
+// ReadSize as a coordinator cuts an upload.
+func (e *Engine) readWhole(prog *count.Program, obj source.Object, ref task.Ref) (count.Partial, error) {
+	// Reads at offsets, if need be, of a large buffer's size: one request
+	// serves many small reads of the decompressor.
+	body, err := source.Stream(obj, max(ref.Cut.ReadSize, 64<<10))
+	if err != nil {
+		return count.Partial{}, source.ReadError(ref.URL, err)
+	}
+	defer body.Close()
+	text, _, err := decompress.NewReader(&countedStream{r: body, m: e, scheme: source.Scheme(ref.URL)})
 	if err != nil {
 		return count.Partial{}, source.ReadError(ref.URL, err)
 	}
@@ -142,6 +147,19 @@ type counted struct {
 
 func (c *counted) ReadAt(p []byte, off int64) (int, error) {
 	n, err := c.Object.ReadAt(p, off)
+	c.m.metrics.StoreRead(c.scheme, n)
+	return n, err
+}
+
+// countedStream counts the bytes a worker reads from a store's stream.
+type countedStream struct {
+	r      io.Reader
+	m      *Engine
+	scheme string
+}
+
+func (c *countedStream) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
 	c.m.metrics.StoreRead(c.scheme, n)
 	return n, err
 }

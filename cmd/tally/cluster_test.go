@@ -80,8 +80,17 @@ type proc struct {
 // process's output is logged if the test failed.
 func spawn(t *testing.T, name string, server bool, args ...string) *proc {
 	t.Helper()
+	return spawnEnv(t, name, server, nil, args...)
+}
+
+// spawnEnv is spawn with env added to the process's environment.
+func spawnEnv(t *testing.T, name string, server bool, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{name: name, cmd: exec.Command(tallyBin, args...), stdout: &firstLineWriter{first: make(chan string, 1)}, stderr: new(lockedBuffer), exited: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
@@ -127,7 +136,13 @@ func spawn(t *testing.T, name string, server bool, args ...string) *proc {
 // startProc starts a server process and waits for the first line it prints on stdout.
 func startProc(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
-	p := spawn(t, name, true, args...)
+	return startProcEnv(t, name, nil, args...)
+}
+
+// startProcEnv is startProc with env added to the process's environment.
+func startProcEnv(t *testing.T, name string, env []string, args ...string) *proc {
+	t.Helper()
+	p := spawnEnv(t, name, true, env, args...)
 	select {
 	case p.line = <-p.stdout.first:
 		return p

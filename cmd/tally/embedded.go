@@ -38,6 +38,7 @@ func connect(cf connFlags, sf storeFlags) (runner, error) {
 type embedded struct {
 	coord   *coordinator.Coordinator
 	volume  *file.Volume // the whole file system: the user's own files
+	s3      bool         // S3 credentials are set
 	release func()
 }
 
@@ -54,9 +55,11 @@ func startEmbedded(sf storeFlags) (*embedded, error) {
 	cfg.DataDir = "." // in one process, the server's side is this directory
 	cfg.Stores = stores
 	// A few tasks per thread keep every core busy, and splits of one chunk
-	// keep small files spread over the cores and the reads in the CPU's caches.
+	// (1 MiB) keep small files spread over the cores and the reads in the
+	// CPU's caches.
 	cfg.Window = 2*runtime.GOMAXPROCS(0) + 4
 	cfg.BlockSize = cfg.ChunkSize
+	cfg.MinBlock = 1 // the user's own process does what the user asks
 	coord, err := coordinator.Start(cfg)
 	if err != nil {
 		release()
@@ -64,7 +67,7 @@ func startEmbedded(sf storeFlags) (*embedded, error) {
 	}
 	host, _ := os.Hostname()
 	coord.AddWorker("embedded-"+host, "in-process", engine.Threads())
-	return &embedded{coord: coord, volume: stores["file"].(*file.Volume), release: release}, nil
+	return &embedded{coord: coord, volume: stores["file"].(*file.Volume), s3: storage.S3, release: release}, nil
 }
 
 func (e *embedded) Close() error {
@@ -75,6 +78,14 @@ func (e *embedded) Close() error {
 
 // Run runs job as a cluster would: server paths, then URLs, then documents.
 func (e *embedded) Run(ctx context.Context, job client.Job, onProgress func(client.Progress)) (*client.Result, error) {
+	if len(job.URLs) > 0 && !e.s3 {
+		return nil, usagef("%s: s3:// inputs need credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL or --s3-endpoint for a server other than AWS)", job.URLs[0])
+	}
+	if job.BlockSize == 0 && job.ChunkSize > 0 {
+		// Splits follow the chunk size, as streams do, but stay large
+		// enough that reading each one's last line costs little.
+		job.BlockSize = max(job.ChunkSize, 64<<10)
+	}
 	stored, err := e.coord.ServerInputs(job.ServerPaths, job.Hidden)
 	if err != nil {
 		return nil, err

@@ -166,6 +166,7 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	cfg := coordinator.DefaultConfig()
 	cfg.Metrics, cfg.Stores, cfg.Dial = m, stores, dial
 	cfg.ListenAddr, cfg.Cluster, cfg.ChunkSize, cfg.BlockSize, cfg.Logger = *listen, &ccfg, int(chunkSize), int(blockSize), log
+	cfg.MinBlock = min(cfg.MinBlock, cfg.BlockSize)
 	cfg.WorkerWait, cfg.MaxAttempts, cfg.DataDir = *workerWait, *maxAttempts, *dataDir
 	cfg.TLS, cfg.Token = tlsCfg, *token
 	cfg.MaxJobs, cfg.MaxTargets, cfg.MaxTargetBytes = *maxJobs, *maxTargets, *maxTargetBytes

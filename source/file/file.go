@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"tally/source"
 	"tally/task"
@@ -47,9 +48,15 @@ func (v *Volume) Close() error { return v.root.Close() }
 // URL is the file:// URL of the absolute path p.
 func URL(p string) string { return (&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String() }
 
-// Version is the version of a file with info fi: its size and modification
-// time, which a rewrite changes.
-func Version(fi fs.FileInfo) string { return fmt.Sprintf("%d-%d", fi.Size(), fi.ModTime().UnixNano()) }
+// Version is the version of a file with info fi: its size, modification
+// time and inode, which a rewrite in place or a replacement changes.
+func Version(fi fs.FileInfo) string {
+	v := fmt.Sprintf("%d-%d", fi.Size(), fi.ModTime().UnixNano())
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		v += fmt.Sprintf("-%d", st.Ino)
+	}
+	return v
+}
 
 // Stat describes the regular file at the absolute path p inside the volume,
 // named name in results.
@@ -65,7 +72,7 @@ func (v *Volume) Stat(p, name string) (source.Info, error) {
 	if !fi.Mode().IsRegular() {
 		return source.Info{}, fmt.Errorf("%w: %s is not a regular file", task.ErrInput, name)
 	}
-	return source.Info{URL: URL(p), Name: name, Size: fi.Size(), Version: Version(fi)}, nil
+	return source.Info{URL: URL(p), Name: name, Size: fi.Size(), Version: Version(fi), Exact: true}, nil
 }
 
 // Open opens ref's file. With ref.Version set, the file must still be that

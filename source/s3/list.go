@@ -126,7 +126,8 @@ func (s *Store) walk(ctx context.Context, loc location, prefix string, keep func
 // infoOf describes the object info in bucket.
 func infoOf(bucket string, info minio.ObjectInfo) source.Info {
 	u := location{bucket: bucket, key: info.Key}.URL()
-	return source.Info{URL: u, Name: u, Size: info.Size, Version: versionOf(info)}
+	v := versionOf(info)
+	return source.Info{URL: u, Name: u, Size: info.Size, Version: v, Exact: v != "" && !strings.HasPrefix(v, lmPrefix)}
 }
 
 // hasHiddenSegment reports whether a segment of the relative key rel

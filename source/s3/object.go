@@ -131,3 +131,44 @@ func totalSize(h http.Header) (total, start int64, err error) {
 	}
 	return total, start, nil
 }
+
+// Stream reads the whole object in one GET, checked as ReadAt checks a
+// range: one request sees one version of the object, even where the
+// version planned is only a size and a time.
+func (o *object) Stream() (io.ReadCloser, error) {
+	if o.size == 0 {
+		return io.NopCloser(strings.NewReader("")), nil
+	}
+	opts := minio.GetObjectOptions{}
+	if o.etag != "" {
+		opts.SetMatchETag(o.etag)
+	}
+	body, _, header, err := o.core.GetObject(o.ctx, o.loc.bucket, o.loc.key, opts)
+	if err != nil {
+		return nil, classify(o.loc, err)
+	}
+	if err := o.check(header, 0); err != nil {
+		body.Close()
+		return nil, err
+	}
+	return &whole{ReadCloser: body, url: o.loc.URL(), left: o.size}, nil
+}
+
+// whole is an object's body, which must hold exactly its size: one cut
+// short (a connection lost) is an error, never a shorter text.
+type whole struct {
+	io.ReadCloser
+	url  string
+	left int64
+}
+
+func (w *whole) Read(p []byte) (int, error) {
+	n, err := w.ReadCloser.Read(p)
+	w.left -= int64(n)
+	if err == io.EOF && w.left != 0 {
+		err = fmt.Errorf("read %s: the response ended %d bytes early", w.url, w.left)
+	} else if err != nil && err != io.EOF {
+		err = fmt.Errorf("read %s: %w", w.url, err)
+	}
+	return n, err
+}

@@ -187,3 +187,41 @@ func TestChanged(t *testing.T) {
 		})
 	}
 }
+
+// TestStream reads objects whole in one request, with and without an
+// ETag, and fails a stream of an object that changed since it was planned.
+func TestStream(t *testing.T) {
+	srv := s3test.Start(t, t.TempDir())
+	srv.MustBucket(t, "bkt")
+	s := mustNew(t, config(srv))
+	data := bytes.Repeat([]byte("the cat sat\n"), 10000)
+	srv.MustPut(t, "bkt", "tagged.txt", data)
+	srv.MustWriteFile(t, "bkt", "plain.txt", data)
+	srv.MustPut(t, "bkt", "empty.txt", nil)
+	for _, key := range []string{"tagged.txt", "plain.txt", "empty.txt"} {
+		info := mustInfo(t, s, "s3://bkt/"+key)
+		if info.Exact != (key != "plain.txt") {
+			t.Errorf("%s: got Exact %t, want it for an ETag only", key, info.Exact)
+		}
+		obj := mustOpen(t, s, info.Ref())
+		body, err := source.Stream(obj, 4096)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(body)
+		body.Close()
+		if want := data; key == "empty.txt" {
+			want = nil
+			if err != nil || len(got) != 0 {
+				t.Errorf("%s: got %d bytes, %v; want none", key, len(got), err)
+			}
+		} else if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: got %d bytes, %v; want %d", key, len(got), err, len(want))
+		}
+	}
+	info := mustInfo(t, s, "s3://bkt/tagged.txt")
+	srv.MustPut(t, "bkt", "tagged.txt", bytes.ToUpper(data))
+	if _, err := source.Stream(mustOpen(t, s, info.Ref()), 4096); !errors.Is(err, source.ErrChanged) {
+		t.Errorf("a stream of an object put again: got %v, want ErrChanged", err)
+	}
+}
