@@ -13,11 +13,15 @@
 #   step 3  docker kill a worker holding chunks mid-job: exact; it restarts and rejoins
 #   step 4  docker network disconnect a worker mid-job: exact, the coordinator drops it;
 #           reconnect: it is ready again within the deadline
+#   step 5  S3: a long job over the s3 service's corpora bucket, read by the workers
+#           themselves, while the cluster scales 1 -> 3 -> 5: exact, equal to the
+#           embedded mode reading the same bucket from the host
 # It always tears the project down (also on failure or Ctrl-C) and ends with the
 # line "e2e-compose: N passed, M failed"; the exit status is 1 if a step failed.
 # Without a Docker engine it prints why and exits 0.
 #
-# Settings (environment): E2E_PROJECT (tally-e2e), E2E_PORT (17070, on 127.0.0.1),
+# Settings (environment): E2E_PROJECT (tally-e2e), E2E_PORT (17070, on 127.0.0.1;
+# the S3 service is published on the next port),
 # E2E_THROTTLE (2MB: bytes/s per worker thread), E2E_LONG_MB (150: size of the
 # long jobs of steps 2-4, made by counting the data directory several times),
 # E2E_REF (unset: build the working tree; a git ref, e.g. HEAD: build that
@@ -32,9 +36,14 @@ PORT=${E2E_PORT:-17070}
 THROTTLE=${E2E_THROTTLE:-2MB}
 LONG_MB=${E2E_LONG_MB:-150}
 ADDR=127.0.0.1:$PORT
+S3_ADDR=127.0.0.1:$((PORT + 1))
 # A private image: a concurrent scripts/up.sh retagging tally:latest cannot
 # change the image of the workers this script starts (scaling creates new ones).
 IMAGE=tally-e2e:$PROJECT
+S3_IMAGE=tally-e2e-s3:$PROJECT
+# The S3 service's keys for this run; the host reads the bucket with them too.
+S3_KEY=e2e$RANDOM$RANDOM
+S3_SECRET=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 
 # The CLI reads every flag from TALLY_* variables (TALLY_COORDINATOR would turn
 # the embedded reference into a cluster run): start from none of them.
@@ -182,7 +191,7 @@ EOF
 # ---- cluster helpers --------------------------------------------------------------
 compose() {
 	# Variables for the compose file only, not for the CLI.
-	TALLY_PORT=$ADDR TALLY_CORPORA=$DATA \
+	TALLY_PORT=$ADDR TALLY_S3_PORT=$S3_ADDR TALLY_CORPORA=$DATA TALLY_S3_ACCESS_KEY=$S3_KEY TALLY_S3_SECRET_KEY=$S3_SECRET \
 		tmo 180 "${COMPOSE[@]}" -p "$PROJECT" -f "$SRC/docker-compose.yml" -f "$TMP/override.yml" "$@"
 }
 
@@ -325,6 +334,10 @@ step0() {
 		fail "docker build: $out"
 		return 1
 	fi
+	if ! out=$("$SRC/scripts/s3-image.sh" "$S3_IMAGE" 2>&1); then
+		fail "the S3 image: $out"
+		return 1
+	fi
 	say "built $SRC${E2E_REF:+ ($E2E_REF = $(git -C "$ROOT" rev-parse --short "$E2E_REF"))} into $IMAGE ($(printf '%s\n' "$out" | grep -o 'sha256:[0-9a-f]\{12\}' | tail -1))"
 	cat >"$TMP/override.yml" <<-EOF
 		# Written by scripts/e2e-compose.sh: private image, throttled workers.
@@ -336,6 +349,8 @@ step0() {
 		    image: $IMAGE
 		    environment:
 		      TALLY_THROTTLE: "$THROTTLE"
+		  s3:
+		    image: $S3_IMAGE
 	EOF
 	compose down -v -t 5 --remove-orphans >"$TMP/compose-down0.log" 2>&1 || true # leftovers of an aborted run
 	t0=$(now_us)
@@ -388,9 +403,10 @@ step1() {
 		done
 		unset -n cmd
 	done
-	# The image's HEALTHCHECK (tally health on $TALLY_LISTEN) must pass in every container.
+	# The image's HEALTHCHECK (tally health on $TALLY_LISTEN) must pass in every
+	# tally container (the S3 service's image has none).
 	local id st bad=""
-	for id in $(compose ps -q); do
+	for id in $(compose ps -q coordinator worker); do
 		st=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$id")
 		[[ $st == healthy || $st == starting ]] || bad+=" $(docker inspect -f '{{.Name}}' "$id")=$st"
 	done
@@ -534,6 +550,55 @@ step4() {
 	return $ok
 }
 
+# S3_CLI is the host CLI, reading the S3 service through its published port.
+S3_CLI=(env AWS_ACCESS_KEY_ID="$S3_KEY" AWS_SECRET_ACCESS_KEY="$S3_SECRET" AWS_ENDPOINT_URL="http://$S3_ADDR" TALLY_S3_PATH_STYLE=true "$BIN")
+
+# scale_to N: the cluster's workers become N (stopped ones leave gracefully).
+scale_to() {
+	compose up -d --no-recreate --scale worker="$1" >"$TMP/compose-scale$1.log" 2>&1 || {
+		fail "docker-compose up --scale worker=$1:"
+		sed 's/^/        /' "$TMP/compose-scale$1.log"
+		return 1
+	}
+	wait_ready "$1" 60
+}
+
+step5() {
+	local t0 base n ok=0 urls=()
+	for ((n = 0; n < REPEAT; n++)); do urls+=(s3://corpora/); done
+	scale_to 1 || return 1
+	# The reference: embedded mode on the host, reading the same bucket.
+	if ! tmo 180 "${S3_CLI[@]}" count --json "${LONG_QUERY[@]}" "${urls[@]}" >"$TMP/s3-ref.json" 2>"$TMP/s3-ref.err"; then
+		fail "embedded reference over S3 failed: $(tail -3 "$TMP/s3-ref.err")"
+		return 1
+	fi
+	base=$(chunks_total) || return 1
+	t0=$(now_us)
+	(exec timeout 180 "$BIN" count --json --coordinator "$ADDR" "${LONG_QUERY[@]}" "${urls[@]}") >"$TMP/step5.json" 2>"$TMP/step5.err" &
+	LONG_PID=$!
+	BG_PIDS+=("$LONG_PID")
+	wait_mid_job step5 "$base" 60 || return 1
+	say "S3 job ($(python3 "$PY" summary "$TMP/s3-ref.json")) under way on 1 worker after $(secs_since "$t0") s; scaling to 3"
+	scale_to 3 || return 1
+	say "3 workers ready after $(secs_since "$t0") s; scaling to 5"
+	scale_to 5 || return 1
+	kill -0 "$LONG_PID" 2>/dev/null && say "5 workers ready after $(secs_since "$t0") s; the job is still running" ||
+		{ fail "the S3 job ended before 5 workers were ready: raise E2E_LONG_MB or lower E2E_THROTTLE"; ok=1; }
+	local rc=0
+	wait "$LONG_PID" || rc=$?
+	if ((rc != 0)); then
+		fail "S3 job exited $rc after $(secs_since "$t0") s: $(tail -3 "$TMP/step5.err")"
+		return 1
+	fi
+	check_equal "$TMP/s3-ref.json" "$TMP/step5.json" "S3 job over 1 -> 3 -> 5 workers ($(secs_since "$t0") s)" || ok=1
+	n=$(cluster_table | awk '$4 > 0' | wc -l)
+	if ((n < 5)); then
+		fail "only $n of 5 workers counted chunks"
+		ok=1
+	fi
+	return $ok
+}
+
 # ---- running, counting, tearing down --------------------------------------------
 # run_step N DESCRIPTION FUNCTION: runs a step, prints its result and wall time.
 # A step function runs in an || context, so errexit is off inside it: every
@@ -582,7 +647,7 @@ cleanup() {
 			sed 's/^/        /' "$TMP/compose-down.log"
 		}
 	fi
-	docker rmi "$IMAGE" >/dev/null 2>&1 || true
+	docker rmi "$IMAGE" "$S3_IMAGE" >/dev/null 2>&1 || true
 	rm -rf "$TMP"
 	echo "[teardown] done ($(secs_since "$t0") s); total $(secs_since "$T_START") s"
 	if ((INTERRUPTED)); then
@@ -600,3 +665,4 @@ run_step 1 "count and top, uploaded and --server-path, vs embedded" step1
 run_step 2 "scale to 5 mid-job" step2
 run_step 3 "docker kill a worker mid-job" step3
 run_step 4 "partition a worker mid-job, then reconnect" step4
+run_step 5 "S3: scale 1 -> 3 -> 5 mid-job" step5
