@@ -4,7 +4,10 @@
 // and meanwhile kills, stops, terminates and restarts workers at random.
 // Every answer is compared with the embedded mode's, computed once at the start.
 //
-//	go run ./scripts/soak -duration 60s -bin bin/tally [-seed 1]
+//	go run ./scripts/soak -duration 60s -bin bin/tally [-seed 1] [-versitygw bin/versitygw]
+//
+// With -versitygw it also serves the generated text from a real S3 server
+// and runs jobs over s3:// URLs, which the workers read themselves.
 //
 // It prints its figures and a last line "soak: N passed, M failed", where a
 // job passes when it is exact or fails cleanly (exit 1, one line on stderr)
@@ -39,6 +42,7 @@ import (
 type config struct {
 	duration, jobTimeout time.Duration
 	bin, testdata, dir   string
+	versitygw            string
 	seed                 uint64
 	workers, genMB       int
 	keep, verbose        bool
@@ -48,6 +52,7 @@ func main() {
 	var cfg config
 	flag.DurationVar(&cfg.duration, "duration", time.Minute, "how long to run jobs under chaos")
 	flag.StringVar(&cfg.bin, "bin", "bin/tally", "the tally binary")
+	flag.StringVar(&cfg.versitygw, "versitygw", "", "a versitygw binary: also run jobs over s3:// documents it serves (default: none)")
 	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of every random choice (data, jobs, chaos)")
 	flag.IntVar(&cfg.workers, "workers", 4, "how many workers")
 	flag.IntVar(&cfg.genMB, "gen-mb", 6, "MB of generated text the jobs count, besides -testdata")
@@ -86,6 +91,7 @@ func run(ctx context.Context, cfg config) (code int, err error) {
 	}
 	defer func() {
 		s.shutdown(false) // a no-op unless run returns early
+		s.s3.stop()
 		s.chaosLog.Close()
 		if code == 0 && !cfg.keep {
 			os.RemoveAll(cfg.dir)
@@ -147,6 +153,7 @@ type soak struct {
 
 	coord        *server
 	addr, gossip string
+	s3           *s3Server // nil without -versitygw
 	workers      []*server // fixed slots w1..wN; a restart replaces the slot's server
 
 	mu          sync.Mutex // guards everything below
@@ -189,6 +196,26 @@ func (s *soak) prepare(ctx context.Context) error {
 		return fmt.Errorf("testdata: %w (run from the repository root or set -testdata)", err)
 	}
 	paths = append(paths, s.cfg.testdata)
+	var s3sets [][]string
+	if s.cfg.versitygw != "" {
+		var err error
+		if s.s3, err = startS3(ctx, s.cfg.versitygw, s.cfg.dir); err != nil {
+			return err
+		}
+		for i, p := range paths[:2] {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if err := s.s3.put(ctx, filepath.Base(p), data, i == 0); err != nil {
+				return fmt.Errorf("put %s: %w", p, err)
+			}
+		}
+		s3sets = [][]string{
+			{"count", "-e", "the", "-e", "Alice", "-e", "\u212a", "-e", "caf\u00e9", "--block-size", "256KiB", "s3://soak/"},
+			{"top", "-n", "50", "--lower", "--block-size", "512KiB", "s3://soak/"},
+		}
+	}
 	sets := [][]string{
 		{"count", "-e", "the", "-e", "Alice", "-e", "and", "-e", "\u212a", "-e", "--", "-e", "caf\u00e9", "--chunk-size", "256KiB"},
 		{"count", "--mode", "word", "-i", "-e", "the", "-e", "alice", "-e", "the end", "-e", "\u03c3", "--chunk-size", "128KiB"},
@@ -196,9 +223,12 @@ func (s *soak) prepare(ctx context.Context) error {
 		{"top", "-n", "50", "--chunk-size", "256KiB"},
 		{"top", "-n", "50", "--words-only", "--lower", "--chunk-size", "512KiB"},
 	}
+	for i := range sets {
+		sets[i] = append(sets[i], paths...)
+	}
+	sets = append(sets, s3sets...)
 	start := time.Now()
 	for _, args := range sets {
-		args = append(args, paths...)
 		r := runClient(ctx, s.cfg.bin, append(slices.Clone(args), "--json"), s.cfg.jobTimeout)
 		if r.code != 0 {
 			return fmt.Errorf("embedded tally %q: exit %d: %s", args, r.code, r.stderr)
@@ -209,8 +239,8 @@ func (s *soak) prepare(ctx context.Context) error {
 		}
 		s.jobs = append(s.jobs, jobSpec{args: args, want: want})
 	}
-	fmt.Printf("soak: %d jobs over %d MB of generated text and %s, answers computed in embedded mode in %v\n",
-		len(s.jobs), s.cfg.genMB, s.cfg.testdata, time.Since(start).Round(time.Millisecond))
+	fmt.Printf("soak: %d jobs over %d MB of generated text and %s (%d of them over S3), answers computed in embedded mode in %v\n",
+		len(s.jobs), s.cfg.genMB, s.cfg.testdata, len(s3sets), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
