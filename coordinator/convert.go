@@ -116,6 +116,8 @@ func (s *session) toProto() *tallyv1.Worker {
 		State:         s.state,
 		InFlight:      uint32(len(s.inflight)),
 		ChunksDone:    s.done,
+		SharedRoot:    s.storage.SharedRoot,
+		S3:            s.storage.S3,
 	}
 }
 

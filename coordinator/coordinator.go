@@ -65,6 +65,10 @@ type Config struct {
 	// BlockSize is the default split size of stored documents: one task
 	// reads that many bytes, so it should be large beside a request's latency.
 	BlockSize int
+	// RemoteBlockSize, when set, is the default split size of documents in
+	// an object store (s3://), where a request costs much more than a read
+	// of a local file; BlockSize is then that of files.
+	RemoteBlockSize int
 	// MinBlock is the smallest split a job may ask for: each split is a
 	// task, and a read of the store, of its own.
 	MinBlock int
@@ -418,6 +422,10 @@ func (c *Coordinator) watchWaiting() {
 			reason := ""
 			if ready == 0 && c.sched.queued(j) > 0 {
 				reason = "waiting for workers"
+			} else if t := c.sched.find(j, c.pool.unreadable); t != nil {
+				// A whole document (compressed, or without an exact
+				// version) planned while a worker could read its store.
+				reason = "waiting for a worker that can read " + t.ref.URL
 			}
 			waited := j.setWaiting(reason, ready)
 			if reason == "" {
@@ -431,7 +439,7 @@ func (c *Coordinator) watchWaiting() {
 				if desc != "" {
 					desc = " (" + desc + ")"
 				}
-				j.fail(fmt.Errorf("%w: waited %s and none joined%s", ErrNoWorkers, c.cfg.WorkerWait, desc))
+				j.fail(fmt.Errorf("%w: %s: waited %s and none joined%s", ErrNoWorkers, reason, c.cfg.WorkerWait, desc))
 			}
 		}
 	}

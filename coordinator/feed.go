@@ -13,11 +13,21 @@ import (
 )
 
 // plan is how a job cuts its documents: streams into chunks, stored
-// documents into splits of block bytes that workers read by cut.
+// documents into splits of block bytes (remoteBlock in an object store)
+// that workers read by cut.
 type plan struct {
-	chunk chunk.Config
-	block int64
-	cut   task.Cut
+	chunk              chunk.Config
+	block, remoteBlock int64
+}
+
+// split is the split size and cut rule of a document at url.
+func (p plan) split(url string) (int64, task.Cut) {
+	block := p.block
+	if source.Scheme(url) != "file" {
+		block = p.remoteBlock
+	}
+	cfg := p.chunk
+	return block, task.Cut{ReadSize: int(min(block, int64(max(cfg.Size, minRead)))), MaxLine: cfg.MaxLine, SplitAtSpace: cfg.SplitAtSpace}
 }
 
 // feedJob feeds in's documents into j and ends j if that fails. An error
@@ -76,7 +86,8 @@ func (c *Coordinator) feedObject(j *job, info source.Info, p plan) error {
 		return nil
 	}
 	ref := info.Ref()
-	ref.Cut = p.cut
+	block, cut := p.split(info.URL)
+	ref.Cut = cut
 	format, err := c.peek(j.ctx, ref)
 	if err != nil {
 		return err
@@ -88,8 +99,8 @@ func (c *Coordinator) feedObject(j *job, info source.Info, p plan) error {
 		ref.Whole = true
 		return c.queue(j, doc, ref)
 	}
-	for lo := int64(0); lo < info.Size; lo += p.block {
-		ref.Offset, ref.Length = lo, min(p.block, info.Size-lo)
+	for lo := int64(0); lo < info.Size; lo += block {
+		ref.Offset, ref.Length = lo, min(block, info.Size-lo)
 		if err := c.queue(j, doc, ref); err != nil {
 			return err
 		}

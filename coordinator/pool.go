@@ -274,6 +274,12 @@ func (p *pool) takes(s *session, t *unit) bool {
 	return !t.ref.Whole && !p.someoneReads(t.ref.URL)
 }
 
+// unreadable reports whether no ready worker can take t: a whole document
+// that none reads.
+func (p *pool) unreadable(t *unit) bool {
+	return t.ref != nil && t.ref.Whole && !p.someoneReads(t.ref.URL)
+}
+
 // someoneReads reports whether a ready worker reads url by reference.
 func (p *pool) someoneReads(url string) bool {
 	for _, s := range p.list() {

@@ -45,6 +45,19 @@ func (s *scheduler) drop(j *job) {
 	s.remove(j)
 }
 
+// find returns a queued chunk of j that match holds for, or nil. match is
+// called with s.mu held and must not block.
+func (s *scheduler) find(j *job, match func(*unit) bool) *unit {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.queues[j] {
+		if match(t) {
+			return t
+		}
+	}
+	return nil
+}
+
 // queued is how many chunks of j wait for a worker.
 func (s *scheduler) queued(j *job) int {
 	s.mu.Lock()

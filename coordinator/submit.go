@@ -138,16 +138,18 @@ func (c *Coordinator) plan(req Request) (plan, error) {
 	if err != nil {
 		return plan{}, err
 	}
-	block := req.BlockSize
-	if block == 0 {
-		block = c.cfg.BlockSize
+	if req.BlockSize > maxBlock {
+		return plan{}, fmt.Errorf("block size %d is above the limit %d", req.BlockSize, maxBlock)
 	}
-	if block > maxBlock {
-		return plan{}, fmt.Errorf("block size %d is above the limit %d", block, maxBlock)
+	p := plan{chunk: ccfg, block: int64(c.cfg.BlockSize), remoteBlock: int64(c.cfg.RemoteBlockSize)}
+	if req.BlockSize > 0 {
+		p.block, p.remoteBlock = int64(req.BlockSize), int64(req.BlockSize)
 	}
-	block = max(block, c.cfg.MinBlock)
-	cut := task.Cut{ReadSize: min(block, max(ccfg.Size, minRead)), MaxLine: ccfg.MaxLine, SplitAtSpace: ccfg.SplitAtSpace}
-	return plan{chunk: ccfg, block: int64(block), cut: cut}, nil
+	if p.remoteBlock == 0 {
+		p.remoteBlock = p.block
+	}
+	p.block, p.remoteBlock = max(p.block, int64(c.cfg.MinBlock)), max(p.remoteBlock, int64(c.cfg.MinBlock))
+	return p, nil
 }
 
 // minRead is the smallest read of a split: each read looks a little past

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -269,5 +270,46 @@ func TestSubmitRefusals(t *testing.T) {
 		if _, err := c.Submit(context.Background(), req); !errors.Is(err, task.ErrInput) {
 			t.Errorf("%s: got %v, want an input error", name, err)
 		}
+	}
+}
+
+// TestWholeWaitsForAReader: a whole document (compressed) that only one
+// worker could read, planned for it, waits when that worker is gone, says
+// what for, and fails after WorkerWait, though another worker is ready.
+func TestWholeWaitsForAReader(t *testing.T) {
+	v := MustVolume(t, t.TempDir())
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("the cat\n"))
+	zw.Close()
+	info := mustFile(t, v, "a.txt.gz", gz.Bytes())
+	var readerUp atomic.Bool
+	readerUp.Store(true)
+	engine := worker.NewEngine(1)
+	workers := map[string]func() (task.Link, error){
+		"reader": func() (task.Link, error) {
+			if !readerUp.Load() {
+				return nil, errors.New("the reader is gone")
+			}
+			l := newScriptedLink(1, func(task.Task) []event {
+				readerUp.Store(false)
+				return []event{{err: errors.New("the reader died")}}
+			})
+			l.StorageFn = func() task.Storage { return task.Storage{SharedRoot: v.Dir()} }
+			return l, nil
+		},
+		"other": func() (task.Link, error) {
+			return newScriptedLink(1, func(tk task.Task) []event { return deliver(engine.Process(context.Background(), tk)) }), nil
+		},
+	}
+	cfg := testConfig(t)
+	cfg.ListenAddr, cfg.Dial, cfg.Stores, cfg.WorkerWait = "", fakeDialer(workers), source.Mux{"file": v}, time.Second
+	c := MustStart(t, cfg)
+	c.AddWorker("reader", "reader", 1)
+	c.AddWorker("other", "other", 1)
+	waitFor(t, 5*time.Second, "two ready workers", func() bool { return c.pool.ready() == 2 })
+	_, err := submit(t, c, Request{Query: countQ(count.Token, false, "the"), Inputs: List([]Input{{Name: "a", Object: &info}}, nil)})
+	if !errors.Is(err, ErrNoWorkers) || !strings.Contains(err.Error(), "waiting for a worker that can read "+info.URL) {
+		t.Fatalf("got %v, want ErrNoWorkers waiting for a worker that can read %s", err, info.URL)
 	}
 }

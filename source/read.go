@@ -3,6 +3,7 @@ package source
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"tally/chunk"
 	"tally/decompress"
@@ -12,7 +13,7 @@ import (
 // ReadRange reads from obj the lines of ref's document that the nominal
 // byte range [lo, hi) holds, by the block rule (chunk.ReadRange), into buf
 // when it is large enough; it returns the buffer it used.
-func ReadRange(obj Object, ref task.Ref, lo, hi int64, buf []byte) (data, used []byte, err error) {
+func ReadRange(obj io.ReaderAt, ref task.Ref, lo, hi int64, buf []byte) (data, used []byte, err error) {
 	data, _, used, err = chunk.ReadRange(obj, ref.Size, lo, hi, ref.Cut.Config(), buf)
 	return data, used, ReadError(ref.URL, err)
 }

@@ -46,7 +46,11 @@ func (e *Engine) readRef(ctx context.Context, prog *count.Program, ref task.Ref)
 	if ref.Whole {
 		return e.readWhole(prog, obj, ref)
 	}
-	src := &counted{Object: obj, m: e, scheme: source.Scheme(ref.URL)}
+	// A store that streams a range (S3) serves the split's reads from one
+	// request, beginning a byte early and going a little past its end, as
+	// chunk.ReadRange reads.
+	seq := source.Sequential(e.counting(obj, source.Scheme(ref.URL)), max(ref.Offset-1, 0), ref.End()+splitSlack)
+	defer seq.Close()
 	buf, _ := e.buffers.Get().(*[]byte)
 	if buf == nil {
 		buf = new([]byte)
@@ -58,7 +62,7 @@ func (e *Engine) readRef(ctx context.Context, prog *count.Program, ref task.Ref)
 		var data []byte
 		err := e.retry(ctx, ref.URL, func() error {
 			var err error
-			data, *buf, err = source.ReadRange(src, ref, lo, hi, *buf)
+			data, *buf, err = source.ReadRange(seq, ref, lo, hi, *buf)
 			return err
 		})
 		if err != nil {
@@ -138,6 +142,10 @@ func (e *Engine) retry(ctx context.Context, url string, fn func() error) error {
 	}
 }
 
+// splitSlack is how far past a split's end its stream goes: far enough to
+// finish the last line nearly always (a longer one is read at offsets).
+const splitSlack = 64 << 10
+
 // counted counts the bytes a worker reads from a store, for metrics.
 type counted struct {
 	source.Object
@@ -149,6 +157,35 @@ func (c *counted) ReadAt(p []byte, off int64) (int, error) {
 	n, err := c.Object.ReadAt(p, off)
 	c.m.metrics.StoreRead(c.scheme, n)
 	return n, err
+}
+
+// counting wraps obj to count the bytes read from it, keeping its ability
+// to stream a range.
+func (e *Engine) counting(obj source.Object, scheme string) source.Object {
+	c := &counted{Object: obj, m: e, scheme: scheme}
+	if rs, ok := obj.(source.RangeStreamer); ok {
+		return &countedRanges{counted: c, rs: rs}
+	}
+	return c
+}
+
+// countedRanges is counted for a store that streams ranges.
+type countedRanges struct {
+	*counted
+	rs source.RangeStreamer
+}
+
+func (c *countedRanges) StreamRange(off, n int64) (io.ReadCloser, error) {
+	body, err := c.rs.StreamRange(off, n)
+	if err != nil {
+		return nil, err
+	}
+	return readCloser{Reader: &countedStream{r: body, m: c.m, scheme: c.scheme}, Closer: body}, nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // countedStream counts the bytes a worker reads from a store's stream.

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -191,5 +192,55 @@ func TestRefRetries(t *testing.T) {
 	res := e.Process(context.Background(), task.Task{Query: q, Ref: &ref})
 	if res.Err == nil || errors.Is(res.Err, task.ErrInput) || !strings.Contains(res.Err.Error(), "connection refused") {
 		t.Fatalf("after %d transient failures: got %v, want the store's error, not an input error", storeAttempts, res.Err)
+	}
+}
+
+// streamingOpener serves one document from memory as a store whose
+// requests are dear (S3): it counts range streams and reads at offsets.
+type streamingOpener struct {
+	data           []byte
+	streams, reads atomic.Int32
+}
+
+func (s *streamingOpener) Open(ctx context.Context, ref task.Ref) (source.Object, error) {
+	return &streamingObject{s}, nil
+}
+
+type streamingObject struct{ s *streamingOpener }
+
+func (o *streamingObject) Size() int64  { return int64(len(o.s.data)) }
+func (o *streamingObject) Close() error { return nil }
+func (o *streamingObject) ReadAt(p []byte, off int64) (int, error) {
+	o.s.reads.Add(1)
+	return bytes.NewReader(o.s.data).ReadAt(p, off)
+}
+func (o *streamingObject) StreamRange(off, n int64) (io.ReadCloser, error) {
+	o.s.streams.Add(1)
+	return io.NopCloser(bytes.NewReader(o.s.data[off : off+n])), nil
+}
+
+// TestSplitInOneStream: a store that streams ranges serves each split's
+// reads from one request, not one per ReadSize range.
+func TestSplitInOneStream(t *testing.T) {
+	text := MustReadTexts(t)["alice.txt"]
+	st := &streamingOpener{data: text}
+	e := NewEngine(1)
+	e.SetStorage(task.Storage{S3: true}, st)
+	q := testQueries()["token"]
+	info := source.Info{URL: "s3://b/alice.txt", Size: int64(len(text)), Version: "etag"}
+	var got count.Partial
+	refs := splits(info, 40000, 4096, task.Cut{MaxLine: 1 << 20, SplitAtSpace: true})
+	for _, ref := range refs {
+		res := e.Process(context.Background(), task.Task{Query: q, Ref: &ref})
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		got.Merge(res.Partial)
+	}
+	if d := diffPartial(got, MustRun(t, q.Spec, text)); d != "" {
+		t.Fatal(d)
+	}
+	if s, r := st.streams.Load(), st.reads.Load(); s != int32(len(refs)) || r > int32(len(refs)) {
+		t.Errorf("%d splits read with %d streams and %d reads at offsets, want one stream each and few reads", len(refs), s, r)
 	}
 }

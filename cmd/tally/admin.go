@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -49,13 +50,29 @@ func runCluster(ctx context.Context, args []string, e env) error {
 		return printProto(e, resp)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "WORKER\tADDRESS\tCORES\tSTATE\tIN FLIGHT\tCHUNKS DONE")
+	fmt.Fprintln(tw, "WORKER\tADDRESS\tCORES\tSTATE\tIN FLIGHT\tCHUNKS DONE\tREADS")
 	for _, w := range resp.GetWorkers() {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\n", w.GetName(), w.GetAddress(), w.GetCores(), w.GetState(), w.GetInFlight(), w.GetChunksDone())
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\n", w.GetName(), w.GetAddress(), w.GetCores(), w.GetState(), w.GetInFlight(), w.GetChunksDone(), reads(w))
 	}
 	tw.Flush()
 	fmt.Fprintf(e.stdout, "%d workers; coordinator %s at %s\n", len(resp.GetWorkers()), resp.GetCoordinator(), f.conn.coordinator)
 	return nil
+}
+
+// reads says what a worker reads by reference: its shared volume, S3, or
+// "-" when everything is streamed to it.
+func reads(w *tallyv1.Worker) string {
+	var r []string
+	if w.GetSharedRoot() != "" {
+		r = append(r, w.GetSharedRoot())
+	}
+	if w.GetS3() {
+		r = append(r, "s3")
+	}
+	if len(r) == 0 {
+		return "-"
+	}
+	return strings.Join(r, ",")
 }
 
 func runJobs(ctx context.Context, args []string, e env) error {

@@ -218,6 +218,8 @@ func startCoordinator(t *testing.T, extra ...string) (p *proc, addr, gossip stri
 // clusterWorker is one worker as `tally cluster --json` lists it.
 type clusterWorker struct {
 	Name, Address, State string
+	SharedRoot           string
+	S3                   bool
 	ChunksDone           uint64 `json:"chunksDone,string"`
 }
 

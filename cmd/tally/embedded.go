@@ -59,7 +59,8 @@ func startEmbedded(sf storeFlags) (*embedded, error) {
 	// CPU's caches.
 	cfg.Window = 2*runtime.GOMAXPROCS(0) + 4
 	cfg.BlockSize = cfg.ChunkSize
-	cfg.MinBlock = 1 // the user's own process does what the user asks
+	cfg.RemoteBlockSize = coordinator.DefaultBlockSize // S3: a request per split
+	cfg.MinBlock = 1                                   // the user's own process does what the user asks
 	coord, err := coordinator.Start(cfg)
 	if err != nil {
 		release()

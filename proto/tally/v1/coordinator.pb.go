@@ -1550,6 +1550,12 @@ type Worker struct {
 	ChunksDone uint64 `protobuf:"varint,6,opt,name=chunks_done,json=chunksDone,proto3" json:"chunks_done,omitempty"`
 	// gossip_address is the worker's memberlist address.
 	GossipAddress string `protobuf:"bytes,7,opt,name=gossip_address,json=gossipAddress,proto3" json:"gossip_address,omitempty"`
+	// shared_root is the shared volume the worker reads server paths in by
+	// reference, as its session said; empty when it reads none (they are
+	// streamed to it).
+	SharedRoot string `protobuf:"bytes,8,opt,name=shared_root,json=sharedRoot,proto3" json:"shared_root,omitempty"`
+	// s3 says the worker reads s3:// documents itself.
+	S3            bool `protobuf:"varint,9,opt,name=s3,proto3" json:"s3,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1631,6 +1637,20 @@ func (x *Worker) GetGossipAddress() string {
 		return x.GossipAddress
 	}
 	return ""
+}
+
+func (x *Worker) GetSharedRoot() string {
+	if x != nil {
+		return x.SharedRoot
+	}
+	return ""
+}
+
+func (x *Worker) GetS3() bool {
+	if x != nil {
+		return x.S3
+	}
+	return false
 }
 
 var File_tally_v1_coordinator_proto protoreflect.FileDescriptor
@@ -1729,7 +1749,7 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\x12ListWorkersRequest\"c\n" +
 	"\x13ListWorkersResponse\x12*\n" +
 	"\aworkers\x18\x01 \x03(\v2\x10.tally.v1.WorkerR\aworkers\x12 \n" +
-	"\vcoordinator\x18\x02 \x01(\tR\vcoordinator\"\xc7\x01\n" +
+	"\vcoordinator\x18\x02 \x01(\tR\vcoordinator\"\xf8\x01\n" +
 	"\x06Worker\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x14\n" +
@@ -1738,7 +1758,10 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\tin_flight\x18\x05 \x01(\rR\binFlight\x12\x1f\n" +
 	"\vchunks_done\x18\x06 \x01(\x04R\n" +
 	"chunksDone\x12%\n" +
-	"\x0egossip_address\x18\a \x01(\tR\rgossipAddress*\x83\x01\n" +
+	"\x0egossip_address\x18\a \x01(\tR\rgossipAddress\x12\x1f\n" +
+	"\vshared_root\x18\b \x01(\tR\n" +
+	"sharedRoot\x12\x0e\n" +
+	"\x02s3\x18\t \x01(\bR\x02s3*\x83\x01\n" +
 	"\bJobState\x12\x19\n" +
 	"\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11JOB_STATE_RUNNING\x10\x01\x12\x17\n" +

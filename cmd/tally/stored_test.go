@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -22,10 +23,10 @@ import (
 	"tally/internal/s3test"
 )
 
-// The tests in this file read their documents from a real S3 server
-// (versitygw, started by internal/s3test), in embedded mode and on a
-// cluster of real processes, and check them against the oracle and
-// against the embedded mode.
+// The tests in this file read stored documents, from a shared volume and
+// from a real S3 server (versitygw, started by internal/s3test), in
+// embedded mode and on clusters of real processes, and check them against
+// the oracle and against the embedded mode.
 
 // s3Env is the environment that lets a process read srv.
 func s3Env(srv *s3test.Server) []string {
@@ -320,6 +321,11 @@ func TestS3Cluster(t *testing.T) {
 	s3Corpus(t, srv, 12<<20)
 	env := s3Env(srv)
 	coord, addr, ws := startS3Cluster(t, srv, 3, "8MB", "--block-size", "1MiB")
+	for _, w := range listWorkers(t, addr) {
+		if !w.S3 || w.SharedRoot != "" {
+			t.Errorf("tally cluster lists %s as reading shared root %q and S3 %t, want S3 only", w.Name, w.SharedRoot, w.S3)
+		}
+	}
 	cargs := countArgs("s3://corpus/books/")
 	targs := topArgs("s3://corpus/books/")
 	wantCount, wantTop := runEnvJSON(t, env, cargs...).answer(), runEnvJSON(t, env, targs...).answer()
@@ -416,5 +422,45 @@ func TestS3ClusterErrors(t *testing.T) {
 			}
 			checkOneLine(t, args, r.stderr, tc.want...)
 		})
+	}
+}
+
+// TestSharedVolumeCluster: workers that mount the coordinator's data
+// directory under the same path read --server-path documents themselves
+// (the coordinator streams nothing), while a worker without it waits; the
+// answers equal the embedded mode's.
+func TestSharedVolumeCluster(t *testing.T) {
+	skipShort(t)
+	dir := t.TempDir()
+	genText(t, dir, "a.txt", 3<<20, 5, "")
+	genText(t, filepath.Join(dir, "sub"), "b.txt", 2<<20, 6, "")
+	coord, addr, gossip := startCoordinator(t, "--data-dir", dir, "--metrics", "127.0.0.1:0", "--block-size", "256KiB")
+	var ws []*proc
+	for i, shared := range []bool{true, true, false} {
+		args := []string{"--metrics", "127.0.0.1:0"}
+		if shared {
+			args = append(args, "--shared-root", dir)
+		}
+		ws = append(ws, startWorker(t, gossip, fmt.Sprintf("w%d", i+1), args...))
+	}
+	waitReady(t, addr, 3, 30*time.Second)
+	for name, w := range listWorkers(t, addr) {
+		if want := map[string]string{"w1": dir, "w2": dir, "w3": ""}[name]; w.SharedRoot != want {
+			t.Errorf("tally cluster lists %s with shared root %q, want %q", name, w.SharedRoot, want)
+		}
+	}
+	args := countArgs("--server-path", ".")
+	want := runEmbedded(t, countArgs(filepath.Join(dir, "a.txt"), filepath.Join(dir, "sub", "b.txt"))...)
+	want.Documents[0].Name, want.Documents[1].Name = "a.txt", "sub/b.txt" // as found under the data directory
+	checkExact(t, startJob(t, addr, args...), args, want)
+	if got := scrapeValue(t, coord, "tally_coordinator_streamed_bytes_total"); got != 0 {
+		t.Errorf("the coordinator streamed %v bytes of a shared volume, want 0", got)
+	}
+	read := scrapeValue(t, ws[0], `tally_worker_read_bytes_total{store="file"}`) + scrapeValue(t, ws[1], `tally_worker_read_bytes_total{store="file"}`)
+	if read < float64(want.Total.Bytes) {
+		t.Errorf("the workers read %v bytes of the volume, want at least the %d counted", read, want.Total.Bytes)
+	}
+	if got := scrapeValue(t, ws[2], `tally_worker_bytes_total`); got != 0 {
+		t.Errorf("the worker without the volume counted %v bytes, want 0 while the others read it", got)
 	}
 }
