@@ -97,23 +97,23 @@ func (c *Coordinator) feedObject(j *job, info source.Info, p plan) error {
 			return c.streamObject(j, doc, ref, p.chunk)
 		}
 		ref.Whole = true
-		return c.queue(j, doc, ref)
+		return c.queue(j, func() (*unit, error) { return j.addSplit(doc, ref) })
 	}
 	for lo := int64(0); lo < info.Size; lo += block {
 		ref.Offset, ref.Length = lo, min(block, info.Size-lo)
-		if err := c.queue(j, doc, ref); err != nil {
+		if err := c.queue(j, func() (*unit, error) { return j.addSplit(doc, ref) }); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// queue adds a split to j once its window has room.
-func (c *Coordinator) queue(j *job, doc int, ref task.Ref) error {
+// queue adds the task that add makes to j, once j's window has room.
+func (c *Coordinator) queue(j *job, add func() (*unit, error)) error {
 	if err := j.acquire(); err != nil {
 		return err
 	}
-	t, err := j.addSplit(doc, ref)
+	t, err := add()
 	if err != nil {
 		return err
 	}
@@ -174,14 +174,9 @@ func (c *Coordinator) feedStream(j *job, doc int, name string, r io.Reader, cfg 
 		if err != nil {
 			return fmt.Errorf("read document %q: %w", name, err)
 		}
-		if err := j.acquire(); err != nil {
+		if err := c.queue(j, func() (*unit, error) { return j.addTask(doc, ch) }); err != nil {
 			return err
 		}
-		t, err := j.addTask(doc, ch)
-		if err != nil {
-			return err
-		}
-		c.sched.push(t)
 	}
 }
 

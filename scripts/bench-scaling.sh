@@ -12,13 +12,16 @@
 # Two jobs: the seed's (whole tokens, 2 rare targets: light per byte) and a
 # heavy one (words, ignore case, 10 targets: about 5x the CPU per byte).
 # Then, on loopback without caps, a coordinator and one worker reading by
-# reference against the embedded mode on the same cores, interleaved.
+# reference (a shared directory, and S3 from a versitygw on the host)
+# against the embedded mode on the same cores, interleaved, with the peak
+# memory of the coordinator and the worker.
 #
-#   scripts/bench-scaling.sh            # about 10 minutes on 2 cores
+#   scripts/bench-scaling.sh            # about 15 minutes on 2 cores
 #
 # Settings (environment): BENCH_CPUS (0.3), BENCH_COPIES (40: copies of the
 # corpora, 52 MB each, in the data; the heavy job reads the first quarter),
-# BENCH_REPS (3: runs per row, the median is reported), BENCH_PORT (18070,
+# BENCH_BLOCK (16MiB, the coordinator's default: --block-size of every job),
+# BENCH_REPS (5: runs per row, the median is reported), BENCH_PORT (18070,
 # the S3 service on the next port), BENCH_WORK (/tmp/tally-scaling: data,
 # kept between runs), BENCH_OUT (bench: scaling.txt and scaling.csv).
 # Every container and process it starts is stopped when it exits.
@@ -28,7 +31,8 @@ ROOT=$PWD
 PROJECT=tally-scaling
 CPUS=${BENCH_CPUS:-0.3}
 COPIES=${BENCH_COPIES:-40}
-REPS=${BENCH_REPS:-3}
+REPS=${BENCH_REPS:-5}
+BLOCK=${BENCH_BLOCK:-16MiB}
 PORT=${BENCH_PORT:-18070}
 S3PORT=$((PORT + 1))
 WORK=${BENCH_WORK:-${TMPDIR:-/tmp}/tally-scaling}
@@ -37,8 +41,8 @@ IMAGE=tally-scaling:latest
 S3IMAGE=tally-scaling-s3:latest
 KEY=bench$RANDOM$RANDOM
 SECRET=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
-SEED=(-e Holmes -e sand)
-HEAVY=(--mode word -i -e the -e holmes -e sand -e whale -e love -e alice -e god -e war -e peace -e time)
+SEED=(-e Holmes -e sand --block-size "$BLOCK")
+HEAVY=(--mode word -i -e the -e holmes -e sand -e whale -e love -e alice -e god -e war -e peace -e time --block-size "$BLOCK")
 while read -r v; do unset "$v"; done < <(compgen -e | grep '^TALLY_' || true)
 
 docker info >/dev/null 2>&1 || { echo "bench-scaling: no Docker engine answers" >&2; exit 1; }
@@ -66,6 +70,7 @@ S3ENV=(env AWS_ACCESS_KEY_ID="$KEY" AWS_SECRET_ACCESS_KEY="$SECRET" AWS_ENDPOINT
 CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/tally-static ./cmd/tally
 go build -o bin/tally ./cmd/tally
 go build -o bin/s3put ./scripts/s3put
+go build -modfile=scripts/versitygw.mod -o bin/versitygw github.com/versity/versitygw/cmd/versitygw
 docker build -q -t "$IMAGE" . >/dev/null
 scripts/s3-image.sh "$S3IMAGE"
 if [[ ! -s $WORK/data/c$(printf %02d "$COPIES").txt ]]; then
@@ -171,15 +176,24 @@ for how in streamed shared s3; do
 done
 
 # ---- loopback, no caps: by reference against the embedded mode ----------------------
-scale 0 0
+# The S3 server runs on the host too: a published container port goes
+# through docker's userland proxy, which costs a copy of every byte.
+compose down -v -t 5 >/dev/null 2>&1
+mkdir -p "$TMP/s3"
+ROOT_ACCESS_KEY=$KEY ROOT_SECRET_KEY=$SECRET bin/versitygw --port "127.0.0.1:$S3PORT" posix "$TMP/s3" >"$TMP/versitygw.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do "${S3ENV[@]}" bin/s3put -bucket probe "$0" >/dev/null 2>&1 && break; sleep 0.2; done
+(cd "$WORK/data" && "${S3ENV[@]}" "$ROOT/bin/s3put" -bucket bench "${FILES[@]}" >"$TMP/put.log")
 # The coordinator lists s3:// itself, so it has the keys too.
 "${S3ENV[@]}" bin/tally coordinator --listen 127.0.0.1:0 --gossip 127.0.0.1:0 --data-dir "$WORK/data" --log-level warn >"$TMP/coord.out" 2>"$TMP/coord.err" &
 PIDS+=($!)
 for _ in $(seq 100); do grep -q listening "$TMP/coord.out" 2>/dev/null && break; sleep 0.1; done
+COORD_PID=${PIDS[-1]}
 LADDR=$(sed -n 's/^coordinator listening on \([^,]*\), gossip on \(.*\)$/\1/p' "$TMP/coord.out")
 LGOSSIP=$(sed -n 's/^coordinator listening on \([^,]*\), gossip on \(.*\)$/\2/p' "$TMP/coord.out")
 "${S3ENV[@]}" bin/tally worker --join "$LGOSSIP" --shared-root "$WORK/data" --log-level warn >/dev/null 2>"$TMP/worker.err" &
 PIDS+=($!)
+WORKER_PID=$!
 for _ in $(seq 300); do [[ $(bin/tally cluster --json --coordinator "$LADDR" 2>/dev/null | grep -c '"ready"') == 1 ]] && break; sleep 0.1; done
 server=() s3urls=() paths=()
 for f in "${FILES[@]}"; do server+=(--server-path "$f"); s3urls+=("s3://bench/$f"); paths+=("$WORK/data/$f"); done
@@ -193,13 +207,16 @@ for ((r = 0; r < REPS; r++)); do
 	done
 	echo "$e,$s,$t" >>"$TMP/loop.csv"
 done
+# Peak resident memory after every loopback job, $((REPS * 2)) x $((BYTES / 1000000)) MB read by reference.
+peak() { awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$1/status"; }
+echo "$(peak "$COORD_PID"),$(peak "$WORKER_PID"),$((REPS * 2 * BYTES / 1000000))" >"$TMP/peak.csv"
 
 # ---- report -----------------------------------------------------------------------
-python3 - "$TMP/rows.csv" "$TMP/loop.csv" "$BYTES" "$CPU" "$CPUS" "$REPS" >"$OUT/scaling.txt" <<'EOF'
+python3 - "$TMP/rows.csv" "$TMP/loop.csv" "$BYTES" "$CPU" "$CPUS" "$REPS" "$TMP/peak.csv" "$BLOCK" >"$OUT/scaling.txt" <<'EOF'
 import csv, statistics, sys
-rows, loop, size, cpu, cap, reps = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+rows, loop, size, cpu, cap, reps, peak, block = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8]
 data = list(csv.reader(open(rows)))
-print(f"Scaling: a docker-compose cluster, coordinator and each worker capped at {cap} CPU; {cpu}; median of {reps} runs.")
+print(f"Scaling: a docker-compose cluster, coordinator and each worker capped at {cap} CPU; {cpu}; --block-size {block}; median of {reps} runs.")
 print("streamed = --server-path to workers without the shared volume (the coordinator carries every byte);")
 print("shared = --server-path to workers with it (--shared-root); s3 = s3://bench/ objects with ETags.\n")
 print(f"{'job':<6} {'input':<9} {'workers':>7} {'seconds':>8} {'MB/s':>6} {'x 1 worker':>10}")
@@ -214,6 +231,8 @@ print(f"\nLoopback, no caps, seed job over {size / 1e6:.0f} MB, interleaved, med
 print(f"  embedded (one process, all cores)         {e:6.2f} s  {size / 1e6 / e:6.0f} MB/s")
 print(f"  coordinator + 1 worker, shared volume      {s:6.2f} s  {size / 1e6 / s:6.0f} MB/s  {e / s:.2f}x embedded")
 print(f"  coordinator + 1 worker, S3 (versitygw)     {t:6.2f} s  {size / 1e6 / t:6.0f} MB/s  {e / t:.2f}x embedded")
+cmb, wmb, read = open(peak).read().strip().split(",")
+print(f"  peak resident memory after {int(read) / 1000:.0f} GB read by reference: coordinator {cmb} MiB, worker {wmb} MiB")
 EOF
 cp "$TMP/rows.csv" "$OUT/scaling.csv"
 echo

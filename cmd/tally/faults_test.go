@@ -243,7 +243,13 @@ func TestFaultKillAndStop(t *testing.T) {
 	wantCount, wantTop := runEmbedded(t, cargs...), runEmbedded(t, targs...)
 	addr, _, ws := startFaultCluster(t, 3, nil, []string{"--throttle", "4MB"})
 
-	cjob, tjob := startJob(t, addr, cargs...), startJob(t, addr, targs...)
+	killAndStop(t, addr, ws, startJob(t, addr, cargs...), startJob(t, addr, targs...), cargs, targs, wantCount, wantTop)
+}
+
+// killAndStop kills ws[0] and stops ws[1] once a count job and a top job
+// are under way, and checks that both answers stay exact.
+func killAndStop(t *testing.T, addr string, ws []*proc, cjob, tjob *proc, cargs, targs []string, wantCount, wantTop answer) {
+	t.Helper()
 	waitProgress(t, addr)
 	ws[0].signal(t, syscall.SIGKILL)
 	ws[1].signal(t, syscall.SIGSTOP) // the cleanup continues it before SIGTERM

@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -283,12 +282,6 @@ func startS3Cluster(t *testing.T, srv *s3test.Server, n int, slow string, coordF
 	return coord, addr, ws
 }
 
-// startJobEnv starts `tally ARGS --json --coordinator addr` with env.
-func startJobEnv(t *testing.T, env []string, addr string, args ...string) *proc {
-	t.Helper()
-	return spawnEnv(t, args[0], false, env, append(append([]string(nil), args...), "--json", "--coordinator", addr)...)
-}
-
 // s3Corpus puts generated documents and alice.txt in a bucket "corpus"
 // under books/ (and one outside it), and returns their local paths. The
 // first, big-a.txt, is written behind the server's back: it has no ETag.
@@ -330,7 +323,7 @@ func TestS3Cluster(t *testing.T) {
 	targs := topArgs("s3://corpus/books/")
 	wantCount, wantTop := runEnvJSON(t, env, cargs...).answer(), runEnvJSON(t, env, targs...).answer()
 
-	o := checkExact(t, startJobEnv(t, nil, addr, cargs...), cargs, wantCount)
+	o := checkExact(t, startJob(t, addr, cargs...), cargs, wantCount)
 	if len(o.Documents) != 3 || o.Documents[0].Name != "s3://corpus/books/alice.txt" || o.Documents[2].Name != "s3://corpus/books/big-b.txt" {
 		t.Errorf("got documents %+v, want the 3 objects under books/ in key order", o.Documents)
 	}
@@ -346,15 +339,7 @@ func TestS3Cluster(t *testing.T) {
 	}
 
 	// Faults: one worker killed, another stopped, while two jobs run.
-	cjob, tjob := startJobEnv(t, nil, addr, cargs...), startJobEnv(t, nil, addr, targs...)
-	waitProgress(t, addr)
-	ws[0].signal(t, syscall.SIGKILL)
-	ws[1].signal(t, syscall.SIGSTOP) // the cleanup continues it before SIGTERM
-	if code := ws[0].wait(t, 10*time.Second); code != -1 {
-		t.Errorf("w1 after SIGKILL: got exit %d, want -1 (killed)", code)
-	}
-	checkExact(t, cjob, cargs, wantCount)
-	checkExact(t, tjob, targs, wantTop)
+	killAndStop(t, addr, ws, startJob(t, addr, cargs...), startJob(t, addr, targs...), cargs, targs, wantCount, wantTop)
 }
 
 // TestS3Overwritten: an object overwritten while a job reads it never
@@ -375,7 +360,7 @@ func TestS3Overwritten(t *testing.T) {
 	}
 
 	args := countArgs("s3://corpus/books/big-b.txt")
-	job := startJobEnv(t, nil, addr, args...)
+	job := startJob(t, addr, args...)
 	waitProgress(t, addr)
 	srv.MustPut(t, "corpus", "books/big-b.txt", rewrite(2))
 	checkFails(t, job, args, jobTimeout, "s3://corpus/books/big-b.txt", "changed since the job was planned")
@@ -384,7 +369,7 @@ func TestS3Overwritten(t *testing.T) {
 	before := runEmbedded(t, countArgs(docs[0])...).Total
 	after := runEmbedded(t, countArgs(writeFile(t, t.TempDir(), "big-a.txt", newer))...).Total
 	args = countArgs("s3://corpus/books/big-a.txt")
-	job = startJobEnv(t, nil, addr, args...)
+	job = startJob(t, addr, args...)
 	waitJob(t, addr, "running", 20*time.Second, func(j listedJob) bool { return j.State == "JOB_STATE_RUNNING" })
 	srv.MustWriteFile(t, "corpus", "books/big-a.txt", newer)
 	r := job.result(t, jobTimeout)
@@ -416,7 +401,7 @@ func TestS3ClusterErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := []string{"count", "-e", "the", tc.url}
-			r := startJobEnv(t, nil, tc.addr, args...).result(t, jobTimeout)
+			r := startJob(t, tc.addr, args...).result(t, jobTimeout)
 			if r.code != 1 {
 				t.Errorf("got %v, want exit 1", r)
 			}

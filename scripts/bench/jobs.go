@@ -34,10 +34,10 @@ type job struct {
 	// refs are further references, from untimed tally runs: name -> args and reader.
 	refs  map[string]refRun
 	peers []tool
-	// serverPath also times tally naming the input by --server-path: the
-	// coordinator reads it as a stream and cuts it (in the cluster, instead
-	// of receiving an upload; embedded, instead of reading blocks in the
-	// worker threads).
+	// serverPath also times tally naming the input by --server-path: in the
+	// cluster, whose workers have no shared root, the coordinator reads its
+	// splits and sends them (instead of receiving an upload); embedded, the
+	// worker threads read it by reference, as they read a local path.
 	serverPath bool
 }
 
