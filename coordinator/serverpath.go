@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"tally/source"
 	"tally/source/file"
 	"tally/task"
 )
@@ -35,8 +34,7 @@ func (c *Coordinator) ServerInputs(paths []string, hidden bool) ([]Input, error)
 	}
 	out := make([]Input, len(files))
 	for i, f := range files {
-		abs := filepath.Join(c.cfg.DataDir, filepath.FromSlash(f.rel))
-		info := source.Info{URL: file.URL(abs), Name: f.name, Size: f.info.Size(), Version: file.Version(f.info)}
+		info := file.Info(filepath.Join(c.cfg.DataDir, filepath.FromSlash(f.rel)), f.name, f.info)
 		out[i] = Input{Name: f.name, Object: &info}
 	}
 	return out, nil

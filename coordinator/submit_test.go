@@ -63,6 +63,7 @@ func MustReading(tb testing.TB, v *file.Volume, threads int, reads []bool, modif
 		}
 		c.AddWorker(fmt.Sprintf("w%d", i), addr, threads)
 	}
+	waitFor(tb, 5*time.Second, "the workers to be ready", func() bool { return c.pool.ready() == len(reads) })
 	return c
 }
 
@@ -86,11 +87,15 @@ func submit(tb testing.TB, c *Coordinator, req Request) (*client.Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	res := &client.Result{JobID: h.ID(), Total: client.DocumentResult(r.Total), Top: r.Top, Workers: r.Workers}
-	for _, d := range r.Documents {
-		res.Documents = append(res.Documents, client.DocumentResult(d))
+	return &client.Result{JobID: h.ID(), Documents: clientDocResults(r.Documents), Total: client.DocumentResult(r.Total), Top: r.Top, Workers: r.Workers}, nil
+}
+
+func clientDocResults(ds []DocumentResult) []client.DocumentResult {
+	out := make([]client.DocumentResult, len(ds))
+	for i, d := range ds {
+		out[i] = client.DocumentResult(d)
 	}
-	return res, nil
+	return out
 }
 
 // storedDocs writes ds into v's directory (every third gzip-compressed) and
@@ -200,8 +205,19 @@ func TestSharedVolume(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				res := MustSubmit(t, c, Request{Query: q, BlockSize: block, Inputs: List(in, nil)})
-				checkExact(t, res, q, want)
+				h, err := c.Submit(testCtx(t, time.Minute), Request{Query: q, BlockSize: block, Inputs: List(in, nil)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, err := h.Wait()
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkExact(t, &client.Result{Documents: clientDocResults(r.Documents), Total: client.DocumentResult(r.Total)}, q, want)
+				size := len(docs[0].data) + len(docs[1].data)
+				if tasks := h.Snapshot(false).Progress.ChunksDone; block > 0 && tasks < int64(size/block) {
+					t.Errorf("blocks of %d: %d tasks for %d bytes, want a split per block", block, tasks, size)
+				}
 			}
 			if got := streamed(c); (got > 0) != tc.streamed {
 				t.Errorf("the coordinator streamed %v bytes; want some: %t", got, tc.streamed)

@@ -72,7 +72,13 @@ func (v *Volume) Stat(p, name string) (source.Info, error) {
 	if !fi.Mode().IsRegular() {
 		return source.Info{}, fmt.Errorf("%w: %s is not a regular file", task.ErrInput, name)
 	}
-	return source.Info{URL: URL(p), Name: name, Size: fi.Size(), Version: Version(fi), Exact: true}, nil
+	return Info(p, name, fi), nil
+}
+
+// Info describes the regular file at the absolute path p, with info fi,
+// named name in results. Its version is exact: read in splits.
+func Info(p, name string, fi fs.FileInfo) source.Info {
+	return source.Info{URL: URL(p), Name: name, Size: fi.Size(), Version: Version(fi), Exact: true}
 }
 
 // Open opens ref's file. With ref.Version set, the file must still be that
