@@ -57,3 +57,19 @@ func TestCompressedInputs(t *testing.T) {
 		t.Errorf("corrupt gzip: got %v, want exit 1 and one line naming bad.gz", r)
 	}
 }
+
+// TestSymlinkedPath: in embedded mode a file behind an absolute symbolic
+// link (a data disk linked into a home directory) is read like any other.
+func TestSymlinkedPath(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "real/a.txt", []byte("the cat\nthe end\n"))
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(filepath.Join(dir, "real"), link); err != nil {
+		t.Fatal(err)
+	}
+	o := runJSON(t, "count", "-e", "the", filepath.Join(link, "a.txt"))
+	if got := o.Total.Counts["the"]; got != 2 {
+		t.Errorf("through an absolute symbolic link: got %d, want 2", got)
+	}
+}

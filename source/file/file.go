@@ -1,7 +1,9 @@
 // Package file reads file:// refs inside one directory: a shared volume that
 // the coordinator and workers mount under the same path, or, for the CLI's
-// embedded worker, the whole file system. Paths are confined to the
-// directory by os.Root: "..", and symbolic links that lead out, are refused.
+// embedded worker, the whole file system ("/"). Paths are confined to a
+// directory by os.Root: "..", and symbolic links that lead out (or are
+// absolute), are refused; the whole file system follows every link, as the
+// user's own shell does.
 package file
 
 import (
@@ -22,8 +24,8 @@ import (
 
 // Volume opens file:// refs inside its directory. It is safe for concurrent use.
 type Volume struct {
-	dir  string // absolute and clean
-	root *os.Root
+	dir  string   // absolute and clean
+	root *os.Root // nil for "/": the whole file system, unconfined
 }
 
 // Open returns a Volume for dir, which must exist.
@@ -31,6 +33,9 @@ func Open(dir string) (*Volume, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("volume %s: %w", dir, err)
+	}
+	if abs == "/" {
+		return &Volume{dir: abs}, nil
 	}
 	root, err := os.OpenRoot(abs)
 	if err != nil {
@@ -43,7 +48,12 @@ func Open(dir string) (*Volume, error) {
 func (v *Volume) Dir() string { return v.dir }
 
 // Close releases the directory.
-func (v *Volume) Close() error { return v.root.Close() }
+func (v *Volume) Close() error {
+	if v.root == nil {
+		return nil
+	}
+	return v.root.Close()
+}
 
 // URL is the file:// URL of the absolute path p.
 func URL(p string) string { return (&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String() }
@@ -65,7 +75,7 @@ func (v *Volume) Stat(p, name string) (source.Info, error) {
 	if err != nil {
 		return source.Info{}, err
 	}
-	fi, err := v.root.Stat(rel)
+	fi, err := v.stat(rel)
 	if err != nil {
 		return source.Info{}, fmt.Errorf("%s: %w", name, classify(err))
 	}
@@ -92,7 +102,7 @@ func (v *Volume) Open(ctx context.Context, ref task.Ref) (source.Object, error) 
 	if err != nil {
 		return nil, err
 	}
-	f, err := v.root.Open(rel)
+	f, err := v.open(rel)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", u.Path, classify(err))
 	}
@@ -107,6 +117,20 @@ func (v *Volume) Open(ctx context.Context, ref task.Ref) (source.Object, error) 
 		return nil, err
 	}
 	return o, nil
+}
+
+func (v *Volume) stat(rel string) (fs.FileInfo, error) {
+	if v.root == nil {
+		return os.Stat(filepath.Join(v.dir, rel))
+	}
+	return v.root.Stat(rel)
+}
+
+func (v *Volume) open(rel string) (*os.File, error) {
+	if v.root == nil {
+		return os.Open(filepath.Join(v.dir, rel))
+	}
+	return v.root.Open(rel)
 }
 
 // rel is p relative to the volume's directory, or an input error when p is not inside it.
