@@ -45,7 +45,7 @@ func (f *jobFlags) register(fs *flag.FlagSet) {
 }
 
 func runCount(ctx context.Context, args []string, e env) error {
-	fs := newFlagSet("count", "tally count [--mode token|word|substring] [-i] -e TARGET [-e TARGET]... [--targets-file FILE] [--chunk-size SIZE] [--json] [--coordinator HOST:PORT] [--server-path PATH]... [PATH...]")
+	fs := newFlagSet("count", "tally count [--mode token|word|substring] [-i] -e TARGET [-e TARGET]... [--targets-file FILE] [--chunk-size SIZE] [--json] [--coordinator HOST:PORT] [--server-path PATH]... [PATH | s3://BUCKET/KEY...]")
 	var jf jobFlags
 	jf.register(fs)
 	mode := fs.String("mode", "token", "what a match is: token (whole whitespace-separated token), word (like grep -w) or substring")
@@ -92,7 +92,7 @@ func runCount(ctx context.Context, args []string, e env) error {
 }
 
 func runTop(ctx context.Context, args []string, e env) error {
-	fs := newFlagSet("top", "tally top [-n K] [--words-only] [--lower] [--chunk-size SIZE] [--json] [--coordinator HOST:PORT] [--server-path PATH]... [PATH...]")
+	fs := newFlagSet("top", "tally top [-n K] [--words-only] [--lower] [--chunk-size SIZE] [--json] [--coordinator HOST:PORT] [--server-path PATH]... [PATH | s3://BUCKET/KEY...]")
 	var jf jobFlags
 	jf.register(fs)
 	n := fs.Int("n", 10, "how many entries to show; 0 shows all")

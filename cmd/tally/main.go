@@ -28,12 +28,15 @@ usage:
   tally cluster [--json] [--coordinator HOST:PORT]
   tally jobs list|show ID|watch ID|cancel ID [--json] [--coordinator HOST:PORT]
   tally coordinator --listen HOST:PORT --gossip HOST:PORT
-  tally worker --join HOST:PORT --listen HOST:PORT --gossip HOST:PORT [--threads N]
+  tally worker --join HOST:PORT --listen HOST:PORT --gossip HOST:PORT [--threads N] [--shared-root DIR]
   tally health [--addr HOST:PORT]
 
-A PATH is a file, a directory (read recursively) or - for stdin. Without
---coordinator (or TALLY_COORDINATOR) count and top run an embedded coordinator
-and worker in this process. Run 'tally COMMAND --help' for a command's flags.
+A PATH is a file, a directory (read recursively), - for stdin, or an object
+store URL: s3://BUCKET/KEY or s3://BUCKET/PREFIX/ (credentials from
+AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, endpoint from AWS_ENDPOINT_URL or
+--s3-endpoint). Without --coordinator (or TALLY_COORDINATOR) count and top run
+an embedded coordinator and worker in this process. Run 'tally COMMAND --help'
+for a command's flags.
 
 exit codes: 0 success, 1 the job failed, 2 usage error
 `
