@@ -43,6 +43,9 @@ type Meta struct {
 	// Cores is how many chunks a worker counts at once; 0 means unknown.
 	Cores int `json:"cores,omitempty"`
 	// SharedRoot is the shared volume a worker reads file:// refs in, if any.
+	// It and S3 tell any member what a worker reads; the coordinator
+	// dispatches by what the worker's own session says (its hello), which
+	// also covers workers outside gossip.
 	SharedRoot string `json:"shared,omitempty"`
 	// S3 says a worker can read s3:// refs.
 	S3 bool `json:"s3,omitempty"`

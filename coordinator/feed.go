@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"tally/chunk"
 	"tally/decompress"
+	"tally/internal/backoff"
 	"tally/source"
 	"tally/task"
 )
@@ -121,8 +123,18 @@ func (c *Coordinator) queue(j *job, add func() (*unit, error)) error {
 	return nil
 }
 
-// peek reads the first bytes of a stored document: is it compressed?
-func (c *Coordinator) peek(ctx context.Context, ref task.Ref) (decompress.Format, error) {
+// peek reads the first bytes of a stored document: is it compressed? A
+// store that fails for a moment is tried again, as a worker would.
+func (c *Coordinator) peek(ctx context.Context, ref task.Ref) (format decompress.Format, err error) {
+	b := backoff.New(100*time.Millisecond, time.Second)
+	for attempt := 1; ; attempt++ {
+		if format, err = c.peekOnce(ctx, ref); err == nil || errors.Is(err, task.ErrInput) || attempt == 3 || !b.Wait(ctx) {
+			return format, err
+		}
+	}
+}
+
+func (c *Coordinator) peekOnce(ctx context.Context, ref task.Ref) (decompress.Format, error) {
 	obj, err := c.stores.Open(ctx, ref)
 	if err != nil {
 		return decompress.None, err
@@ -136,7 +148,8 @@ func (c *Coordinator) peek(ctx context.Context, ref task.Ref) (decompress.Format
 	return decompress.Detect(magic[:n]), nil
 }
 
-// streamObject reads a compressed document here and streams it to the
+// streamObject reads a document that must be read whole (compressed, or
+// without an exact version) here, in one request, and streams it to the
 // workers in chunks, when none can reach its store.
 func (c *Coordinator) streamObject(j *job, doc int, ref task.Ref, cfg chunk.Config) error {
 	obj, err := c.stores.Open(j.ctx, ref)
