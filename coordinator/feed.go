@@ -157,14 +157,9 @@ func (c *Coordinator) streamObject(j *job, doc int, ref task.Ref, cfg chunk.Conf
 		return err
 	}
 	defer obj.Close()
-	body, err := source.Stream(obj, 1<<20)
+	text, err := source.Text(obj, ref.URL, 1<<20)
 	if err != nil {
-		return source.ReadError(ref.URL, err)
-	}
-	defer body.Close()
-	text, _, err := decompress.NewReader(body)
-	if err != nil {
-		return source.ReadError(ref.URL, err)
+		return err
 	}
 	defer text.Close()
 	return c.feedStream(j, doc, ref.URL, text, cfg)

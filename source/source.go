@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 
+	"tally/decompress"
 	"tally/task"
 )
 
@@ -28,21 +29,41 @@ type Object interface {
 	Close() error
 }
 
-// Streamer is an Object that reads itself from start to end in one
-// request, which sees one version of it even where its Version cannot pin
-// one exactly. The stream fails with ErrChanged if it is not the version
-// planned.
-type Streamer interface {
-	Stream() (io.ReadCloser, error)
-}
-
-// Stream returns obj's text from start to end: in one request when obj is
-// a Streamer, else read at offsets, size bytes at a time.
+// Stream returns obj's bytes from start to end: in one request when obj is
+// a RangeStreamer, which sees one version of it even where its Version
+// cannot pin one exactly; else read at offsets, size bytes at a time.
 func Stream(obj Object, size int) (io.ReadCloser, error) {
-	if s, ok := obj.(Streamer); ok {
-		return s.Stream()
+	if rs, ok := obj.(RangeStreamer); ok {
+		return rs.StreamRange(0, obj.Size())
 	}
 	return io.NopCloser(bufio.NewReaderSize(io.NewSectionReader(obj, 0, obj.Size()), size)), nil
+}
+
+// Text returns the text of the whole document obj at url, read as Stream
+// reads it and decompressed if it is gzip or zstd; errors name url.
+// Closing it closes the stream too.
+func Text(obj Object, url string, size int) (io.ReadCloser, error) {
+	body, err := Stream(obj, size)
+	if err != nil {
+		return nil, ReadError(url, err)
+	}
+	text, _, err := decompress.NewReader(body)
+	if err != nil {
+		body.Close()
+		return nil, ReadError(url, err)
+	}
+	return textCloser{ReadCloser: text, body: body}, nil
+}
+
+// textCloser closes a decompressed text and the stream under it.
+type textCloser struct {
+	io.ReadCloser
+	body io.Closer
+}
+
+func (t textCloser) Close() error {
+	t.ReadCloser.Close()
+	return t.body.Close()
 }
 
 // Opener opens the documents that refs name.
@@ -67,7 +88,7 @@ type Info struct {
 	// document, by separate workers, are checked to see one text. Without
 	// it (an object with no ETag, pinned only to its size and a time of
 	// whole seconds) a rewrite could go unseen between two reads, so the
-	// planner reads such a document whole, in one request (Streamer).
+	// planner reads such a document whole, in one request (Stream).
 	Exact bool
 }
 

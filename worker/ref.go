@@ -9,7 +9,6 @@ import (
 
 	"tally/chunk"
 	"tally/count"
-	"tally/decompress"
 	"tally/internal/backoff"
 	"tally/source"
 	"tally/task"
@@ -83,14 +82,9 @@ func (e *Engine) readRef(ctx context.Context, prog *count.Program, ref task.Ref)
 func (e *Engine) readWhole(prog *count.Program, obj source.Object, ref task.Ref) (count.Partial, error) {
 	// Reads at offsets, if need be, of a large buffer's size: one request
 	// serves many small reads of the decompressor.
-	body, err := source.Stream(obj, max(ref.Cut.ReadSize, 64<<10))
+	text, err := source.Text(e.counting(obj, source.Scheme(ref.URL)), ref.URL, max(ref.Cut.ReadSize, 64<<10))
 	if err != nil {
-		return count.Partial{}, source.ReadError(ref.URL, err)
-	}
-	defer body.Close()
-	text, _, err := decompress.NewReader(&countedStream{r: body, m: e, scheme: source.Scheme(ref.URL)})
-	if err != nil {
-		return count.Partial{}, source.ReadError(ref.URL, err)
+		return count.Partial{}, err
 	}
 	defer text.Close()
 	cr, err := chunk.NewReader(text, ref.Cut.Config())

@@ -132,16 +132,11 @@ func totalSize(h http.Header) (total, start int64, err error) {
 	return total, start, nil
 }
 
-// Stream reads the whole object in one GET, checked as ReadAt checks a
-// range: one request sees one version of the object, even where the
-// version planned is only a size and a time.
-func (o *object) Stream() (io.ReadCloser, error) {
-	return o.StreamRange(0, o.size)
-}
-
 // StreamRange reads n bytes at off in one GET, checked as ReadAt checks a
 // range. Each request to an S3 service costs about a millisecond beside
-// its bytes: a worker reads a split in one of them, not one per range.
+// its bytes: a worker reads a split in one of them, not one per range. One
+// request also sees one version of the object, even where the version
+// planned is only a size and a time (a whole object read by Stream).
 func (o *object) StreamRange(off, n int64) (io.ReadCloser, error) {
 	if off < 0 || n < 0 || off+n > o.size {
 		return nil, fmt.Errorf("%s: range [%d, +%d) is outside its %d bytes", o.loc.URL(), off, n, o.size)
