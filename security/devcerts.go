@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -22,9 +23,10 @@ var DevNames = []string{"localhost", "127.0.0.1", "::1", "coordinator", "tally-c
 
 // WriteDevCerts writes a development CA and certificates signed by it into
 // dir: ca.pem, and coordinator, worker and client pairs (NAME.pem,
-// NAME-key.pem). Each certificate serves both TLS ends (server and client
-// authentication), so one pair can secure every link. Not for production:
-// the keys are written unencrypted.
+// NAME-key.pem). Each certificate names its role in a URI SAN
+// (Role.URI), which the links check: a worker serves, a client dials,
+// and a coordinator does both. Not for production: the keys are written
+// unencrypted.
 func WriteDevCerts(dir string, validFor time.Duration) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -54,15 +56,27 @@ func WriteDevCerts(dir string, validFor time.Duration) error {
 	if err := writePEM(filepath.Join(dir, "ca.pem"), "CERTIFICATE", caDER, 0o644); err != nil {
 		return err
 	}
-	for _, name := range []string{"coordinator", "worker", "client"} {
-		if err := writeLeaf(dir, name, ca, caKey, now, validFor); err != nil {
-			return fmt.Errorf("certificate %s: %w", name, err)
+	for _, role := range []Role{RoleCoordinator, RoleWorker, RoleClient} {
+		if err := writeLeaf(dir, role, ca, caKey, now, validFor); err != nil {
+			return fmt.Errorf("certificate %s: %w", role, err)
 		}
 	}
 	return nil
 }
 
-func writeLeaf(dir, name string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, now time.Time, validFor time.Duration) error {
+// usages are the TLS ends each role's certificate may take.
+var usages = map[Role][]x509.ExtKeyUsage{
+	RoleCoordinator: {x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	RoleWorker:      {x509.ExtKeyUsageServerAuth},
+	RoleClient:      {x509.ExtKeyUsageClientAuth},
+}
+
+func writeLeaf(dir string, role Role, ca *x509.Certificate, caKey *ecdsa.PrivateKey, now time.Time, validFor time.Duration) error {
+	name := string(role)
+	uri, err := url.Parse(role.URI())
+	if err != nil {
+		return err
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
@@ -73,7 +87,8 @@ func writeLeaf(dir, name string, ca *x509.Certificate, caKey *ecdsa.PrivateKey, 
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(validFor),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		ExtKeyUsage:  usages[role],
+		URIs:         []*url.URL{uri},
 	}
 	for _, n := range DevNames {
 		if ip := net.ParseIP(n); ip != nil {

@@ -38,11 +38,26 @@ func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" || t.CA
 
 // ServerCredentials returns credentials for a gRPC server. With
 // requireClientCert, peers must present a certificate signed by the CA
-// (mutual TLS), as workers require of the coordinator.
-func (t TLS) ServerCredentials(requireClientCert bool) (credentials.TransportCredentials, error) {
+// (mutual TLS), as workers require of the coordinator. A certificate a
+// peer presents must name one of peers' roles, if any are given.
+func (t TLS) ServerCredentials(requireClientCert bool, peers ...Role) (credentials.TransportCredentials, error) {
 	if !t.Enabled() {
 		return insecure.NewCredentials(), nil
 	}
+	cfg, err := t.ServerConfig(requireClientCert, peers...)
+	if err != nil {
+		return nil, err
+	}
+	return credentials.NewTLS(cfg), nil
+}
+
+// Mutual reports whether t has all a cluster node needs for mutual TLS: a
+// certificate, its key and the CA of its peers.
+func (t TLS) Mutual() bool { return t.CertFile != "" && t.KeyFile != "" && t.CAFile != "" }
+
+// ServerConfig is the tls.Config behind ServerCredentials, for other
+// servers of the node (its metrics endpoint).
+func (t TLS) ServerConfig(requireClientCert bool, peers ...Role) (*tls.Config, error) {
 	if t.CertFile == "" || t.KeyFile == "" {
 		return nil, errors.New("TLS needs both a certificate and a key (--tls-cert, --tls-key)")
 	}
@@ -60,14 +75,23 @@ func (t TLS) ServerCredentials(requireClientCert bool) (credentials.TransportCre
 			return nil, errors.New("mutual TLS needs the CA that signs the coordinator's certificate (--tls-ca)")
 		}
 		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	} else if pool, err := t.caPool(); err != nil {
+		return nil, err
+	} else if pool != nil {
+		// Clients may authenticate with a certificate instead of a token.
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.VerifyClientCertIfGiven
 	}
-	return credentials.NewTLS(cfg), nil
+	if len(peers) > 0 {
+		cfg.VerifyConnection = verifyRole(peers)
+	}
+	return cfg, nil
 }
 
 // ClientCredentials returns credentials for dialling a TLS server. serverName
 // overrides the name checked in the server's certificate ("" checks the
-// dialled host). A certificate, when set, is presented for mutual TLS.
-func (t TLS) ClientCredentials(serverName string) (credentials.TransportCredentials, error) {
+// dialled host); the certificate must also name one of server's roles, if
+// any are given. A certificate, when set, is presented for mutual TLS.
+func (t TLS) ClientCredentials(serverName string, server ...Role) (credentials.TransportCredentials, error) {
 	if !t.Enabled() {
 		return insecure.NewCredentials(), nil
 	}
@@ -76,6 +100,9 @@ func (t TLS) ClientCredentials(serverName string) (credentials.TransportCredenti
 		return nil, err
 	}
 	cfg := &tls.Config{RootCAs: pool, ServerName: serverName, MinVersion: tls.VersionTLS12}
+	if len(server) > 0 {
+		cfg.VerifyConnection = verifyRole(server)
+	}
 	if t.CertFile != "" || t.KeyFile != "" {
 		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 		if err != nil {
