@@ -49,6 +49,9 @@ type Meta struct {
 	SharedRoot string `json:"shared,omitempty"`
 	// S3 says a worker can read s3:// refs.
 	S3 bool `json:"s3,omitempty"`
+	// Insecure says the node runs off loopback without TLS or a gossip key
+	// on purpose (--insecure), for `tally cluster` to warn about.
+	Insecure bool `json:"insecure,omitempty"`
 }
 
 // StateAlive is the State of every Member that Members lists.

@@ -112,6 +112,7 @@ func (s *session) toProto() *tallyv1.Worker {
 		Name:          s.name,
 		Address:       s.addr,
 		GossipAddress: s.gossip,
+		Insecure:      s.insecure,
 		Cores:         uint32(cores),
 		State:         s.state,
 		InFlight:      uint32(len(s.inflight)),

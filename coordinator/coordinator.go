@@ -52,8 +52,12 @@ type Config struct {
 	// TLS secures the client API. (Dial secures the links to workers:
 	// worker.TLSDialer.)
 	TLS security.TLS
-	// Token, when set, is the bearer token clients must send.
+	// Token, when set, is the bearer token clients must send. With TLS and
+	// no token, clients must present a certificate with the client role.
 	Token string
+	// Insecure says the operator chose to run off loopback without TLS or
+	// gossip key (--insecure); ListWorkers says so.
+	Insecure bool
 	// Metrics receives the coordinator's counters; nil records none.
 	Metrics *metrics.Metrics
 	// Dial opens links to workers (worker.GRPCDialer, or worker.LocalDialer
@@ -200,7 +204,7 @@ func Start(cfg Config) (*Coordinator, error) {
 
 	if cfg.Cluster != nil {
 		ccfg := *cfg.Cluster
-		ccfg.Meta = cluster.Meta{Role: cluster.RoleCoordinator, GRPCAddr: c.lis.Addr().String()}
+		ccfg.Meta = cluster.Meta{Role: cluster.RoleCoordinator, GRPCAddr: c.lis.Addr().String(), Insecure: cfg.Insecure}
 		ccfg.Logger = log
 		node, err := cluster.Start(ccfg)
 		if err != nil {
@@ -240,7 +244,8 @@ func (c *Coordinator) listen() error {
 	if c.cfg.ListenAddr == "" {
 		return nil
 	}
-	serverCreds, err := c.cfg.TLS.ServerCredentials(false)
+	// Without a token, a client proves who it is with a certificate.
+	serverCreds, err := c.cfg.TLS.ServerCredentials(c.cfg.Token == "", security.RoleClient)
 	if err != nil {
 		return fmt.Errorf("client API TLS: %w", err)
 	}
@@ -391,7 +396,7 @@ func (c *Coordinator) watchMembers() {
 		var members []member
 		for _, m := range c.node.Members() {
 			if m.Meta.Role == cluster.RoleWorker && m.Meta.GRPCAddr != "" {
-				members = append(members, member{name: m.Name, addr: m.Meta.GRPCAddr, gossip: m.Addr, cores: m.Meta.Cores})
+				members = append(members, member{name: m.Name, addr: m.Meta.GRPCAddr, gossip: m.Addr, cores: m.Meta.Cores, insecure: m.Meta.Insecure})
 			}
 		}
 		c.pool.sync(members)
@@ -506,4 +511,13 @@ func (c *Coordinator) chunkConfig(q task.Query, size int) (chunk.Config, error) 
 		return cfg, fmt.Errorf("chunk size %d is above the coordinator's limit %d", size, cfg.MaxLine)
 	}
 	return cfg, cfg.Validate()
+}
+
+// posture is how the coordinator is secured, for ListWorkers.
+func (c *Coordinator) posture() security.Posture {
+	return security.Posture{
+		TLS:       c.cfg.TLS.Mutual(),
+		GossipKey: c.cfg.Cluster != nil && len(c.cfg.Cluster.SecretKey) > 0,
+		Insecure:  c.cfg.Insecure,
+	}
 }

@@ -22,7 +22,8 @@ type fakeLink struct {
 	CloseFn     func()
 }
 
-func (l *fakeLink) Slots() int { return l.SlotsFn() }
+func (l *fakeLink) Slots() int   { return l.SlotsFn() }
+func (l *fakeLink) Name() string { return "" }
 func (l *fakeLink) Storage() task.Storage {
 	if l.StorageFn == nil {
 		return task.Storage{}

@@ -26,6 +26,7 @@ type member struct {
 	name, addr, gossip string
 	cores              int
 	static             bool // added by AddWorker, not by gossip: sync leaves it alone
+	insecure           bool // runs with --insecure, as its metadata says
 }
 
 // pool keeps one session per live worker. Each session takes chunks from the
@@ -138,6 +139,13 @@ func (p *pool) run(s *session) {
 	backoff := 100 * time.Millisecond
 	for s.ctx.Err() == nil {
 		link, err := p.dial(s.ctx, s.addr)
+		if err == nil && !s.static && link.Name() != "" && link.Name() != s.name {
+			// Another process holds the member's address (the member died
+			// and its port was taken): with a gossip key or TLS it could
+			// not have got this far; without them the name is all there is.
+			link.Close()
+			err = fmt.Errorf("the server at %s says it is %q, not the member %q", s.addr, link.Name(), s.name)
+		}
 		if err != nil {
 			s.setState(stateFailed)
 			p.log.Warn("worker unreachable", "worker", s.name, "err", err)

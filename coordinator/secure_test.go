@@ -34,7 +34,7 @@ func TestSecureCluster(t *testing.T) {
 	ccfg.SecretKey = key
 	cfg := testConfig(t)
 	cfg.Cluster, cfg.TLS, cfg.Token = &ccfg, pair(dir, "coordinator"), "s3cret"
-	dial, err := worker.TLSDialer(cfg.TLS)
+	dial, err := worker.SecureDialer(cfg.TLS, key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -200,7 +200,8 @@ func (s *service) CancelJob(ctx context.Context, req *tallyv1.CancelJobRequest) 
 }
 
 func (s *service) ListWorkers(ctx context.Context, req *tallyv1.ListWorkersRequest) (*tallyv1.ListWorkersResponse, error) {
-	resp := &tallyv1.ListWorkersResponse{}
+	posture := s.c.posture()
+	resp := &tallyv1.ListWorkersResponse{Security: posture.Describe(), Insecure: posture.Insecure}
 	if s.c.node != nil {
 		resp.Coordinator = s.c.node.Name()
 	}

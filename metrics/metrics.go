@@ -5,11 +5,14 @@ package metrics
 
 import (
 	"context"
+	"crypto/subtle"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
@@ -135,14 +138,25 @@ func (m *Metrics) InitGRPC(s *grpc.Server) {
 	}
 }
 
-// Serve serves /metrics (and /debug/pprof/ when withPprof) on addr until ctx
-// ends. It returns the address it listens on, once listening.
-func (m *Metrics) Serve(ctx context.Context, addr string, withPprof bool) (string, error) {
+// ServeOptions say what the admin listener serves and to whom.
+type ServeOptions struct {
+	// Pprof also serves /debug/pprof/ (without cmdline, which would show
+	// any secret given on the command line).
+	Pprof bool
+	// TLS, when set, serves HTTPS; a request must then come with a client
+	// certificate from the cluster's CA or with the bearer Token.
+	TLS *tls.Config
+	// Token, when set, is a bearer token that lets a request in.
+	Token string
+}
+
+// Serve serves /metrics (and /debug/pprof/ with opts.Pprof) on addr until
+// ctx ends. It returns the address it listens on, once listening.
+func (m *Metrics) Serve(ctx context.Context, addr string, opts ServeOptions) (string, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
-	if withPprof {
+	if opts.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
@@ -151,7 +165,10 @@ func (m *Metrics) Serve(ctx context.Context, addr string, withPprof bool) (strin
 	if err != nil {
 		return "", fmt.Errorf("metrics listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if opts.TLS != nil {
+		lis = tls.NewListener(lis, opts.TLS)
+	}
+	srv := &http.Server{Handler: guard(mux, opts), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			_ = err // the listener closed under us: nothing left to serve
@@ -242,4 +259,23 @@ func (m *Metrics) StoreRetry(store string) {
 	if m != nil {
 		m.StoreRetries.WithLabelValues(store).Inc()
 	}
+}
+
+// guard lets a request through when the listener needs no credentials, or
+// when it brings a verified client certificate or the bearer token.
+func guard(next http.Handler, opts ServeOptions) http.Handler {
+	if opts.TLS == nil && opts.Token == "" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		certified := r.TLS != nil && len(r.TLS.VerifiedChains) > 0
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		tokened := opts.Token != "" && ok && subtle.ConstantTimeCompare([]byte(got), []byte(opts.Token)) == 1
+		if !certified && !tokened {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			http.Error(w, "unauthorized: present a client certificate from the cluster's CA or the bearer token", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -50,11 +50,11 @@ func TestMetricsAfterAJob(t *testing.T) {
 	defer cancel()
 
 	cm, wm := metrics.New(metrics.Coordinator), metrics.New(metrics.Worker)
-	caddr, err := cm.Serve(ctx, "127.0.0.1:0", true)
+	caddr, err := cm.Serve(ctx, "127.0.0.1:0", metrics.ServeOptions{Pprof: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waddr, err := wm.Serve(ctx, "127.0.0.1:0", false)
+	waddr, err := wm.Serve(ctx, "127.0.0.1:0", metrics.ServeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

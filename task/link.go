@@ -19,6 +19,10 @@ type Link interface {
 	Slots() int
 	// Storage is what the worker can read by reference.
 	Storage() Storage
+	// Name is the worker's name as it said in its hello; "" for a link
+	// that cannot say (one in this process). The coordinator checks it
+	// against the member it meant to reach.
+	Name() string
 	Send(Task) error
 	Recv() (Result, error)
 	CloseSend() error

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
 
 	tallyv1 "tally/proto/tally/v1"
 	"tally/security"
@@ -24,6 +25,7 @@ import (
 
 // grpcLink is a task.Link over WorkerService.Process.
 type grpcLink struct {
+	name    string // as the worker's hello says
 	conn    *grpc.ClientConn
 	stream  tallyv1.WorkerService_ProcessClient
 	cancel  context.CancelFunc
@@ -38,21 +40,28 @@ func DialGRPC(ctx context.Context, addr string) (task.Link, error) {
 
 // TLSDialer returns a task.Dialer whose links use t: a coordinator's
 // certificate, presented to workers for mutual TLS, and the CA that their
-// certificates must come from. Without TLS the links are plaintext.
-func TLSDialer(t security.TLS) (task.Dialer, error) {
-	creds, err := t.ClientCredentials(security.WorkerServerName)
+// certificates must come from; a worker's certificate must name the worker
+// role. Without TLS the links are plaintext.
+func TLSDialer(t security.TLS) (task.Dialer, error) { return SecureDialer(t, nil) }
+
+// SecureDialer is TLSDialer in a cluster with a gossip key: every link
+// also proves both ends hold the key, before any task is sent, so a
+// process that took a dead worker's port gets nothing even without TLS.
+func SecureDialer(t security.TLS, gossipKey []byte) (task.Dialer, error) {
+	creds, err := t.ClientCredentials(security.WorkerServerName, security.RoleWorker)
 	if err != nil {
 		return nil, fmt.Errorf("worker link TLS: %w", err)
 	}
-	return GRPCDialer(creds), nil
+	key := security.LinkKey(gossipKey)
+	return func(ctx context.Context, addr string) (task.Link, error) { return dialGRPC(ctx, addr, creds, key) }, nil
 }
 
 // GRPCDialer returns a task.Dialer whose links use creds (TLS for a secure cluster).
 func GRPCDialer(creds credentials.TransportCredentials) task.Dialer {
-	return func(ctx context.Context, addr string) (task.Link, error) { return dialGRPC(ctx, addr, creds) }
+	return func(ctx context.Context, addr string) (task.Link, error) { return dialGRPC(ctx, addr, creds, nil) }
 }
 
-func dialGRPC(ctx context.Context, addr string, creds credentials.TransportCredentials) (task.Link, error) {
+func dialGRPC(ctx context.Context, addr string, creds credentials.TransportCredentials, key []byte) (task.Link, error) {
 	conn, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(task.MaxMessageBytes), grpc.MaxCallSendMsgSize(task.MaxMessageBytes)),
@@ -65,10 +74,18 @@ func dialGRPC(ctx context.Context, addr string, creds credentials.TransportCrede
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	stop := context.AfterFunc(ctx, cancel) // the dial ctx bounds only the handshake below
+	var nonce []byte
+	if key != nil {
+		nonce = security.Nonce()
+		sctx = metadata.AppendToOutgoingContext(sctx, NonceHeader, string(nonce))
+	}
 	stream, err := tallyv1.NewWorkerServiceClient(conn).Process(sctx)
 	var hello *tallyv1.ProcessResponse
 	if err == nil {
 		hello, err = stream.Recv()
+	}
+	if err == nil && key != nil {
+		err = prove(stream, key, nonce, hello.GetHello())
 	}
 	if !stop() || err != nil {
 		cancel()
@@ -85,10 +102,19 @@ func dialGRPC(ctx context.Context, addr string, creds credentials.TransportCrede
 		return nil, fmt.Errorf("worker %s did not say hello with its slots", addr)
 	}
 	storage := task.Storage{SharedRoot: h.GetSharedRoot(), S3: h.GetS3()}
-	return &grpcLink{conn: conn, stream: stream, cancel: cancel, slots: int(h.GetSlots()), storage: storage}, nil
+	return &grpcLink{name: h.GetName(), conn: conn, stream: stream, cancel: cancel, slots: int(h.GetSlots()), storage: storage}, nil
+}
+
+// prove checks that the worker's hello proves the key, and proves it back.
+func prove(stream tallyv1.WorkerService_ProcessClient, key, nonce []byte, h *tallyv1.WorkerHello) error {
+	if !security.VerifyProof(key, h.GetProof(), security.ProofWorker, nonce, h.GetName()) {
+		return fmt.Errorf("worker %q did not prove the cluster's gossip key: not a member", h.GetName())
+	}
+	return stream.Send(&tallyv1.ProcessRequest{Proof: security.Prove(key, security.ProofCoordinator, h.GetNonce(), h.GetName())})
 }
 
 func (l *grpcLink) Slots() int            { return l.slots }
+func (l *grpcLink) Name() string          { return l.name }
 func (l *grpcLink) Storage() task.Storage { return l.storage }
 
 func (l *grpcLink) Send(t task.Task) error {
@@ -140,6 +166,7 @@ func LocalDialer(engine *Engine) task.Dialer {
 }
 
 func (l *localLink) Slots() int            { return l.engine.Threads() }
+func (l *localLink) Name() string          { return "" }
 func (l *localLink) Storage() task.Storage { return l.engine.Storage() }
 
 func (l *localLink) Send(t task.Task) error { return l.SendAsync(t, func() {}) }

@@ -3,10 +3,17 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	tallyv1 "tally/proto/tally/v1"
+	"tally/security"
 	"tally/task"
 	"tally/wire"
 )
@@ -16,14 +23,100 @@ type Server struct {
 	tallyv1.UnimplementedWorkerServiceServer
 	name   string
 	engine *Engine
+	opts   ServerOptions
+	key    []byte // link key: sessions must prove it; nil without a gossip key
+	// running bounds the tasks counted at once across all sessions, so
+	// that more sessions do not mean more memory.
+	running chan struct{}
+
+	mu       sync.Mutex // guards sessions
+	sessions int
 
 	drainOnce sync.Once
 	draining  chan struct{} // closed by Drain
 }
 
+// ServerOptions are a WorkerService's limits and credentials.
+type ServerOptions struct {
+	// GossipKey, when set, is the cluster's key: a session must prove it
+	// holds it (security.Prove) before the worker takes a task, and the
+	// hello proves the worker holds it.
+	GossipKey []byte
+	// MaxSessions bounds the sessions open at once (one per coordinator,
+	// and one more while a coordinator reconnects); 0 means DefaultMaxSessions.
+	MaxSessions int
+}
+
+// DefaultMaxSessions is the default bound on a worker's open sessions.
+const DefaultMaxSessions = 4
+
+// proofTimeout bounds how long a session may take to prove the key.
+const proofTimeout = 10 * time.Second
+
+// NonceHeader is the session metadata that carries the coordinator's
+// nonce (binary, hence -bin), which the worker's hello answers.
+const NonceHeader = "tally-nonce-bin"
+
 // NewServer returns a WorkerService named name (its memberlist node name) over engine.
-func NewServer(name string, engine *Engine) *Server {
-	return &Server{name: name, engine: engine, draining: make(chan struct{})}
+func NewServer(name string, engine *Engine, opts ServerOptions) *Server {
+	if opts.MaxSessions <= 0 {
+		opts.MaxSessions = DefaultMaxSessions
+	}
+	return &Server{name: name, engine: engine, opts: opts, key: security.LinkKey(opts.GossipKey),
+		running: make(chan struct{}, engine.Threads()), draining: make(chan struct{})}
+}
+
+// open counts a session in, unless MaxSessions are open.
+func (s *Server) open() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessions >= s.opts.MaxSessions {
+		return status.Errorf(codes.ResourceExhausted, "worker %s has %d sessions open, its limit", s.name, s.opts.MaxSessions)
+	}
+	s.sessions++
+	return nil
+}
+
+func (s *Server) close() {
+	s.mu.Lock()
+	s.sessions--
+	s.mu.Unlock()
+}
+
+// hello says who the worker is and, with a key, answers the coordinator's nonce.
+func (s *Server) hello(ctx context.Context) (*tallyv1.WorkerHello, error) {
+	slots := s.engine.Threads()
+	storage := s.engine.Storage()
+	h := &tallyv1.WorkerHello{Name: s.name, Slots: uint32(slots), SharedRoot: storage.SharedRoot, S3: storage.S3}
+	if s.key == nil {
+		return h, nil
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	nonces := md.Get(NonceHeader)
+	if len(nonces) != 1 || len(nonces[0]) < 16 {
+		return nil, status.Error(codes.Unauthenticated, "this worker's cluster has a gossip key: a session must open with a nonce and prove the key")
+	}
+	h.Nonce = security.Nonce()
+	h.Proof = security.Prove(s.key, security.ProofWorker, []byte(nonces[0]), s.name)
+	return h, nil
+}
+
+// verify waits for the coordinator's proof of the key, for at most proofTimeout.
+func (s *Server) verify(stream tallyv1.WorkerService_ProcessServer, nonce []byte) error {
+	got := make(chan error, 1)
+	go func() {
+		req, err := stream.Recv()
+		if err == nil && !security.VerifyProof(s.key, req.GetProof(), security.ProofCoordinator, nonce, s.name) {
+			err = status.Error(codes.PermissionDenied, "the session did not prove the cluster's gossip key")
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		return err
+	case <-time.After(proofTimeout):
+		return status.Error(codes.DeadlineExceeded, fmt.Sprintf("the session did not prove the cluster's key within %v", proofTimeout))
+	}
 }
 
 // Drain makes every session finish and answer the tasks it has started,
@@ -38,13 +131,24 @@ func (s *Server) Drain() { s.drainOnce.Do(func() { close(s.draining) }) }
 // is slowed by gRPC flow control, not buffered. When the coordinator closes its
 // side, the tasks already received are finished and answered before returning.
 func (s *Server) Process(stream tallyv1.WorkerService_ProcessServer) error {
+	if err := s.open(); err != nil {
+		return err
+	}
+	defer s.close()
 	ctx := stream.Context()
-	slots := s.engine.Threads()
-	storage := s.engine.Storage()
-	hello := &tallyv1.WorkerHello{Name: s.name, Slots: uint32(slots), SharedRoot: storage.SharedRoot, S3: storage.S3}
+	hello, err := s.hello(ctx)
+	if err != nil {
+		return err
+	}
 	if err := stream.Send(&tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Hello{Hello: hello}}); err != nil {
 		return err
 	}
+	if s.key != nil {
+		if err := s.verify(stream, hello.Nonce); err != nil {
+			return err
+		}
+	}
+	slots := int(hello.Slots)
 
 	out := make(chan *tallyv1.ProcessResponse, slots)
 	sendErr := make(chan error, 1)
@@ -91,12 +195,22 @@ func (s *Server) receive(stream tallyv1.WorkerService_ProcessServer, sem chan st
 		case <-s.draining:
 			return io.EOF
 		}
+		select {
+		case s.running <- struct{}{}:
+		case <-ctx.Done():
+			<-sem
+			return ctx.Err()
+		case <-s.draining:
+			<-sem
+			return io.EOF
+		}
 		ok := started.start(func() {
-			defer func() { <-sem }()
+			defer func() { <-s.running; <-sem }()
 			res := s.run(ctx, req.GetTask())
 			out <- &tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Result{Result: wire.ResultToProto(res)}}
 		})
 		if !ok {
+			<-s.running
 			return io.EOF // the session ended meanwhile: the task is not started
 		}
 	}

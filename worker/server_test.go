@@ -97,7 +97,7 @@ func countQuery(m count.Mode, targets ...string) task.Query {
 func TestServerHello(t *testing.T) {
 	for _, threads := range []int{1, 3} {
 		t.Run(fmt.Sprintf("%d threads", threads), func(t *testing.T) {
-			c := MustServe(t, NewServer("w-test", NewEngine(threads)))
+			c := MustServe(t, NewServer("w-test", NewEngine(threads), ServerOptions{}))
 			_, hello := MustOpen(t, c)
 			if hello.GetSlots() != uint32(threads) {
 				t.Errorf("got %d slots, want %d", hello.GetSlots(), threads)
@@ -113,7 +113,7 @@ func TestServerHello(t *testing.T) {
 // its task and holds the reference answer.
 func TestServerResults(t *testing.T) {
 	texts := MustReadTexts(t)
-	c := MustServe(t, NewServer("w", NewEngine(2)))
+	c := MustServe(t, NewServer("w", NewEngine(2), ServerOptions{}))
 	stream, _ := MustOpen(t, c)
 	queries := testQueries()
 	type sent struct {
@@ -168,7 +168,7 @@ func queryName(qs map[string]task.Query, q task.Query) string {
 // TestServerMalformedTask checks that a task the worker cannot run is answered
 // with an error result that names it, and that the session goes on.
 func TestServerMalformedTask(t *testing.T) {
-	c := MustServe(t, NewServer("w", NewEngine(1)))
+	c := MustServe(t, NewServer("w", NewEngine(1), ServerOptions{}))
 	stream, _ := MustOpen(t, c)
 	bad := map[uint64]*tallyv1.Task{
 		1: {JobId: "j", ChunkId: 1, Attempt: 1, Data: []byte("a\n")}, // no spec
@@ -253,7 +253,7 @@ func TestServerFlowControl(t *testing.T) {
 		maxRunning  int
 		recvBlocked int64
 	)
-	svc := &countingService{inner: NewServer("w", e)}
+	svc := &countingService{inner: NewServer("w", e, ServerOptions{})}
 	svc.observe = func(recvs, sends int64) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -301,7 +301,7 @@ func TestServerFlowControl(t *testing.T) {
 // are answered, and then the stream ends cleanly.
 func TestServerCloseSendDrains(t *testing.T) {
 	e := NewEngine(2)
-	c := MustServe(t, NewServer("w", e))
+	c := MustServe(t, NewServer("w", e, ServerOptions{}))
 	stream, _ := MustOpen(t, c)
 	e.mu.Lock() // hold every task until after CloseSend
 	const tasks = 5
@@ -336,7 +336,7 @@ func TestServerDrain(t *testing.T) {
 
 func testServerDrain(t *testing.T, sent int) {
 	e := NewEngine(2)
-	srv := NewServer("w", e)
+	srv := NewServer("w", e, ServerOptions{})
 	c := MustServe(t, srv)
 	stream, _ := MustOpen(t, c)
 	e.mu.Lock() // hold the started tasks until the server drains
@@ -367,7 +367,7 @@ func testServerDrain(t *testing.T, sent int) {
 // ends the session without leaving goroutines behind (TestMain checks).
 func TestServerSessionCancel(t *testing.T) {
 	e := NewEngine(1)
-	c := MustServe(t, NewServer("w", e))
+	c := MustServe(t, NewServer("w", e, ServerOptions{}))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stream, err := c.Process(ctx)

@@ -35,8 +35,14 @@ type Config struct {
 	// Logger receives the worker's logs; nil discards them.
 	Logger *slog.Logger
 	// TLS secures WorkerService with mutual TLS: the coordinator must present
-	// a certificate signed by TLS.CAFile.
+	// a certificate signed by TLS.CAFile that names the coordinator role.
+	// (With a gossip key in Cluster.SecretKey, sessions must also prove it.)
 	TLS security.TLS
+	// MaxSessions bounds the sessions open at once; 0 means DefaultMaxSessions.
+	MaxSessions int
+	// Insecure says the operator chose to run off loopback without TLS or
+	// gossip key (--insecure); its gossip metadata says so.
+	Insecure bool
 	// Metrics receives the worker's counters; nil records none.
 	Metrics *metrics.Metrics
 	// Faults make the worker misbehave on purpose, for fault-handling tests.
@@ -80,7 +86,7 @@ func Start(cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
-	creds, err := cfg.TLS.ServerCredentials(true)
+	creds, err := cfg.TLS.ServerCredentials(true, security.RoleCoordinator)
 	if err != nil {
 		lis.Close()
 		return nil, fmt.Errorf("worker TLS: %w", err)
@@ -103,7 +109,7 @@ func Start(cfg Config) (*Worker, error) {
 
 	ccfg := cfg.Cluster
 	storage := engine.Storage()
-	ccfg.Meta = cluster.Meta{Role: cluster.RoleWorker, GRPCAddr: advertise(cfg, lis.Addr()), Cores: engine.Threads(), SharedRoot: storage.SharedRoot, S3: storage.S3}
+	ccfg.Meta = cluster.Meta{Role: cluster.RoleWorker, GRPCAddr: advertise(cfg, lis.Addr()), Cores: engine.Threads(), SharedRoot: storage.SharedRoot, S3: storage.S3, Insecure: cfg.Insecure}
 	ccfg.Logger = log
 	node, err := cluster.Start(ccfg)
 	if err != nil {
@@ -121,7 +127,7 @@ func Start(cfg Config) (*Worker, error) {
 			return nil, fmt.Errorf("advertise grpc address: %w", err)
 		}
 	}
-	w.server = NewServer(node.Name(), engine)
+	w.server = NewServer(node.Name(), engine, ServerOptions{GossipKey: cfg.Cluster.SecretKey, MaxSessions: cfg.MaxSessions})
 	tallyv1.RegisterWorkerServiceServer(w.grpc, w.server)
 	cfg.Metrics.InitGRPC(w.grpc)
 	go func() { w.served <- w.grpc.Serve(lis) }()

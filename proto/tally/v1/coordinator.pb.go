@@ -1484,7 +1484,12 @@ type ListWorkersResponse struct {
 	// workers are the live workers, sorted by name.
 	Workers []*Worker `protobuf:"bytes,1,rep,name=workers,proto3" json:"workers,omitempty"`
 	// coordinator is the coordinator's own memberlist node name.
-	Coordinator   string `protobuf:"bytes,2,opt,name=coordinator,proto3" json:"coordinator,omitempty"`
+	Coordinator string `protobuf:"bytes,2,opt,name=coordinator,proto3" json:"coordinator,omitempty"`
+	// security says in plain words how the coordinator is secured, e.g.
+	// "secure (mutual TLS, gossip key)" or "INSECURE (--insecure: ...)".
+	Security string `protobuf:"bytes,3,opt,name=security,proto3" json:"security,omitempty"`
+	// insecure says the coordinator runs with --insecure.
+	Insecure      bool `protobuf:"varint,4,opt,name=insecure,proto3" json:"insecure,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1533,6 +1538,20 @@ func (x *ListWorkersResponse) GetCoordinator() string {
 	return ""
 }
 
+func (x *ListWorkersResponse) GetSecurity() string {
+	if x != nil {
+		return x.Security
+	}
+	return ""
+}
+
+func (x *ListWorkersResponse) GetInsecure() bool {
+	if x != nil {
+		return x.Insecure
+	}
+	return false
+}
+
 // Worker is one worker as the coordinator sees it.
 type Worker struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1555,7 +1574,9 @@ type Worker struct {
 	// streamed to it).
 	SharedRoot string `protobuf:"bytes,8,opt,name=shared_root,json=sharedRoot,proto3" json:"shared_root,omitempty"`
 	// s3 says the worker reads s3:// documents itself.
-	S3            bool `protobuf:"varint,9,opt,name=s3,proto3" json:"s3,omitempty"`
+	S3 bool `protobuf:"varint,9,opt,name=s3,proto3" json:"s3,omitempty"`
+	// insecure says the worker runs with --insecure, as its gossip metadata says.
+	Insecure      bool `protobuf:"varint,10,opt,name=insecure,proto3" json:"insecure,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1653,6 +1674,13 @@ func (x *Worker) GetS3() bool {
 	return false
 }
 
+func (x *Worker) GetInsecure() bool {
+	if x != nil {
+		return x.Insecure
+	}
+	return false
+}
+
 var File_tally_v1_coordinator_proto protoreflect.FileDescriptor
 
 const file_tally_v1_coordinator_proto_rawDesc = "" +
@@ -1746,10 +1774,12 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\"4\n" +
 	"\x11CancelJobResponse\x12\x1f\n" +
 	"\x03job\x18\x01 \x01(\v2\r.tally.v1.JobR\x03job\"\x14\n" +
-	"\x12ListWorkersRequest\"c\n" +
+	"\x12ListWorkersRequest\"\x9b\x01\n" +
 	"\x13ListWorkersResponse\x12*\n" +
 	"\aworkers\x18\x01 \x03(\v2\x10.tally.v1.WorkerR\aworkers\x12 \n" +
-	"\vcoordinator\x18\x02 \x01(\tR\vcoordinator\"\xf8\x01\n" +
+	"\vcoordinator\x18\x02 \x01(\tR\vcoordinator\x12\x1a\n" +
+	"\bsecurity\x18\x03 \x01(\tR\bsecurity\x12\x1a\n" +
+	"\binsecure\x18\x04 \x01(\bR\binsecure\"\x94\x02\n" +
 	"\x06Worker\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x14\n" +
@@ -1761,7 +1791,9 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\x0egossip_address\x18\a \x01(\tR\rgossipAddress\x12\x1f\n" +
 	"\vshared_root\x18\b \x01(\tR\n" +
 	"sharedRoot\x12\x0e\n" +
-	"\x02s3\x18\t \x01(\bR\x02s3*\x83\x01\n" +
+	"\x02s3\x18\t \x01(\bR\x02s3\x12\x1a\n" +
+	"\binsecure\x18\n" +
+	" \x01(\bR\binsecure*\x83\x01\n" +
 	"\bJobState\x12\x19\n" +
 	"\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11JOB_STATE_RUNNING\x10\x01\x12\x17\n" +

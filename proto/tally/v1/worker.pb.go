@@ -72,11 +72,16 @@ func (ErrorKind) EnumDescriptor() ([]byte, []int) {
 	return file_tally_v1_worker_proto_rawDescGZIP(), []int{0}
 }
 
-// ProcessRequest carries one chunk to count.
+// ProcessRequest carries one chunk to count. In a cluster with a gossip
+// key, the first request carries only proof, and the worker takes no task
+// before it.
 type ProcessRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// task is the chunk and what to compute over it.
-	Task          *Task `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	Task *Task `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	// proof is the coordinator's answer to the hello's nonce: an HMAC under
+	// the link key derived from the gossip key (security.Prove).
+	Proof         []byte `protobuf:"bytes,2,opt,name=proof,proto3" json:"proof,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -114,6 +119,13 @@ func (*ProcessRequest) Descriptor() ([]byte, []int) {
 func (x *ProcessRequest) GetTask() *Task {
 	if x != nil {
 		return x.Task
+	}
+	return nil
+}
+
+func (x *ProcessRequest) GetProof() []byte {
+	if x != nil {
+		return x.Proof
 	}
 	return nil
 }
@@ -432,7 +444,14 @@ type WorkerHello struct {
 	// same path as the coordinator (a shared volume); empty reads none.
 	SharedRoot string `protobuf:"bytes,3,opt,name=shared_root,json=sharedRoot,proto3" json:"shared_root,omitempty"`
 	// s3 says the worker can read s3:// refs (it has an endpoint and credentials).
-	S3            bool `protobuf:"varint,4,opt,name=s3,proto3" json:"s3,omitempty"`
+	S3 bool `protobuf:"varint,4,opt,name=s3,proto3" json:"s3,omitempty"`
+	// nonce is fresh for this session; the coordinator answers it with its
+	// first request's proof (in a cluster with a gossip key).
+	Nonce []byte `protobuf:"bytes,5,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	// proof answers the nonce the coordinator sent in the session's
+	// metadata (tally-nonce), binding name to the cluster's key; empty
+	// without a gossip key.
+	Proof         []byte `protobuf:"bytes,6,opt,name=proof,proto3" json:"proof,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -493,6 +512,20 @@ func (x *WorkerHello) GetS3() bool {
 		return x.S3
 	}
 	return false
+}
+
+func (x *WorkerHello) GetNonce() []byte {
+	if x != nil {
+		return x.Nonce
+	}
+	return nil
+}
+
+func (x *WorkerHello) GetProof() []byte {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
 }
 
 // TaskResult is the partial result of one task.
@@ -663,9 +696,10 @@ var File_tally_v1_worker_proto protoreflect.FileDescriptor
 
 const file_tally_v1_worker_proto_rawDesc = "" +
 	"\n" +
-	"\x15tally/v1/worker.proto\x12\btally.v1\x1a\x15tally/v1/common.proto\"4\n" +
+	"\x15tally/v1/worker.proto\x12\btally.v1\x1a\x15tally/v1/common.proto\"J\n" +
 	"\x0eProcessRequest\x12\"\n" +
-	"\x04task\x18\x01 \x01(\v2\x0e.tally.v1.TaskR\x04task\"\xb3\x01\n" +
+	"\x04task\x18\x01 \x01(\v2\x0e.tally.v1.TaskR\x04task\x12\x14\n" +
+	"\x05proof\x18\x02 \x01(\fR\x05proof\"\xb3\x01\n" +
 	"\x04Task\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x19\n" +
 	"\bchunk_id\x18\x02 \x01(\x04R\achunkId\x12\x18\n" +
@@ -686,13 +720,15 @@ const file_tally_v1_worker_proto_rawDesc = "" +
 	"\x0fProcessResponse\x12-\n" +
 	"\x05hello\x18\x01 \x01(\v2\x15.tally.v1.WorkerHelloH\x00R\x05hello\x12.\n" +
 	"\x06result\x18\x02 \x01(\v2\x14.tally.v1.TaskResultH\x00R\x06resultB\t\n" +
-	"\amessage\"h\n" +
+	"\amessage\"\x94\x01\n" +
 	"\vWorkerHello\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05slots\x18\x02 \x01(\rR\x05slots\x12\x1f\n" +
 	"\vshared_root\x18\x03 \x01(\tR\n" +
 	"sharedRoot\x12\x0e\n" +
-	"\x02s3\x18\x04 \x01(\bR\x02s3\"\x8a\x02\n" +
+	"\x02s3\x18\x04 \x01(\bR\x02s3\x12\x14\n" +
+	"\x05nonce\x18\x05 \x01(\fR\x05nonce\x12\x14\n" +
+	"\x05proof\x18\x06 \x01(\fR\x05proof\"\x8a\x02\n" +
 	"\n" +
 	"TaskResult\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x19\n" +
