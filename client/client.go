@@ -39,18 +39,24 @@ type Client struct {
 type Option func(*options)
 
 type options struct {
-	tls   security.TLS
-	token string
-	grpc  []grpc.DialOption
+	tls      security.TLS
+	token    string
+	insecure bool
+	grpc     []grpc.DialOption
 }
 
 // WithTLS connects over TLS, verifying the coordinator with t.CAFile (the
 // system roots without one) and presenting t's certificate if it has one.
 func WithTLS(t security.TLS) Option { return func(o *options) { o.tls = t } }
 
-// WithToken sends a bearer token with every call. Over plaintext the token
-// travels in clear: use it with WithTLS.
+// WithToken sends a bearer token with every call. Use it with WithTLS:
+// Dial refuses to send a token in clear to a coordinator off loopback,
+// unless WithInsecure.
 func WithToken(token string) Option { return func(o *options) { o.token = token } }
+
+// WithInsecure lets Dial send a token without TLS to a coordinator that is
+// not on loopback, where anyone on the path can read it.
+func WithInsecure() Option { return func(o *options) { o.insecure = true } }
 
 // WithGRPCOptions adds raw gRPC dial options.
 func WithGRPCOptions(opts ...grpc.DialOption) Option {
@@ -64,7 +70,10 @@ func Dial(addr string, opts ...Option) (*Client, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	creds, err := o.tls.ClientCredentials("")
+	if o.token != "" && !o.tls.Enabled() && !o.insecure && !security.Loopback(addr) {
+		return nil, fmt.Errorf("refusing to send the token in clear to %s, which is not a loopback address: connect with TLS (a CA to verify it, --tls-ca) or allow it with --insecure", addr)
+	}
+	creds, err := o.tls.ClientCredentials("", security.RoleCoordinator)
 	if err != nil {
 		return nil, err
 	}

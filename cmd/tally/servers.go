@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -21,8 +22,8 @@ import (
 // gossipFlags configure memberlist, for both servers.
 type gossipFlags struct {
 	gossip, advertise, join, name, logLevel, key string
-	logFormat, metricsAddr                       string
-	pprof                                        bool
+	keyFile, logFormat, metricsAddr              string
+	pprof, insecure                              bool
 }
 
 func (g *gossipFlags) register(fs *flag.FlagSet, defGossip string) {
@@ -31,9 +32,12 @@ func (g *gossipFlags) register(fs *flag.FlagSet, defGossip string) {
 	fs.StringVar(&g.name, "name", "", "unique node name (default: ROLE-HOSTNAME-PORT)")
 	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&g.logFormat, "log-format", "text", "log format on stderr: text or json")
-	fs.StringVar(&g.metricsAddr, "metrics", "", "HOST:PORT to serve Prometheus /metrics on (default: off)")
-	fs.BoolVar(&g.pprof, "pprof", false, "also serve /debug/pprof/ on the --metrics address")
-	fs.StringVar(&g.key, "gossip-key", "", "base64 gossip encryption key of 16, 24 or 32 bytes, the same on every node (e.g. openssl rand -base64 32)")
+	fs.StringVar(&g.metricsAddr, "metrics-listen", "", "HOST:PORT of the admin listener that serves Prometheus /metrics (default: off); off loopback it needs TLS and serves HTTPS to clients with a certificate from the cluster's CA (or the token)")
+	fs.StringVar(&g.metricsAddr, "metrics", "", "old name of --metrics-listen")
+	fs.BoolVar(&g.pprof, "pprof", false, "also serve /debug/pprof/ on the --metrics-listen address")
+	fs.StringVar(&g.key, "gossip-key", "", "base64 gossip encryption key of 16, 24 or 32 bytes, the same on every node (e.g. openssl rand -base64 32); prefer --gossip-key-file, which keeps it off the command line")
+	fs.StringVar(&g.keyFile, "gossip-key-file", "", "file holding the base64 gossip key")
+	fs.BoolVar(&g.insecure, "insecure", false, "run on a non-loopback address without mutual TLS or a gossip key: anyone who reaches this node can then join the cluster, read the text and change counts")
 }
 
 // config turns the flags into a cluster config.
@@ -51,8 +55,12 @@ func (g *gossipFlags) config() (cluster.Config, error) {
 		}
 		cfg.AdvertiseAddr, cfg.AdvertisePort = host, port
 	}
-	if g.key != "" {
-		key, err := base64.StdEncoding.DecodeString(g.key)
+	encoded, err := secret(g.key, g.keyFile, "gossip-key")
+	if err != nil {
+		return cfg, err
+	}
+	if encoded != "" {
+		key, err := base64.StdEncoding.DecodeString(encoded)
 		if err != nil || (len(key) != 16 && len(key) != 24 && len(key) != 32) {
 			return cfg, usagef("--gossip-key: want base64 of 16, 24 or 32 bytes")
 		}
@@ -81,36 +89,91 @@ func (g *gossipFlags) logger(e env) (*slog.Logger, error) {
 	return nil, usagef("--log-format %q: want text or json", g.logFormat)
 }
 
-// setup turns the shared server flags into the cluster config, the logger
-// and (with --metrics) the served metrics of a process of role.
-func (g *gossipFlags) setup(ctx context.Context, e env, role string) (cluster.Config, *slog.Logger, *metrics.Metrics, error) {
-	ccfg, err := g.config()
-	if err != nil {
-		return ccfg, nil, nil, err
-	}
-	log, err := g.logger(e)
-	if err != nil {
-		return ccfg, nil, nil, err
-	}
-	m, err := g.serveMetrics(ctx, role, log)
-	return ccfg, log, m, err
+// node is what setup makes of the flags every server shares.
+type node struct {
+	cluster cluster.Config
+	log     *slog.Logger
+	metrics *metrics.Metrics // nil without --metrics-listen
+	posture security.Posture
 }
 
-// serveMetrics starts the metrics endpoint when --metrics is set; nil metrics otherwise.
-func (g *gossipFlags) serveMetrics(ctx context.Context, role string, log *slog.Logger) (*metrics.Metrics, error) {
+// setup turns the shared server flags into the cluster config, the logger
+// and (with --metrics-listen) the served metrics of a process of role. It
+// refuses a node that other machines can reach unless it is secured
+// (mutual TLS and a gossip key) or --insecure; exposed are the node's own
+// addresses besides the gossip and metrics ones.
+func (g *gossipFlags) setup(ctx context.Context, e env, role string, t security.TLS, token string, exposed ...security.Exposed) (node, error) {
+	var n node
+	ccfg, err := g.config()
+	if err != nil {
+		return n, err
+	}
+	n.cluster = ccfg
+	n.posture = security.Posture{TLS: t.Mutual(), GossipKey: len(ccfg.SecretKey) > 0}
+	n.posture.Insecure = g.insecure && !n.posture.Secure() // --insecure on a secure node changes nothing
+	exposed = append(exposed, security.Exposed{Flag: "--gossip", Addr: g.gossip}, security.Exposed{Flag: "--gossip-advertise", Addr: g.advertise},
+		security.Exposed{Flag: "--metrics-listen", Addr: g.metricsAddr})
+	if err := n.posture.Check(exposed...); err != nil {
+		return n, usagef("%v", err)
+	}
+	if n.log, err = g.logger(e); err != nil {
+		return n, err
+	}
+	if n.posture.Insecure {
+		fmt.Fprintf(e.stderr, "WARNING: %s runs with --insecure: anyone who reaches its ports can join the cluster, read the text and change counts\n", role)
+		n.log.Warn("running with --insecure", "security", n.posture.Describe())
+	}
+	n.metrics, err = g.serveMetrics(ctx, role, n.log, t, token)
+	return n, err
+}
+
+// serveMetrics starts the admin listener when --metrics-listen is set; nil
+// metrics otherwise. Off loopback it serves HTTPS with the node's
+// certificate, to clients with one from the cluster's CA or the token.
+func (g *gossipFlags) serveMetrics(ctx context.Context, role string, log *slog.Logger, t security.TLS, token string) (*metrics.Metrics, error) {
 	if g.metricsAddr == "" {
 		if g.pprof {
-			return nil, usagef("--pprof needs --metrics HOST:PORT to serve on")
+			return nil, usagef("--pprof needs --metrics-listen HOST:PORT to serve on")
 		}
 		return nil, nil
 	}
+	opts := metrics.ServeOptions{Pprof: g.pprof, Token: token}
+	scheme := "http"
+	if !security.Loopback(g.metricsAddr) && t.Mutual() {
+		cfg, err := t.ServerConfig(false)
+		if err != nil {
+			return nil, fmt.Errorf("metrics TLS: %w", err)
+		}
+		opts.TLS, scheme = cfg, "https"
+	}
 	m := metrics.New(role)
-	addr, err := m.Serve(ctx, g.metricsAddr, g.pprof)
+	addr, err := m.Serve(ctx, g.metricsAddr, opts)
 	if err != nil {
 		return nil, err
 	}
-	log.Info("serving metrics", "addr", "http://"+addr+"/metrics", "pprof", g.pprof)
+	log.Info("serving metrics", "addr", scheme+"://"+addr+"/metrics", "pprof", g.pprof)
 	return m, nil
+}
+
+// secret returns a secret given either as a flag or in a file named by
+// NAME-file (the file keeps it out of the command line, which /proc and
+// ps show to every user of the machine). Surrounding space is trimmed.
+func secret(value, file, name string) (string, error) {
+	if file == "" {
+		return value, nil
+	}
+	if value != "" {
+		return "", usagef("give --%s or --%s-file, not both", name, name)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", usagef("--%s-file: %v", name, err)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", usagef("--%s-file %s is empty", name, file)
+	}
+	return s, nil
 }
 
 func splitHostPort(s string) (string, int, error) {
@@ -142,7 +205,8 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	workerWait := fs.Duration("worker-wait", def.WorkerWait, "how long a job waits for a worker before it fails (0: forever)")
 	var tlsCfg security.TLS
 	registerTLS(fs, &tlsCfg, "coordinator: serves clients with it and presents it to workers")
-	token := fs.String("token", "", "bearer token clients must send (health checks need none)")
+	token := fs.String("token", "", "bearer token clients must send (health checks need none); prefer --token-file, which keeps it off the command line")
+	tokenFile := fs.String("token-file", "", "file holding the bearer token clients must send")
 	maxJobs := fs.Int("max-jobs", def.MaxJobs, "jobs running at once; more are refused (ResourceExhausted)")
 	maxTargets := fs.Int("max-targets", def.MaxTargets, "targets per count job")
 	maxTargetBytes := fs.Int("max-target-bytes", def.MaxTargetBytes, "bytes per target")
@@ -150,25 +214,30 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	if _, err := parse(fs, args, e.stdout); err != nil {
 		return err
 	}
-	ccfg, log, m, err := g.setup(ctx, e, metrics.Coordinator)
+	tok, err := secret(*token, *tokenFile, "token")
 	if err != nil {
 		return err
 	}
+	n, err := g.setup(ctx, e, metrics.Coordinator, tlsCfg, tok, security.Exposed{Flag: "--listen", Addr: *listen})
+	if err != nil {
+		return err
+	}
+	ccfg, log := n.cluster, n.log
 	stores, _, release, err := sf.stores("")
 	if err != nil {
 		return err
 	}
 	defer release()
-	dial, err := worker.TLSDialer(tlsCfg)
+	dial, err := worker.SecureDialer(tlsCfg, ccfg.SecretKey)
 	if err != nil {
 		return err
 	}
 	cfg := coordinator.DefaultConfig()
-	cfg.Metrics, cfg.Stores, cfg.Dial = m, stores, dial
+	cfg.Metrics, cfg.Stores, cfg.Dial = n.metrics, stores, dial
 	cfg.ListenAddr, cfg.Cluster, cfg.ChunkSize, cfg.BlockSize, cfg.Logger = *listen, &ccfg, int(chunkSize), int(blockSize), log
 	cfg.MinBlock = min(cfg.MinBlock, cfg.BlockSize)
 	cfg.WorkerWait, cfg.MaxAttempts, cfg.DataDir = *workerWait, *maxAttempts, *dataDir
-	cfg.TLS, cfg.Token = tlsCfg, *token
+	cfg.TLS, cfg.Token, cfg.Insecure = tlsCfg, tok, n.posture.Insecure
 	cfg.MaxJobs, cfg.MaxTargets, cfg.MaxTargetBytes = *maxJobs, *maxTargets, *maxTargetBytes
 	if cfg.MaxLine < cfg.ChunkSize {
 		cfg.MaxLine = cfg.ChunkSize
@@ -188,6 +257,7 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	listen := fs.String("listen", "127.0.0.1:0", "gRPC HOST:PORT for the coordinator (port 0 picks a free port)")
 	advertise := fs.String("advertise", "", "gRPC HOST:PORT the coordinator dials (default: derived from --listen)")
 	threads := fs.Int("threads", 0, "chunks counted at once (default: GOMAXPROCS)")
+	maxSessions := fs.Int("max-sessions", worker.DefaultMaxSessions, "coordinator sessions open at once; more are refused (ResourceExhausted)")
 	sharedRoot := fs.String("shared-root", "", "a directory this worker reads under the same path as the coordinator (a shared volume, e.g. /data): the coordinator's --server-path files inside it are read here by reference instead of streamed")
 	var sf storeFlags
 	sf.register(fs)
@@ -210,10 +280,12 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	if *threads < 0 {
 		return usagef("--threads %d: want 0 (all cores) or more", *threads)
 	}
-	ccfg, log, m, err := g.setup(ctx, e, metrics.Worker)
+	n, err := g.setup(ctx, e, metrics.Worker, tlsCfg, "",
+		security.Exposed{Flag: "--listen", Addr: *listen}, security.Exposed{Flag: "--advertise", Addr: *advertise})
 	if err != nil {
 		return err
 	}
+	ccfg, log, m := n.cluster, n.log, n.metrics
 	stores, storage, release, err := sf.stores(*sharedRoot)
 	if err != nil {
 		return err
@@ -223,7 +295,7 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	cfg.Metrics, cfg.Storage, cfg.Open = m, storage, stores
 	cfg.ListenAddr, cfg.AdvertiseAddr, cfg.Threads, cfg.Cluster, cfg.Logger = *listen, *advertise, *threads, ccfg, log
 	faults.Throttle = int(throttle)
-	cfg.TLS = tlsCfg
+	cfg.TLS, cfg.Insecure, cfg.MaxSessions = tlsCfg, n.posture.Insecure, *maxSessions
 	cfg.Faults = faults
 	w, err := worker.Start(cfg)
 	if err != nil {

@@ -18,20 +18,31 @@ func registerTLS(fs *flag.FlagSet, t *security.TLS, role string) {
 type connFlags struct {
 	coordinator string
 	token       string
+	tokenFile   string
+	insecure    bool
 	tls         security.TLS
 }
 
 func (c *connFlags) register(fs *flag.FlagSet, defAddr, addrUsage string) {
 	fs.StringVar(&c.coordinator, "coordinator", defAddr, addrUsage)
-	fs.StringVar(&c.token, "token", "", "bearer token the coordinator requires")
+	fs.StringVar(&c.token, "token", "", "bearer token the coordinator requires; prefer --token-file, which keeps it off the command line")
+	fs.StringVar(&c.tokenFile, "token-file", "", "file holding the bearer token")
+	fs.BoolVar(&c.insecure, "insecure", false, "send the token to a non-loopback coordinator without TLS, in clear")
 	registerTLS(fs, &c.tls, "client, for mutual TLS (optional); with --tls-ca alone, TLS verifies the coordinator")
 }
 
 // dial connects to the named coordinator.
 func (c *connFlags) dial() (*client.Client, error) {
+	token, err := secret(c.token, c.tokenFile, "token")
+	if err != nil {
+		return nil, err
+	}
 	opts := []client.Option{client.WithTLS(c.tls)}
-	if c.token != "" {
-		opts = append(opts, client.WithToken(c.token))
+	if token != "" {
+		opts = append(opts, client.WithToken(token))
+	}
+	if c.insecure {
+		opts = append(opts, client.WithInsecure())
 	}
 	return client.Dial(c.coordinator, opts...)
 }
