@@ -195,4 +195,3 @@ func TestRogueMembers(t *testing.T) {
 		})
 	}
 }
-

@@ -114,17 +114,20 @@ func (t TLS) ClientCredentials(serverName string, server ...Role) (credentials.T
 }
 
 // caPool reads CAFile; nil without one (the system roots then apply).
-func (t TLS) caPool() (*x509.CertPool, error) {
-	if t.CAFile == "" {
+func (t TLS) caPool() (*x509.CertPool, error) { return CAPool(t.CAFile) }
+
+// CAPool reads the PEM certificates in file into a pool; nil for "".
+func CAPool(file string) (*x509.CertPool, error) {
+	if file == "" {
 		return nil, nil
 	}
-	pem, err := os.ReadFile(t.CAFile)
+	pem, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("read TLS CA: %w", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("TLS CA %s holds no PEM certificate", t.CAFile)
+		return nil, fmt.Errorf("TLS CA %s holds no PEM certificate", file)
 	}
 	return pool, nil
 }
@@ -166,7 +169,7 @@ func TokenInterceptors(token string) (grpc.UnaryServerInterceptor, grpc.StreamSe
 				return nil
 			}
 		}
-		return status.Error(codes.Unauthenticated, "missing or wrong bearer token (set --token or TALLY_TOKEN)")
+		return status.Error(codes.Unauthenticated, "missing or wrong bearer token (set --token-file, or TALLY_TOKEN)")
 	}
 	unary := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if err := check(ctx, info.FullMethod); err != nil {

@@ -139,7 +139,7 @@ func TestTLS(t *testing.T) {
 func TestMutualTLS(t *testing.T) {
 	certs := mustCerts(t)
 	other := mustCerts(t)
-	serverCreds, err := certs("worker").ServerCredentials(true)
+	serverCreds, err := certs("worker").ServerCredentials(true, security.RoleCoordinator)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +151,8 @@ func TestMutualTLS(t *testing.T) {
 	}{
 		{"cluster member", certs("coordinator"), true},
 		{"no client certificate", certs(""), false},
+		{"a client's certificate", certs("client"), false},
+		{"a worker's certificate", certs("worker"), false},
 		{"certificate from another CA", security.TLS{CAFile: certs("").CAFile, CertFile: other("client").CertFile, KeyFile: other("client").KeyFile}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,5 +183,58 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if _, err := (security.TLS{CAFile: certs("worker").KeyFile}).ClientCredentials(""); err == nil {
 		t.Error("a CA file without a certificate: got no error, want one")
+	}
+}
+
+// TestServerRole checks that a client that expects a worker (the
+// coordinator) refuses a server whose certificate names another role.
+func TestServerRole(t *testing.T) {
+	certs := mustCerts(t)
+	for _, tt := range []struct {
+		server string
+		ok     bool
+	}{{"worker", true}, {"coordinator", false}} {
+		t.Run(tt.server, func(t *testing.T) {
+			serverCreds, err := certs(tt.server).ServerCredentials(false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := mustServe(t, grpc.Creds(serverCreds))
+			creds, err := certs("coordinator").ClientCredentials(security.WorkerServerName, security.RoleWorker)
+			if err != nil {
+				t.Fatal(err)
+			}
+			healthErr, _ := call(t, addr, grpc.WithTransportCredentials(creds))
+			if (healthErr == nil) != tt.ok {
+				t.Errorf("got %v, want success %t", healthErr, tt.ok)
+			}
+		})
+	}
+}
+
+func TestPostureCheck(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		posture security.Posture
+		addr    string
+		ok      bool
+	}{
+		{"loopback", security.Posture{}, "127.0.0.1:7070", true},
+		{"localhost", security.Posture{}, "localhost:7070", true},
+		{"ipv6 loopback", security.Posture{}, "[::1]:7070", true},
+		{"all interfaces", security.Posture{}, "0.0.0.0:7070", false},
+		{"empty host", security.Posture{}, ":7070", false},
+		{"a name", security.Posture{}, "coordinator:7070", false},
+		{"TLS without key", security.Posture{TLS: true}, "10.0.0.1:7070", false},
+		{"key without TLS", security.Posture{GossipKey: true}, "10.0.0.1:7070", false},
+		{"secure", security.Posture{TLS: true, GossipKey: true}, "10.0.0.1:7070", true},
+		{"insecure", security.Posture{Insecure: true}, "0.0.0.0:7070", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.posture.Check(security.Exposed{Flag: "--listen", Addr: tt.addr})
+			if (err == nil) != tt.ok {
+				t.Errorf("Check(%s): got %v, want ok %t", tt.addr, err, tt.ok)
+			}
+		})
 	}
 }

@@ -51,11 +51,24 @@ func runCluster(ctx context.Context, args []string, e env) error {
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WORKER\tADDRESS\tCORES\tSTATE\tIN FLIGHT\tCHUNKS DONE\tREADS")
+	var insecure []string
 	for _, w := range resp.GetWorkers() {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\n", w.GetName(), w.GetAddress(), w.GetCores(), w.GetState(), w.GetInFlight(), w.GetChunksDone(), reads(w))
+		if w.GetInsecure() {
+			insecure = append(insecure, w.GetName())
+		}
 	}
 	tw.Flush()
 	fmt.Fprintf(e.stdout, "%d workers; coordinator %s at %s\n", len(resp.GetWorkers()), resp.GetCoordinator(), f.conn.coordinator)
+	if resp.GetSecurity() != "" {
+		fmt.Fprintf(e.stdout, "security: %s\n", resp.GetSecurity())
+	}
+	if resp.GetInsecure() {
+		fmt.Fprintln(e.stdout, "WARNING: the coordinator runs with --insecure: anyone who reaches it can join, read the text and change counts")
+	}
+	if len(insecure) > 0 {
+		fmt.Fprintf(e.stdout, "WARNING: workers running with --insecure: %s\n", strings.Join(insecure, ", "))
+	}
 	return nil
 }
 

@@ -1,0 +1,93 @@
+package metrics_test
+
+import (
+	"context"
+	"crypto/tls"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"tally/metrics"
+	"tally/security"
+)
+
+// TestAdminListenerCredentials serves metrics as a node does off loopback
+// (HTTPS with the node's certificate) and checks who gets in: a client
+// certificate from the cluster's CA or the bearer token, nobody else; and
+// that pprof never serves the command line, which may hold secrets.
+func TestAdminListenerCredentials(t *testing.T) {
+	dir := t.TempDir()
+	if err := security.WriteDevCerts(dir, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	pair := func(role string) security.TLS {
+		return security.TLS{CertFile: filepath.Join(dir, role+".pem"), KeyFile: filepath.Join(dir, role+"-key.pem"), CAFile: filepath.Join(dir, "ca.pem")}
+	}
+	serverTLS, err := pair("coordinator").ServerConfig(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr, err := metrics.New(metrics.Coordinator).Serve(ctx, "127.0.0.1:0", metrics.ServeOptions{Pprof: true, TLS: serverTLS, Token: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientTLS := func(role string) *tls.Config {
+		t.Helper()
+		p := pair(role)
+		if role == "" {
+			p.CertFile, p.KeyFile = "", ""
+		}
+		cfg := &tls.Config{ServerName: "127.0.0.1"}
+		pool, err := security.CAPool(p.CAFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.RootCAs = pool
+		if p.CertFile != "" {
+			cert, err := tls.LoadX509KeyPair(p.CertFile, p.KeyFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Certificates = []tls.Certificate{cert}
+		}
+		return cfg
+	}
+	get := func(path string, cfg *tls.Config, token string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "https://"+addr+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 10 * time.Second}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tt := range []struct {
+		name, role, token string
+		want              int
+	}{
+		{"no credentials", "", "", http.StatusUnauthorized},
+		{"wrong token", "", "guess", http.StatusUnauthorized},
+		{"token", "", "s3cret", http.StatusOK},
+		{"client certificate", "client", "", http.StatusOK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := get("/metrics", clientTLS(tt.role), tt.token); got != tt.want {
+				t.Errorf("GET /metrics: got %d, want %d", got, tt.want)
+			}
+		})
+	}
+	if got := get("/debug/pprof/cmdline", clientTLS("client"), ""); got != http.StatusNotFound {
+		t.Errorf("GET /debug/pprof/cmdline: got %d, want 404 (the command line may hold secrets)", got)
+	}
+	if got := get("/debug/pprof/", clientTLS("client"), ""); got != http.StatusOK {
+		t.Errorf("GET /debug/pprof/: got %d, want 200", got)
+	}
+}
