@@ -244,16 +244,17 @@ func (c *Coordinator) listen() error {
 	if c.cfg.ListenAddr == "" {
 		return nil
 	}
-	// Without a token, a client proves who it is with a certificate.
-	serverCreds, err := c.cfg.TLS.ServerCredentials(c.cfg.Token == "", security.RoleClient)
+	// A client proves who it is with the token or a client's certificate;
+	// with TLS and no token, only the certificate will do. The handshake
+	// takes a peer without one, for health checks.
+	serverCreds, err := c.cfg.TLS.ServerCredentials(false, security.RoleClient)
 	if err != nil {
 		return fmt.Errorf("client API TLS: %w", err)
 	}
 	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(maxClientMessage), grpc.Creds(serverCreds)}, c.cfg.Metrics.ServerOptions()...)
-	if c.cfg.Token != "" {
-		unary, stream := security.TokenInterceptors(c.cfg.Token)
-		opts = append(opts, grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
-	}
+	policy := security.Policy{Token: c.cfg.Token, Roles: []security.Role{security.RoleClient}, RequireCert: c.cfg.TLS.Enabled()}
+	unary, stream := policy.Interceptors()
+	opts = append(opts, grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
 	if c.lis, err = net.Listen("tcp", c.cfg.ListenAddr); err != nil {
 		return fmt.Errorf("listen on %s: %w", c.cfg.ListenAddr, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 )
 
@@ -158,18 +159,39 @@ var unauthenticated = map[string]bool{
 // TokenInterceptors return server interceptors that refuse calls without the
 // bearer token (codes.Unauthenticated). The comparison takes constant time.
 func TokenInterceptors(token string) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
+	return Policy{Token: token}.Interceptors()
+}
+
+// Policy says who may call a server's methods (health checks aside, which
+// container engines make without credentials): a peer whose TLS
+// certificate, verified against the CA, names one of Roles, or a peer that
+// sends the bearer Token. With neither a token nor RequireCert, anyone may.
+type Policy struct {
+	Token       string
+	Roles       []Role
+	RequireCert bool
+}
+
+// Interceptors return server interceptors that enforce p (codes.Unauthenticated).
+func (p Policy) Interceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
 	check := func(ctx context.Context, method string) error {
-		if unauthenticated[method] {
+		if unauthenticated[method] || (p.Token == "" && !p.RequireCert) {
 			return nil
 		}
-		md, _ := metadata.FromIncomingContext(ctx)
-		for _, v := range md.Get("authorization") {
-			got, ok := strings.CutPrefix(v, "Bearer ")
-			if ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1 {
-				return nil
-			}
+		if p.certified(ctx) {
+			return nil
 		}
-		return status.Error(codes.Unauthenticated, "missing or wrong bearer token (set --token-file, or TALLY_TOKEN)")
+		if p.Token != "" {
+			md, _ := metadata.FromIncomingContext(ctx)
+			for _, v := range md.Get("authorization") {
+				got, ok := strings.CutPrefix(v, "Bearer ")
+				if ok && subtle.ConstantTimeCompare([]byte(got), []byte(p.Token)) == 1 {
+					return nil
+				}
+			}
+			return status.Error(codes.Unauthenticated, "missing or wrong bearer token (set --token-file, or TALLY_TOKEN)")
+		}
+		return status.Errorf(codes.Unauthenticated, "this server wants a TLS certificate from its CA for %s (--tls-cert, --tls-key)", roleList(p.Roles))
 	}
 	unary := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if err := check(ctx, info.FullMethod); err != nil {
@@ -184,4 +206,18 @@ func TokenInterceptors(token string) (grpc.UnaryServerInterceptor, grpc.StreamSe
 		return handler(srv, ss)
 	}
 	return unary, stream
+}
+
+// certified reports whether the peer presented a certificate that was
+// verified against the CA and names one of p.Roles.
+func (p Policy) certified(ctx context.Context) bool {
+	pr, ok := peer.FromContext(ctx)
+	if !ok {
+		return false
+	}
+	info, ok := pr.AuthInfo.(credentials.TLSInfo)
+	if !ok || len(info.State.VerifiedChains) == 0 || len(info.State.VerifiedChains[0]) == 0 {
+		return false
+	}
+	return checkRole(info.State.VerifiedChains[0][0], p.Roles) == nil
 }

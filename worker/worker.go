@@ -86,7 +86,13 @@ func Start(cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
-	creds, err := cfg.TLS.ServerCredentials(true, security.RoleCoordinator)
+	// Only a coordinator's certificate opens sessions; the handshake takes
+	// a peer without one, for health checks.
+	if cfg.TLS.Enabled() && cfg.TLS.CAFile == "" {
+		lis.Close()
+		return nil, fmt.Errorf("worker TLS: mutual TLS needs the CA that signs the coordinator's certificate (--tls-ca)")
+	}
+	creds, err := cfg.TLS.ServerCredentials(false, security.RoleCoordinator)
 	if err != nil {
 		lis.Close()
 		return nil, fmt.Errorf("worker TLS: %w", err)
@@ -98,8 +104,10 @@ func Start(cfg Config) (*Worker, error) {
 		engine.SetStorage(cfg.Storage, cfg.Open)
 	}
 	w := &Worker{cfg: cfg, log: log, engine: engine, lis: lis, served: make(chan error, 1)}
+	policy := security.Policy{Roles: []security.Role{security.RoleCoordinator}, RequireCert: cfg.TLS.Enabled()}
+	unary, stream := policy.Interceptors()
 	w.grpc = grpc.NewServer(append(cfg.Metrics.ServerOptions(),
-		grpc.Creds(creds),
+		grpc.Creds(creds), grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream),
 		grpc.MaxRecvMsgSize(task.MaxMessageBytes),
 		grpc.MaxSendMsgSize(task.MaxMessageBytes),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),

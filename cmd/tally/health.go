@@ -24,8 +24,10 @@ func runHealth(ctx context.Context, args []string, e env) error {
 	}
 	addr := fs.String("addr", def, "gRPC HOST:PORT of a coordinator or worker (default: $TALLY_LISTEN)")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
+	// Health checks need no certificate of their own (a node's own is for
+	// its role, which the server checks): the CA verifies the server.
 	var tlsCfg security.TLS
-	registerTLS(fs, &tlsCfg, "node (a worker asks for it: mutual TLS)")
+	fs.StringVar(&tlsCfg.CAFile, "tls-ca", "", "PEM CA certificate that signs the server's certificate (enables TLS)")
 	serverName := fs.String("tls-server-name", "", "name to verify in the server's certificate (default: the host of --addr; tally-worker for workers)")
 	if _, err := parse(fs, args, e.stdout); err != nil {
 		return err
