@@ -192,6 +192,7 @@ EOF
 compose() {
 	# Variables for the compose file only, not for the CLI.
 	TALLY_PORT=$ADDR TALLY_S3_PORT=$S3_ADDR TALLY_CORPORA=$DATA TALLY_S3_ACCESS_KEY=$S3_KEY TALLY_S3_SECRET_KEY=$S3_SECRET \
+		TALLY_CERTS=$TMP/certs TALLY_UID=$(id -u) TALLY_GID=$(id -g) \
 		tmo 180 "${COMPOSE[@]}" -p "$PROJECT" -f "$SRC/docker-compose.yml" -f "$TMP/override.yml" "$@"
 }
 
@@ -330,6 +331,13 @@ step0() {
 		return 1
 	fi
 	cp "$SRC/Dockerfile" "$SRC/.dockerignore" "$TMP/ctx/"
+	# The cluster runs secure, as scripts/up.sh makes it: the host's CLI
+	# connects with the client's certificate.
+	if ! out=$(cd "$SRC" && scripts/gen-certs.sh "$TMP/certs" 2>&1); then
+		fail "scripts/gen-certs.sh: $out"
+		return 1
+	fi
+	export TALLY_TLS_CA=$TMP/certs/ca.pem TALLY_TLS_CERT=$TMP/certs/client.pem TALLY_TLS_KEY=$TMP/certs/client-key.pem
 	if ! out=$(docker build -q -t "$IMAGE" "$TMP/ctx" 2>&1); then
 		fail "docker build: $out"
 		return 1
