@@ -7,7 +7,10 @@
 //	go run ./scripts/soak -duration 60s -bin bin/tally [-seed 1] [-versitygw bin/versitygw]
 //
 // With -versitygw it also serves the generated text from a real S3 server
-// and runs jobs over s3:// URLs, which the workers read themselves.
+// and runs jobs over s3:// URLs, which the workers read themselves. With
+// -hostile (the default) the cluster has a gossip key and strangers try to
+// take part: a node without the key keeps joining, and a forger takes each
+// killed worker's port; a task that reaches either fails the soak.
 //
 // It prints its figures and a last line "soak: N passed, M failed", where a
 // job passes when it is exact or fails cleanly (exit 1, one line on stderr)
@@ -46,6 +49,7 @@ type config struct {
 	seed                 uint64
 	workers, genMB       int
 	keep, verbose        bool
+	hostile              bool
 }
 
 func main() {
@@ -61,6 +65,7 @@ func main() {
 	flag.StringVar(&cfg.dir, "dir", "", "work directory for data and logs (default: a new temporary directory)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the work directory (it is always kept when a job fails)")
 	flag.BoolVar(&cfg.verbose, "v", false, "print every chaos action and failed job as it happens")
+	flag.BoolVar(&cfg.hostile, "hostile", true, "run the cluster with a gossip key and let strangers try to join it and take dead workers' ports")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
@@ -89,7 +94,15 @@ func run(ctx context.Context, cfg config) (code int, err error) {
 	if s.chaosLog, err = os.Create(filepath.Join(cfg.dir, "chaos.log")); err != nil {
 		return 2, err
 	}
+	if cfg.hostile {
+		if s.hostile, err = newHostile(cfg.dir); err != nil {
+			return 2, err
+		}
+	}
 	defer func() {
+		if s.hostile != nil {
+			s.hostile.close()
+		}
 		s.shutdown(false) // a no-op unless run returns early
 		s.s3.stop()
 		s.chaosLog.Close()
@@ -155,6 +168,7 @@ type soak struct {
 	addr, gossip string
 	s3           *s3Server // nil without -versitygw
 	workers      []*server // fixed slots w1..wN; a restart replaces the slot's server
+	hostile      *hostile  // nil without -hostile
 
 	mu          sync.Mutex // guards everything below
 	counts      [numOutcomes]int
@@ -402,14 +416,18 @@ var throttles = []string{"12MB", "6MB", "4MB", "3MB"}
 
 // startCluster starts the coordinator and the workers and waits until all are ready.
 func (s *soak) startCluster(ctx context.Context) error {
-	c, err := s.start("coordinator", []string{"coordinator", "--listen", "127.0.0.1:0", "--gossip", "127.0.0.1:0"})
+	var key []string
+	if s.hostile != nil {
+		key = []string{"--gossip-key-file", s.hostile.keyFile}
+	}
+	c, err := s.start("coordinator", append([]string{"coordinator", "--listen", "127.0.0.1:0", "--gossip", "127.0.0.1:0"}, key...))
 	if err != nil {
 		return err
 	}
 	s.coord, s.addr, s.gossip = c, c.grpc, c.gossipAddr
 	for i := range s.cfg.workers {
 		name := fmt.Sprintf("w%d", i+1)
-		args := []string{"worker", "--join", s.gossip, "--listen", "127.0.0.1:0", "--gossip", "127.0.0.1:0", "--threads", "1", "--name", name}
+		args := append([]string{"worker", "--join", s.gossip, "--listen", "127.0.0.1:0", "--gossip", "127.0.0.1:0", "--threads", "1", "--name", name}, key...)
 		if t := throttles[i%len(throttles)]; t != "" {
 			args = append(args, "--throttle", t)
 		}
@@ -421,6 +439,11 @@ func (s *soak) startCluster(ctx context.Context) error {
 	}
 	if err := s.waitReady(ctx, len(s.workers), 30*time.Second); err != nil {
 		return err
+	}
+	if s.hostile != nil {
+		if err := s.hostile.join(s.gossip); err != nil {
+			return fmt.Errorf("start the stranger: %w", err)
+		}
 	}
 	fmt.Printf("soak: coordinator %s, workers %s\n", s.addr, strings.Join(throttleNames(s.cfg.workers), ", "))
 	return nil
@@ -670,6 +693,11 @@ func (s *soak) kill(w *server) {
 	w.cmd.Process.Signal(syscall.SIGKILL)
 	s.count(&s.kills)
 	s.logf("SIGKILL %s", w.name)
+	if s.hostile != nil {
+		<-w.exited
+		s.hostile.takePort(w.grpc, w.name)
+		s.logf("a forger took %s's port %s", w.name, w.grpc)
+	}
 }
 
 func (s *soak) stop(w *server) {
@@ -692,6 +720,9 @@ func (s *soak) term(w *server) {
 // killing it first if it was stopped.
 func (s *soak) restart(i int) {
 	old := s.workers[i]
+	if s.hostile != nil {
+		s.hostile.release(old.grpc)
+	}
 	if s.alive(old) {
 		old.expected = true
 		old.cmd.Process.Signal(syscall.SIGKILL)
@@ -782,6 +813,9 @@ func (s *soak) failed() int {
 	if s.coordLost {
 		n++
 	}
+	if s.hostile != nil && (s.hostile.tasks.Load() > 0 || s.hostile.joined()) {
+		n++
+	}
 	return n
 }
 
@@ -825,6 +859,13 @@ func (s *soak) report() {
 	}
 	if s.coordLost {
 		fmt.Println("  FAIL: the coordinator exited during the soak")
+	}
+	if s.hostile != nil {
+		verdict := "ok"
+		if s.hostile.tasks.Load() > 0 || s.hostile.joined() {
+			verdict = "FAIL"
+		}
+		fmt.Printf("  hostile         %s: %s\n", verdict, s.hostile.report())
 	}
 	passed := s.counts[exact] + s.counts[failedCleanly] + s.recovered
 	fmt.Printf("soak: %d passed, %d failed\n", passed, failed)
