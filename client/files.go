@@ -89,6 +89,9 @@ func pathDocuments(p string, opts FileOptions) ([]Document, error) {
 	}
 	if !info.IsDir() {
 		d, err := fileDocument(p)
+		if errors.Is(err, file.ErrNotRegular) {
+			return nil, fmt.Errorf("%w; give - to read standard input", err)
+		}
 		if err != nil {
 			return nil, err
 		}
