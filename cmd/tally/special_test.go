@@ -71,8 +71,8 @@ func TestSpecialInputs(t *testing.T) {
 func TestSpecialCluster(t *testing.T) {
 	skipShort(t)
 	dir, _, _ := specialDir(t)
-	_, addr, gossip := startCoordinator(t, "--data-dir", dir)
-	startWorker(t, gossip, "w1", "--shared-root", dir)
+	coord, addr, gossip := startCoordinator(t, "--data-dir", dir, "--metrics", "127.0.0.1:0")
+	w := startWorker(t, gossip, "w1", "--shared-root", dir, "--metrics", "127.0.0.1:0")
 	waitReady(t, addr, 1, 30*time.Second)
 
 	args := countArgs("--server-path", "fifo")
@@ -85,6 +85,12 @@ func TestSpecialCluster(t *testing.T) {
 	want.Documents[0].Name, want.Documents[1].Name = "a.txt", strconv.Quote("b\xff.txt")
 	args = countArgs("--server-path", ".")
 	checkExact(t, startJob(t, addr, args...), args, want)
+	if got := scrapeValue(t, coord, "tally_coordinator_streamed_bytes_total"); got != 0 {
+		t.Errorf("the coordinator streamed %v bytes of the shared volume, want 0", got)
+	}
+	if got := scrapeValue(t, w, `tally_worker_read_bytes_total{store="file"}`); got < float64(want.Total.Bytes) {
+		t.Errorf("the worker read %v bytes of the volume, want at least the %d counted", got, want.Total.Bytes)
+	}
 
 	want.Documents[0].Name, want.Documents[1].Name = a, strconv.Quote(filepath.Join(dir, "b\xff.txt"))
 	args = countArgs(dir)
