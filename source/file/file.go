@@ -88,7 +88,10 @@ func (v *Volume) Stat(p, name string) (source.Info, error) {
 }
 
 // Info describes the regular file at the absolute path p, with info fi,
-// named name in results. Its version is exact: read in splits.
+// named name in results: a name as DisplayName shows it, since results
+// cross gRPC in protobuf strings, which must be valid UTF-8. Its URL is
+// always valid: it percent-encodes every byte of p that is not plain ASCII.
+// Its version is exact: read in splits.
 func Info(p, name string, fi fs.FileInfo) source.Info {
 	return source.Info{URL: URL(p), Name: name, Size: fi.Size(), Version: Version(fi), Exact: true}
 }
