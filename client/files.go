@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"tally/decompress"
+	"tally/source/file"
 )
 
 // FileOptions says how FileDocuments expands paths.
@@ -20,11 +22,14 @@ type FileOptions struct {
 
 // FileDocuments turns paths into documents: a file is itself, a directory is
 // every regular file below it (recursively, each directory's entries in
-// lexical order, named as found under the path given), a glob such as
+// lexical order, named as found under the path given; named pipes, sockets
+// and devices are skipped, as rg skips them), a glob such as
 // 'books/*.txt' is the paths it matches (in lexical order; for shells that did
 // not expand it), and "-" is stdin. gzip and zstd files are decompressed,
-// recognised by their first bytes. A path that cannot be read is an error
-// before anything is uploaded.
+// recognised by their first bytes. A path that cannot be read, or that names
+// a named pipe, socket or device (which could block for ever), is an error
+// before anything is uploaded. A name that is not valid UTF-8 is shown as
+// file.DisplayName quotes it; Document.Path keeps the real one.
 func FileDocuments(paths []string, stdin io.Reader, opts FileOptions) ([]Document, error) {
 	var docs []Document
 	usedStdin := false
@@ -62,7 +67,7 @@ func expandGlob(p string, opts FileOptions) ([]string, error) {
 	}
 	all, err := filepath.Glob(p)
 	if err != nil {
-		return nil, fmt.Errorf("bad pattern %s: %w", p, err)
+		return nil, fmt.Errorf("bad pattern %s: %w", file.DisplayName(p), err)
 	}
 	dotPattern := strings.HasPrefix(filepath.Base(p), ".")
 	var matches []string
@@ -72,7 +77,7 @@ func expandGlob(p string, opts FileOptions) ([]string, error) {
 		}
 	}
 	if len(matches) == 0 {
-		return nil, fmt.Errorf("no file matches %s", p)
+		return nil, fmt.Errorf("no file matches %s", file.DisplayName(p))
 	}
 	return matches, nil
 }
@@ -80,10 +85,13 @@ func expandGlob(p string, opts FileOptions) ([]string, error) {
 func pathDocuments(p string, opts FileOptions) ([]Document, error) {
 	info, err := os.Stat(p)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", p, unwrapPathError(err))
+		return nil, fmt.Errorf("cannot read %s: %w", file.DisplayName(p), unwrapPathError(err))
 	}
 	if !info.IsDir() {
-		d, err := fileDocument(p, info.Size())
+		d, err := fileDocument(p)
+		if errors.Is(err, file.ErrNotRegular) {
+			return nil, fmt.Errorf("%w; give - to read standard input", err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -92,7 +100,7 @@ func pathDocuments(p string, opts FileOptions) ([]Document, error) {
 	var docs []Document
 	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return fmt.Errorf("cannot read %s: %w", path, unwrapPathError(err))
+			return fmt.Errorf("cannot read %s: %w", file.DisplayName(path), unwrapPathError(err))
 		}
 		if path != p && !opts.Hidden && strings.HasPrefix(d.Name(), ".") {
 			if d.IsDir() {
@@ -101,13 +109,12 @@ func pathDocuments(p string, opts FileOptions) ([]Document, error) {
 			return nil
 		}
 		if !d.Type().IsRegular() {
-			return nil
+			return nil // directories; symbolic links; pipes, sockets and devices
 		}
-		info, err := d.Info()
-		if err != nil {
-			return fmt.Errorf("cannot read %s: %w", path, unwrapPathError(err))
+		doc, err := fileDocument(path)
+		if errors.Is(err, file.ErrNotRegular) {
+			return nil // swapped for one since the directory was read
 		}
-		doc, err := fileDocument(path, info.Size())
 		if err != nil {
 			return err
 		}
@@ -118,13 +125,17 @@ func pathDocuments(p string, opts FileOptions) ([]Document, error) {
 	return docs, err
 }
 
-// fileDocument is a file as a document. A compressed file's text size is not
-// known before reading it, so its Size is 0 (unknown).
-func fileDocument(path string, size int64) (Document, error) {
-	f, err := os.Open(path)
+// fileDocument is the regular file at path as a document. A compressed
+// file's text size is not known before reading it, so its Size is 0
+// (unknown). Anything but a regular file is refused, before it is opened
+// and again when it is read, by file.OpenRegular, which never blocks.
+func fileDocument(path string) (Document, error) {
+	name := file.DisplayName(path)
+	f, info, err := file.OpenRegular(path)
 	if err != nil {
-		return Document{}, fmt.Errorf("cannot read %s: %w", path, unwrapPathError(err))
+		return Document{}, fmt.Errorf("cannot read %s: %w", name, unwrapPathError(err))
 	}
+	size := info.Size()
 	prefix := make([]byte, 4)
 	n, _ := io.ReadFull(f, prefix)
 	f.Close()
@@ -132,13 +143,13 @@ func fileDocument(path string, size int64) (Document, error) {
 		size = 0
 	}
 	open := func() (io.ReadCloser, error) {
-		f, err := os.Open(path)
+		f, _, err := file.OpenRegular(path)
 		if err != nil {
-			return nil, err
+			return nil, unwrapPathError(err) // the caller names the document
 		}
 		return openText(f)
 	}
-	return Document{Name: path, Size: size, Open: open, Path: path}, nil
+	return Document{Name: name, Size: size, Open: open, Path: path}, nil
 }
 
 // openText decompresses r if it is compressed; closing the result closes r.

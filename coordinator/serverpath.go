@@ -17,7 +17,7 @@ var errNoDataDir = errors.New("this coordinator has no data directory (start it 
 
 // serverFile is one document found under the data directory.
 type serverFile struct {
-	name string // as the client gave it, or as found under a directory it gave
+	name string // as the client gave it, or as found under a directory it gave; file.DisplayName
 	rel  string // slash-separated path inside the data directory
 	info fs.FileInfo
 }
@@ -25,8 +25,10 @@ type serverFile struct {
 // ServerInputs returns the documents that paths name inside the data
 // directory (files, and directories read recursively in lexical order,
 // without hidden entries unless hidden is set), to be read by reference.
-// Every path is checked first: one that leaves the data directory or does
-// not exist is an error that wraps task.ErrInput.
+// Every path is checked first: one that leaves the data directory, does
+// not exist, or names a named pipe, socket or device is an error that wraps
+// task.ErrInput; inside a directory those are skipped. A file whose name is
+// not valid UTF-8 is named as file.DisplayName quotes it.
 func (c *Coordinator) ServerInputs(paths []string, hidden bool) ([]Input, error) {
 	files, err := resolveServerPaths(c.root, c.cfg.DataDir, paths, hidden)
 	if err != nil {
@@ -63,14 +65,14 @@ func resolveServerPaths(root *os.Root, dataDir string, paths []string, hidden bo
 		}
 		if !info.IsDir() {
 			if !info.Mode().IsRegular() {
-				return nil, fmt.Errorf("server path %q is not a regular file", p)
+				return nil, fmt.Errorf("server path %s: %w", file.DisplayName(p), file.NotRegular(info.Mode()))
 			}
-			files = append(files, serverFile{name: p, rel: rel, info: info})
+			files = append(files, serverFile{name: file.DisplayName(p), rel: rel, info: info})
 			continue
 		}
 		err = fs.WalkDir(fsys, rel, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				return fmt.Errorf("server path %q: %w", path, pathError(err))
+				return fmt.Errorf("server path %q: %w", file.DisplayName(path), pathError(err))
 			}
 			if path != rel && !hidden && strings.HasPrefix(d.Name(), ".") {
 				if d.IsDir() {
@@ -79,17 +81,20 @@ func resolveServerPaths(root *os.Root, dataDir string, paths []string, hidden bo
 				return nil
 			}
 			if !d.Type().IsRegular() {
-				return nil // directories, and symbolic links, which might lead out
+				// Directories; symbolic links, which might lead out; named
+				// pipes, sockets and devices, skipped as rg skips them. A
+				// worker's open refuses one swapped in, without blocking.
+				return nil
 			}
 			info, err := d.Info()
 			if err != nil {
-				return fmt.Errorf("server path %q: %w", path, pathError(err))
+				return fmt.Errorf("server path %q: %w", file.DisplayName(path), pathError(err))
 			}
 			name := path // under the data directory itself
 			if rel != "." {
 				name = strings.TrimSuffix(p, "/") + strings.TrimPrefix(path, rel)
 			}
-			files = append(files, serverFile{name: name, rel: path, info: info})
+			files = append(files, serverFile{name: file.DisplayName(name), rel: path, info: info})
 			return nil
 		})
 		if err != nil {

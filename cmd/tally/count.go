@@ -6,12 +6,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
+	"io/fs"
 	"strings"
 
 	"tally/client"
 	"tally/count"
 	"tally/source"
+	"tally/source/file"
 	"tally/task"
 )
 
@@ -192,11 +193,16 @@ func (f *jobFlags) showProgress(e env) bool {
 }
 
 // readTargets reads one target per line; blank lines are skipped, and a CR
-// before the newline is dropped.
+// before the newline is dropped. It must be a regular file, as inputs must:
+// a named pipe's open would block.
 func readTargets(path string) ([]string, error) {
-	f, err := os.Open(path)
+	f, _, err := file.OpenRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read targets file: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("cannot read targets file %s: %w", file.DisplayName(path), err)
 	}
 	defer f.Close()
 	var out []string

@@ -3,7 +3,9 @@
 // embedded worker, the whole file system ("/"). Paths are confined to a
 // directory by os.Root: "..", and symbolic links that lead out (or are
 // absolute), are refused; the whole file system follows every link, as the
-// user's own shell does.
+// user's own shell does. Only regular files are read: a named pipe, socket
+// or device is refused before it is opened, and opened without blocking in
+// case one was swapped in (ErrNotRegular).
 package file
 
 import (
@@ -80,13 +82,16 @@ func (v *Volume) Stat(p, name string) (source.Info, error) {
 		return source.Info{}, fmt.Errorf("%s: %w", name, classify(err))
 	}
 	if !fi.Mode().IsRegular() {
-		return source.Info{}, fmt.Errorf("%w: %s is not a regular file", task.ErrInput, name)
+		return source.Info{}, fmt.Errorf("%s: %w", name, NotRegular(fi.Mode()))
 	}
 	return Info(p, name, fi), nil
 }
 
 // Info describes the regular file at the absolute path p, with info fi,
-// named name in results. Its version is exact: read in splits.
+// named name in results: a name as DisplayName shows it, since results
+// cross gRPC in protobuf strings, which must be valid UTF-8. Its URL is
+// always valid: it percent-encodes every byte of p that is not plain ASCII.
+// Its version is exact: read in splits.
 func Info(p, name string, fi fs.FileInfo) source.Info {
 	return source.Info{URL: URL(p), Name: name, Size: fi.Size(), Version: Version(fi), Exact: true}
 }
@@ -102,16 +107,12 @@ func (v *Volume) Open(ctx context.Context, ref task.Ref) (source.Object, error) 
 	if err != nil {
 		return nil, err
 	}
-	f, err := v.open(rel)
+	name := DisplayName(u.Path)
+	f, fi, err := v.open(rel)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", u.Path, classify(err))
+		return nil, fmt.Errorf("%s: %w", name, classify(err))
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", u.Path, err)
-	}
-	o := &object{f: f, path: u.Path, size: fi.Size(), version: ref.Version}
+	o := &object{f: f, path: name, size: fi.Size(), version: ref.Version}
 	if err := o.check(fi); err != nil {
 		f.Close()
 		return nil, err
@@ -126,11 +127,20 @@ func (v *Volume) stat(rel string) (fs.FileInfo, error) {
 	return v.root.Stat(rel)
 }
 
-func (v *Volume) open(rel string) (*os.File, error) {
+// open opens the regular file rel, refusing anything else before it is
+// opened and opening without blocking, as OpenRegular does.
+func (v *Volume) open(rel string) (*os.File, fs.FileInfo, error) {
 	if v.root == nil {
-		return os.Open(filepath.Join(v.dir, rel))
+		return OpenRegular(filepath.Join(v.dir, rel))
 	}
-	return v.root.Open(rel)
+	fi, err := v.root.Stat(rel)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, NotRegular(fi.Mode())
+	}
+	return checkRegular(v.root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0))
 }
 
 // rel is p relative to the volume's directory, or an input error when p is not inside it.
@@ -138,11 +148,11 @@ func (v *Volume) rel(p string) (string, error) {
 	p = path.Clean(filepath.ToSlash(p))
 	dir := filepath.ToSlash(v.dir)
 	if !path.IsAbs(p) {
-		return "", fmt.Errorf("%w: %s is not an absolute path", task.ErrInput, p)
+		return "", fmt.Errorf("%w: %s is not an absolute path", task.ErrInput, DisplayName(p))
 	}
 	rel := strings.TrimPrefix(strings.TrimPrefix(p, dir), "/")
 	if p != dir && !strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/") {
-		return "", fmt.Errorf("%w: %s is outside the volume %s", task.ErrInput, p, v.dir)
+		return "", fmt.Errorf("%w: %s is outside the volume %s", task.ErrInput, DisplayName(p), DisplayName(v.dir))
 	}
 	if rel == "" {
 		rel = "."
@@ -174,7 +184,7 @@ func unwrapPath(err error) error {
 // object is an open file pinned to a version.
 type object struct {
 	f       *os.File
-	path    string
+	path    string // as errors show it: DisplayName
 	size    int64
 	version string // "" when not pinned
 }
@@ -200,7 +210,7 @@ func (o *object) ReadAt(p []byte, off int64) (int, error) {
 
 func (o *object) check(fi fs.FileInfo) error {
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%w: %s is not a regular file", task.ErrInput, o.path)
+		return fmt.Errorf("%s: %w", o.path, NotRegular(fi.Mode()))
 	}
 	if o.version != "" && Version(fi) != o.version {
 		return fmt.Errorf("%s: %w (size and modification time differ)", o.path, source.ErrChanged)
