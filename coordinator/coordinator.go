@@ -98,6 +98,10 @@ type Config struct {
 	WorkerWait time.Duration
 	// DrainTimeout bounds how long a leaving worker may take to answer its chunks.
 	DrainTimeout time.Duration
+	// AnswerTimeout is how long a worker that holds chunks may answer none
+	// before its link is cut, its chunks go to other workers and it waits
+	// as long again before it gets more; 0 waits forever.
+	AnswerTimeout time.Duration
 	// Logger receives the coordinator's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -119,6 +123,7 @@ func DefaultConfig() Config {
 		MaxTargetBytes:    4096,
 		MaxJobs:           64,
 		DrainTimeout:      10 * time.Second,
+		AnswerTimeout:     5 * time.Minute,
 	}
 }
 
@@ -200,7 +205,7 @@ func Start(cfg Config) (*Coordinator, error) {
 	}
 	c.ctx, c.stop = context.WithCancel(context.Background())
 	c.pool = &pool{log: log, dial: cfg.Dial, sched: c.sched, deliver: c.deliver, backup: c.straggler, read: c.readSplit,
-		drain: cfg.DrainTimeout, metrics: cfg.Metrics, sessions: map[string]*session{}}
+		drain: cfg.DrainTimeout, silence: cfg.AnswerTimeout, metrics: cfg.Metrics, sessions: map[string]*session{}}
 
 	if cfg.Cluster != nil {
 		ccfg := *cfg.Cluster

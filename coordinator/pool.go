@@ -40,6 +40,9 @@ type pool struct {
 	// read reads a split for a worker that cannot reach its store.
 	read    func(ctx context.Context, ref task.Ref) ([]byte, error)
 	drain   time.Duration
+	// silence is how long a worker holding chunks may go without
+	// answering any before its link is cut; 0 waits forever.
+	silence time.Duration
 	metrics *metrics.Metrics // may be nil
 
 	mu       sync.Mutex // guards sessions
@@ -53,9 +56,11 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu       sync.Mutex // guards state, inflight, slots, storage and done
+	mu       sync.Mutex // guards state, inflight, slots, storage, done, heard and silent
 	state    string
 	inflight map[*unit]struct{}
+	heard    time.Time // the last answer, or when the worker last got work while idle
+	silent   bool      // the link was cut for silence
 	slots    int
 	storage  task.Storage // what the worker reads by reference, as its link says
 	done     uint64
@@ -151,7 +156,10 @@ func (p *pool) run(s *session) {
 			p.log.Warn("worker unreachable", "worker", s.name, "err", err)
 		} else {
 			backoff = 100 * time.Millisecond
-			p.serve(s, link)
+			if p.serve(s, link) {
+				// A worker that went silent waits before it gets work again.
+				backoff = p.silence
+			}
 		}
 		select {
 		case <-time.After(backoff):
@@ -163,17 +171,19 @@ func (p *pool) run(s *session) {
 
 // serve dispatches chunks over one link until it fails or the session ends. On
 // a graceful end the worker finishes what it holds; whatever is still in flight
-// when the link goes is queued again for other workers.
-func (p *pool) serve(s *session, link task.Link) {
+// when the link goes is queued again for other workers. It reports whether
+// the link was cut because the worker went silent.
+func (p *pool) serve(s *session, link task.Link) (silent bool) {
 	free := make(chan struct{}, link.Slots())
 	for range link.Slots() {
 		free <- struct{}{}
 	}
 	s.mu.Lock()
-	s.state, s.slots, s.storage = stateReady, link.Slots(), link.Storage()
+	s.state, s.slots, s.storage, s.silent = stateReady, link.Slots(), link.Storage(), false
 	s.mu.Unlock()
 
 	lctx, lcancel := context.WithCancel(s.ctx)
+	go p.watchSilence(lctx, s, func() { link.Close(); lcancel() })
 	recvDone := make(chan error, 1)
 	go func() {
 		recvDone <- p.receive(s, link, free)
@@ -219,6 +229,9 @@ func (p *pool) serve(s *session, link task.Link) {
 			break
 		}
 		s.mu.Lock()
+		if len(s.inflight) == 0 {
+			s.heard = time.Now()
+		}
 		s.inflight[t] = struct{}{}
 		s.mu.Unlock()
 		t.started(s.name)
@@ -262,13 +275,47 @@ func (p *pool) serve(s *session, link task.Link) {
 	s.setState(stateFailed)
 	if handedBack {
 		s.forget()
-		return
+		return false
 	}
-	if err == nil || errors.Is(err, io.EOF) {
+	s.mu.Lock()
+	silent = s.silent
+	s.mu.Unlock()
+	if silent {
+		// As a crash: the chunks go to others, and one that meets only
+		// silence fails its job after MaxAttempts instead of waiting forever.
+		err = fmt.Errorf("worker answered nothing for %v with chunks in flight (--answer-timeout)", p.silence)
+	} else if err == nil || errors.Is(err, io.EOF) {
 		err = errors.New("worker closed the session")
 	}
 	p.log.Warn("worker link failed", "worker", s.name, "err", err)
 	p.requeueLost(s, err)
+	return silent
+}
+
+// watchSilence cuts the link (cut) when s holds chunks and has answered
+// none for p.silence: a worker that takes chunks and never answers (hung,
+// or not a real worker) cannot hold a job forever.
+func (p *pool) watchSilence(ctx context.Context, s *session, cut func()) {
+	if p.silence <= 0 {
+		return
+	}
+	tick := time.NewTicker(min(p.silence/4, time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		s.mu.Lock()
+		quiet := len(s.inflight) > 0 && time.Since(s.heard) > p.silence
+		s.silent = s.silent || quiet
+		s.mu.Unlock()
+		if quiet {
+			cut()
+			return
+		}
+	}
 }
 
 // takes reports whether s may run t: a chunk; a split that s's worker reads
@@ -351,6 +398,7 @@ func (p *pool) receive(s *session, link task.Link, free chan<- struct{}) error {
 func (s *session) take(r task.Result) *unit {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.heard = time.Now()
 	for t := range s.inflight {
 		if t.id == r.ChunkID && t.job.id == r.JobID {
 			delete(s.inflight, t)

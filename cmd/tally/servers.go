@@ -203,6 +203,7 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	var sf storeFlags
 	sf.register(fs)
 	workerWait := fs.Duration("worker-wait", def.WorkerWait, "how long a job waits for a worker before it fails (0: forever)")
+	answerTimeout := fs.Duration("answer-timeout", def.AnswerTimeout, "how long a worker holding chunks may answer none before its link is cut and its chunks go to others (0: forever)")
 	var tlsCfg security.TLS
 	registerTLS(fs, &tlsCfg, "coordinator: serves clients with it and presents it to workers")
 	token := fs.String("token", "", "bearer token clients must send (health checks need none); prefer --token-file, which keeps it off the command line")
@@ -236,7 +237,7 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	cfg.Metrics, cfg.Stores, cfg.Dial = n.metrics, stores, dial
 	cfg.ListenAddr, cfg.Cluster, cfg.ChunkSize, cfg.BlockSize, cfg.Logger = *listen, &ccfg, int(chunkSize), int(blockSize), log
 	cfg.MinBlock = min(cfg.MinBlock, cfg.BlockSize)
-	cfg.WorkerWait, cfg.MaxAttempts, cfg.DataDir = *workerWait, *maxAttempts, *dataDir
+	cfg.WorkerWait, cfg.MaxAttempts, cfg.DataDir, cfg.AnswerTimeout = *workerWait, *maxAttempts, *dataDir, *answerTimeout
 	cfg.TLS, cfg.Token, cfg.Insecure = tlsCfg, tok, n.posture.Insecure
 	cfg.MaxJobs, cfg.MaxTargets, cfg.MaxTargetBytes = *maxJobs, *maxTargets, *maxTargetBytes
 	if cfg.MaxLine < cfg.ChunkSize {
