@@ -38,8 +38,8 @@ type pool struct {
 	deliver func(workerName string, t *unit, r task.Result)
 	backup  func(workerName string, can func(*unit) bool) *unit // a straggler to copy, or nil
 	// read reads a split for a worker that cannot reach its store.
-	read    func(ctx context.Context, ref task.Ref) ([]byte, error)
-	drain   time.Duration
+	read  func(ctx context.Context, ref task.Ref) ([]byte, error)
+	drain time.Duration
 	// silence is how long a worker holding chunks may go without
 	// answering any before its link is cut; 0 waits forever.
 	silence time.Duration

@@ -19,7 +19,9 @@ func TestSilentWorkers(t *testing.T) {
 	hole := func() (task.Link, error) {
 		return newAsyncLink(2, func(ctx context.Context, t task.Task, emit func(event) bool) { <-ctx.Done() }), nil
 	}
-	fast := func(c *Config) { c.AnswerTimeout, c.MaxAttempts, c.WorkerWait = 300*time.Millisecond, 2, 30*time.Second }
+	fast := func(c *Config) {
+		c.AnswerTimeout, c.MaxAttempts, c.WorkerWait = 300*time.Millisecond, 2, 30*time.Second
+	}
 	q := countQ(count.Token, false, "the", "a")
 
 	t.Run("alone", func(t *testing.T) {
@@ -39,7 +41,9 @@ func TestSilentWorkers(t *testing.T) {
 		log := &answerLog{}
 		workers := map[string]func() (task.Link, error){
 			"hole": hole,
-			"real": func() (task.Link, error) { return newScriptedLink(2, countingScript("real", engine, log, deliver)), nil },
+			"real": func() (task.Link, error) {
+				return newScriptedLink(2, countingScript("real", engine, log, deliver)), nil
+			},
 		}
 		_, cl := MustFaultCoordinator(t, workers, fast)
 		ds := faultDocs(t)
