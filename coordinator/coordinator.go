@@ -26,7 +26,6 @@ import (
 	"tally/chunk"
 	"tally/cluster"
 	"tally/metrics"
-	tallyv1 "tally/proto/tally/v1"
 	"tally/security"
 	"tally/source"
 	"tally/source/file"
@@ -244,7 +243,9 @@ func (c *Coordinator) listen() error {
 	if err != nil {
 		return fmt.Errorf("client API TLS: %w", err)
 	}
-	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(maxClientMessage), grpc.Creds(serverCreds)}, c.cfg.Metrics.ServerOptions()...)
+	dec := &decoder{}
+	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(maxClientMessage), grpc.Creds(serverCreds), grpc.ForceServerCodecV2(dec.codec())},
+		c.cfg.Metrics.ServerOptions()...)
 	if c.cfg.Token != "" {
 		unary, stream := security.TokenInterceptors(c.cfg.Token)
 		opts = append(opts, grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
@@ -255,7 +256,7 @@ func (c *Coordinator) listen() error {
 	c.grpc = grpc.NewServer(opts...)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
-	tallyv1.RegisterCoordinatorServiceServer(c.grpc, &service{c: c})
+	c.grpc.RegisterService(dec.service(), &service{c: c})
 	reflection.Register(c.grpc)
 	c.cfg.Metrics.InitGRPC(c.grpc)
 	return nil

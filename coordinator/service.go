@@ -2,7 +2,9 @@ package coordinator
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -36,6 +38,9 @@ const bigTable = 1 << 16
 
 func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 	first, err := stream.Recv()
+	if errors.Is(err, io.EOF) {
+		return status.Error(codes.InvalidArgument, "the client closed RunJob without a JobStart: its first message must be one")
+	}
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	tallyv1 "tally/proto/tally/v1"
 	"tally/task"
 )
@@ -51,6 +54,9 @@ func (s *upload) Read(p []byte) (int, error) {
 		if errors.Is(err, io.EOF) {
 			s.ended = true
 			continue
+		}
+		if status.Code(err) == codes.InvalidArgument { // a message that did not decode
+			return 0, fmt.Errorf("%w: %s", task.ErrInput, status.Convert(err).Message())
 		}
 		if err != nil {
 			return 0, fmt.Errorf("receive upload: %w", err)
