@@ -82,6 +82,15 @@ type Config struct {
 	MaxTargetBytes int
 	// MaxJobs bounds the jobs running at once (ResourceExhausted beyond).
 	MaxJobs int
+	// MaxJobsPerClient bounds the jobs one client runs at once
+	// (ResourceExhausted beyond), so that one client cannot take every one
+	// of MaxJobs; 0 sets no bound. clientKey says who counts as one client.
+	MaxJobsPerClient int
+	// IdleTimeout ends a RunJob call whose client sends nothing for so long
+	// while the coordinator waits for its next message (its job start or
+	// its upload; not once the upload has ended and the client waits for
+	// the answer), and frees its job slot; 0 waits forever.
+	IdleTimeout time.Duration
 	// JobHistory is how many finished jobs are remembered.
 	JobHistory int
 	// HistoryTopEntries bounds the frequency-table entries remembered
@@ -113,6 +122,8 @@ func DefaultConfig() Config {
 		MaxTargets:        10000,
 		MaxTargetBytes:    4096,
 		MaxJobs:           64,
+		MaxJobsPerClient:  16,
+		IdleTimeout:       30 * time.Second,
 		DrainTimeout:      10 * time.Second,
 	}
 }
@@ -143,6 +154,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("window %d must be at least 1 chunk", c.Window)
 	case c.MaxAttempts < 1:
 		return fmt.Errorf("max attempts %d must be at least 1", c.MaxAttempts)
+	case c.MaxJobs < 0 || c.MaxJobsPerClient < 0:
+		return fmt.Errorf("max jobs %d and max jobs per client %d must not be negative", c.MaxJobs, c.MaxJobsPerClient)
+	case c.IdleTimeout < 0:
+		return fmt.Errorf("idle timeout %s must not be negative", c.IdleTimeout)
 	}
 	return nil
 }
@@ -171,6 +186,9 @@ type Coordinator struct {
 	ctx     context.Context // ends when the coordinator closes
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
+	// admitting makes the check of the job limits and the registration of
+	// the job one step, so that calls at once cannot pass a limit together.
+	admitting sync.Mutex
 
 	closeOnce sync.Once
 }
@@ -446,9 +464,6 @@ func (c *Coordinator) watchWaiting() {
 	}
 }
 
-// errTooManyJobs refuses a job beyond Config.MaxJobs.
-var errTooManyJobs = errors.New("too many jobs running")
-
 // checkLimits refuses queries beyond the configured bounds.
 func (c *Coordinator) checkLimits(q task.Query) error {
 	cq := q.Spec.Count
@@ -466,17 +481,10 @@ func (c *Coordinator) checkLimits(q task.Query) error {
 	return nil
 }
 
-// admit creates and registers a job, unless MaxJobs are running.
-func (c *Coordinator) admit(parent context.Context, q task.Query) (*job, error) {
-	if c.cfg.MaxJobs > 0 && len(c.jobs.running()) >= c.cfg.MaxJobs {
-		return nil, fmt.Errorf("%w: %d at once is the limit; retry later", errTooManyJobs, c.cfg.MaxJobs)
-	}
-	return c.newJob(parent, q), nil
-}
-
 // newJob creates and registers a job.
-func (c *Coordinator) newJob(parent context.Context, q task.Query) *job {
+func (c *Coordinator) newJob(parent context.Context, q task.Query, client string) *job {
 	j := newJob(parent, newID(), q, c.cfg.Window, c.cfg.MaxAttempts)
+	j.client = client
 	j.metrics = c.cfg.Metrics
 	stop := context.AfterFunc(c.ctx, func() { j.fail(fmt.Errorf("coordinator is shutting down")) })
 	// When the job ends, free what it holds: its queued chunks, and the hook
