@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"tally/chunk"
@@ -262,7 +263,8 @@ func (c *Coordinator) listen() error {
 		return fmt.Errorf("client API TLS: %w", err)
 	}
 	dec := &decoder{}
-	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(maxClientMessage), grpc.Creds(serverCreds), grpc.ForceServerCodecV2(dec.codec())},
+	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(maxClientMessage), grpc.Creds(serverCreds), grpc.ForceServerCodecV2(dec.codec()),
+		grpc.KeepaliveEnforcementPolicy(keepaliveClients), grpc.KeepaliveParams(keepaliveServer)},
 		c.cfg.Metrics.ServerOptions()...)
 	if c.cfg.Token != "" {
 		unary, stream := security.TokenInterceptors(c.cfg.Token)
@@ -279,6 +281,18 @@ func (c *Coordinator) listen() error {
 	c.cfg.Metrics.InitGRPC(c.grpc)
 	return nil
 }
+
+// Keepalive of the client API. Clients ping every 10 s at most (grpc-go's
+// least, client.KeepaliveTime): allowing pings every 5 s keeps them from
+// being sent away (GOAWAY "too_many_pings", which grpc-go's default
+// enforcement of 5 minutes would do). The coordinator pings a client whose
+// connection has been silent for 15 s and drops it 10 s later without an
+// answer, so a client that vanished or stopped no longer holds its call
+// (and its job) once its upload is over and the idle timeout no longer runs.
+var (
+	keepaliveClients = keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}
+	keepaliveServer  = keepalive.ServerParameters{Time: 15 * time.Second, Timeout: 10 * time.Second}
+)
 
 // ErrNoWorkers fails a job that waited longer than Config.WorkerWait for a worker.
 var ErrNoWorkers = errors.New("no workers")
