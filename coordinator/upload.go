@@ -88,7 +88,7 @@ var errIdle = errors.New("client idle")
 // idleError says that a client sent nothing for the idle timeout while the
 // coordinator waited for what.
 func (c *Coordinator) idleError(what string) error {
-	return fmt.Errorf("%w: the client sent nothing for %s while the coordinator waited for %s (the coordinator's --idle-timeout); the call is ended and its job slot freed",
+	return fmt.Errorf("%w: the client sent nothing for %s while the coordinator waited for %s (the coordinator's --idle-timeout), so the call was ended",
 		errIdle, c.cfg.IdleTimeout, what)
 }
 

@@ -33,9 +33,12 @@ func TestStoppedCoordinator(t *testing.T) {
 	skipShort(t)
 	coord, addr, gossip := startCoordinator(t)
 	w := startProc(t, "worker1", "worker", "--join", gossip, "--threads", "1", "--throttle", "1MB", "--metrics", "127.0.0.1:0")
-	m := metricsLine.FindStringSubmatch(w.stderr.String())
-	if m == nil {
-		t.Fatalf("worker1: no metrics address on stderr:\n%s", w.stderr)
+	// Its logs come through a pipe of their own: they may lag its first line.
+	var m []string
+	for deadline := time.Now().Add(10 * time.Second); m == nil; time.Sleep(50 * time.Millisecond) {
+		if m = metricsLine.FindStringSubmatch(w.stderr.String()); m == nil && time.Now().After(deadline) {
+			t.Fatalf("worker1: no metrics address on stderr after 10s:\n%s", w.stderr)
+		}
 	}
 	workerMetrics := "http://" + m[1] + "/metrics"
 	waitReady(t, addr, 1, 30*time.Second)
