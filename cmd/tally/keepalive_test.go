@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -52,10 +53,10 @@ func TestStoppedCoordinator(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*stoppedBound)
 	defer cancel()
 	counting := make(chan struct{})
+	var once sync.Once
 	onProgress := func(p client.Progress) {
-		if p.BytesCounted > 0 && counting != nil {
-			close(counting)
-			counting = nil
+		if p.BytesCounted > 0 {
+			once.Do(func() { close(counting) })
 		}
 	}
 	docs, err := client.FileDocuments([]string{path}, nil, client.FileOptions{})
