@@ -124,7 +124,7 @@ func (s *session) toProto() *tallyv1.Worker {
 
 // toStatus maps an error to a gRPC status, in one place: a bad input is
 // InvalidArgument, a limit ResourceExhausted, no workers FailedPrecondition,
-// a cancel Canceled, and anything else the code other.
+// an idle client DeadlineExceeded, a cancel Canceled, and anything else the code other.
 func toStatus(err error, other codes.Code) error {
 	code := other
 	switch {
@@ -134,6 +134,8 @@ func toStatus(err error, other codes.Code) error {
 		code = codes.InvalidArgument
 	case errors.Is(err, ErrNoWorkers):
 		code = codes.FailedPrecondition
+	case errors.Is(err, errIdle):
+		code = codes.DeadlineExceeded
 	case errors.Is(err, context.Canceled):
 		code = codes.Canceled
 	}

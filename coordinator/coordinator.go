@@ -21,12 +21,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"tally/chunk"
 	"tally/cluster"
 	"tally/metrics"
-	tallyv1 "tally/proto/tally/v1"
 	"tally/security"
 	"tally/source"
 	"tally/source/file"
@@ -87,6 +87,15 @@ type Config struct {
 	MaxTargetBytes int
 	// MaxJobs bounds the jobs running at once (ResourceExhausted beyond).
 	MaxJobs int
+	// MaxJobsPerClient bounds the jobs one client runs at once
+	// (ResourceExhausted beyond), so that one client cannot take every one
+	// of MaxJobs; 0 sets no bound. clientKey says who counts as one client.
+	MaxJobsPerClient int
+	// IdleTimeout ends a RunJob call whose client sends nothing for so long
+	// while the coordinator waits for its next message (its job start or
+	// its upload; not once the upload has ended and the client waits for
+	// the answer), and frees its job slot; 0 waits forever.
+	IdleTimeout time.Duration
 	// JobHistory is how many finished jobs are remembered.
 	JobHistory int
 	// HistoryTopEntries bounds the frequency-table entries remembered
@@ -122,6 +131,8 @@ func DefaultConfig() Config {
 		MaxTargets:        10000,
 		MaxTargetBytes:    4096,
 		MaxJobs:           64,
+		MaxJobsPerClient:  16,
+		IdleTimeout:       30 * time.Second,
 		DrainTimeout:      10 * time.Second,
 		AnswerTimeout:     5 * time.Minute,
 	}
@@ -153,6 +164,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("window %d must be at least 1 chunk", c.Window)
 	case c.MaxAttempts < 1:
 		return fmt.Errorf("max attempts %d must be at least 1", c.MaxAttempts)
+	case c.MaxJobs < 0 || c.MaxJobsPerClient < 0:
+		return fmt.Errorf("max jobs %d and max jobs per client %d must not be negative", c.MaxJobs, c.MaxJobsPerClient)
+	case c.IdleTimeout < 0:
+		return fmt.Errorf("idle timeout %s must not be negative", c.IdleTimeout)
 	}
 	return nil
 }
@@ -181,6 +196,9 @@ type Coordinator struct {
 	ctx     context.Context // ends when the coordinator closes
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
+	// admitting makes the check of the job limits and the registration of
+	// the job one step, so that calls at once cannot pass a limit together.
+	admitting sync.Mutex
 
 	closeOnce sync.Once
 }
@@ -256,8 +274,11 @@ func (c *Coordinator) listen() error {
 	if err != nil {
 		return fmt.Errorf("client API TLS: %w", err)
 	}
-	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(maxClientMessage), grpc.Creds(serverCreds)}, c.cfg.Metrics.ServerOptions()...)
-	policy := security.Policy{Token: c.cfg.Token, Roles: []security.Role{security.RoleClient}, RequireCert: c.cfg.TLS.Enabled()}
+	dec := &decoder{}
+	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(maxClientMessage), grpc.Creds(serverCreds), grpc.ForceServerCodecV2(dec.codec()),
+		grpc.KeepaliveEnforcementPolicy(keepaliveClients), grpc.KeepaliveParams(keepaliveServer)},
+		c.cfg.Metrics.ServerOptions()...)
+	policy := security.Policy{Token: c.cfg.Token, Roles: []security.Role{security.RoleClient}, RequireCert: c.cfg.TLS.Mutual()}
 	unary, stream := policy.Interceptors()
 	opts = append(opts, grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
 	if c.lis, err = net.Listen("tcp", c.cfg.ListenAddr); err != nil {
@@ -266,11 +287,23 @@ func (c *Coordinator) listen() error {
 	c.grpc = grpc.NewServer(opts...)
 	c.health = health.NewServer()
 	healthpb.RegisterHealthServer(c.grpc, c.health)
-	tallyv1.RegisterCoordinatorServiceServer(c.grpc, &service{c: c})
+	c.grpc.RegisterService(dec.service(), &service{c: c})
 	reflection.Register(c.grpc)
 	c.cfg.Metrics.InitGRPC(c.grpc)
 	return nil
 }
+
+// Keepalive of the client API. Clients ping every 10 s at most (grpc-go's
+// least, client.KeepaliveTime): allowing pings every 5 s keeps them from
+// being sent away (GOAWAY "too_many_pings", which grpc-go's default
+// enforcement of 5 minutes would do). The coordinator pings a client whose
+// connection has been silent for 15 s and drops it 10 s later without an
+// answer, so a client that vanished or stopped no longer holds its call
+// (and its job) once its upload is over and the idle timeout no longer runs.
+var (
+	keepaliveClients = keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}
+	keepaliveServer  = keepalive.ServerParameters{Time: 15 * time.Second, Timeout: 10 * time.Second}
+)
 
 // ErrNoWorkers fails a job that waited longer than Config.WorkerWait for a worker.
 var ErrNoWorkers = errors.New("no workers")
@@ -456,9 +489,6 @@ func (c *Coordinator) watchWaiting() {
 	}
 }
 
-// errTooManyJobs refuses a job beyond Config.MaxJobs.
-var errTooManyJobs = errors.New("too many jobs running")
-
 // checkLimits refuses queries beyond the configured bounds.
 func (c *Coordinator) checkLimits(q task.Query) error {
 	cq := q.Spec.Count
@@ -476,17 +506,10 @@ func (c *Coordinator) checkLimits(q task.Query) error {
 	return nil
 }
 
-// admit creates and registers a job, unless MaxJobs are running.
-func (c *Coordinator) admit(parent context.Context, q task.Query) (*job, error) {
-	if c.cfg.MaxJobs > 0 && len(c.jobs.running()) >= c.cfg.MaxJobs {
-		return nil, fmt.Errorf("%w: %d at once is the limit; retry later", errTooManyJobs, c.cfg.MaxJobs)
-	}
-	return c.newJob(parent, q), nil
-}
-
 // newJob creates and registers a job.
-func (c *Coordinator) newJob(parent context.Context, q task.Query) *job {
+func (c *Coordinator) newJob(parent context.Context, q task.Query, client string) *job {
 	j := newJob(parent, newID(), q, c.cfg.Window, c.cfg.MaxAttempts)
+	j.client = client
 	j.metrics = c.cfg.Metrics
 	stop := context.AfterFunc(c.ctx, func() { j.fail(fmt.Errorf("coordinator is shutting down")) })
 	// When the job ends, free what it holds: its queued chunks, and the hook

@@ -25,6 +25,7 @@ type document struct {
 // change goes through a method that holds mu.
 type job struct {
 	id       string
+	client   string // who submitted the job (clientKey), "" for a caller in this process
 	query    task.Query
 	created  time.Time
 	ctx      context.Context // ends when the job ends, for whatever reason

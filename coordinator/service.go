@@ -2,7 +2,9 @@ package coordinator
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -35,7 +37,10 @@ const progressEvery = 250 * time.Millisecond
 const bigTable = 1 << 16
 
 func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
-	first, err := stream.Recv()
+	first, err := s.recvStart(stream)
+	if errors.Is(err, io.EOF) {
+		return status.Error(codes.InvalidArgument, "the client closed RunJob without a JobStart: its first message must be one")
+	}
 	if err != nil {
 		return err
 	}
@@ -61,9 +66,15 @@ func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 	if err != nil {
 		return toStatus(err, codes.Unavailable)
 	}
-	h, err := s.c.Submit(stream.Context(), Request{
+	// An upload that stalls ends the job, through its context.
+	ctx, cancel := context.WithCancelCause(stream.Context())
+	defer cancel(nil)
+	idle := newIdleTimer(s.c.cfg.IdleTimeout, func() { cancel(s.c.idleError("its upload")) })
+	defer idle.stop()
+	h, err := s.c.Submit(ctx, Request{
 		Query: q, ChunkSize: int(start.GetChunkSize()), BlockSize: int(start.GetBlockSize()),
-		Inputs: List(append(stored, objects...), &upload{stream: stream}),
+		Inputs: List(append(stored, objects...), &upload{stream: stream, idle: idle}),
+		Client: clientKey(stream.Context()),
 	})
 	if err != nil {
 		return toStatus(err, codes.Internal)
@@ -81,6 +92,33 @@ func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 	// in stream.Recv on a stalled client, and returning ends the stream,
 	// which unblocks it.
 	return err
+}
+
+// recvStart receives the first message of a RunJob call, waiting at most
+// Config.IdleTimeout. A receive cannot be stopped: the goroutine that waits
+// on a client that sends nothing returns when the call ends, which the
+// caller's return does.
+func (s *service) recvStart(stream tallyv1.CoordinatorService_RunJobServer) (*tallyv1.RunJobRequest, error) {
+	if s.c.cfg.IdleTimeout <= 0 {
+		return stream.Recv()
+	}
+	type received struct {
+		m   *tallyv1.RunJobRequest
+		err error
+	}
+	got := make(chan received, 1)
+	go func() {
+		m, err := stream.Recv()
+		got <- received{m, err}
+	}()
+	timer := time.NewTimer(s.c.cfg.IdleTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-got:
+		return r.m, r.err
+	case <-timer.C:
+		return nil, toStatus(s.c.idleError("its JobStart"), codes.DeadlineExceeded)
+	}
 }
 
 // report sends progress until j ends, then its result (its table packed if

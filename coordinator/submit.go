@@ -21,6 +21,9 @@ type Request struct {
 	BlockSize int
 	// Inputs yields the documents, in order.
 	Inputs Inputs
+	// Client names who submits the job, for Config.MaxJobsPerClient (see
+	// clientKey); "" is a caller in this process, which has no such bound.
+	Client string
 }
 
 // Input is one document of a job: a stored one (Object), which the
@@ -96,14 +99,14 @@ func (h *Job) Wait() (*Result, error) {
 
 // Submit starts a job. It fails at once, before any work, for a query or
 // size beyond the limits (an error that wraps task.ErrInput) or when
-// Config.MaxJobs run (ErrTooManyJobs). ctx bounds the job: when it ends,
-// the job is cancelled. The job reads req.Inputs on a goroutine of its own.
+// Config.MaxJobs run, or Config.MaxJobsPerClient of req.Client's
+// (errTooManyJobs). ctx bounds the job: when it ends, the job is cancelled. The job reads req.Inputs on a goroutine of its own.
 func (c *Coordinator) Submit(ctx context.Context, req Request) (*Job, error) {
 	p, err := c.plan(req)
 	if err != nil {
 		return nil, task.InputError(err.Error())
 	}
-	j, err := c.admit(ctx, req.Query)
+	j, err := c.admit(ctx, req.Query, req.Client)
 	if err != nil {
 		return nil, err
 	}

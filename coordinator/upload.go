@@ -4,6 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	tallyv1 "tally/proto/tally/v1"
 	"tally/task"
@@ -13,6 +17,7 @@ import (
 // data messages, per document.
 type upload struct {
 	stream tallyv1.CoordinatorService_RunJobServer
+	idle   *idleTimer              // runs while a receive waits
 	buf    []byte                  // unread data of the current document
 	next   *tallyv1.DocumentHeader // header that ended the current document
 	begun  bool                    // a document header has been received
@@ -47,10 +52,15 @@ func (s *upload) Read(p []byte) (int, error) {
 		if s.next != nil || s.ended {
 			return 0, io.EOF
 		}
+		s.idle.waiting()
 		m, err := s.stream.Recv()
+		s.idle.received()
 		if errors.Is(err, io.EOF) {
 			s.ended = true
 			continue
+		}
+		if status.Code(err) == codes.InvalidArgument { // a message that did not decode
+			return 0, fmt.Errorf("%w: %s", task.ErrInput, status.Convert(err).Message())
 		}
 		if err != nil {
 			return 0, fmt.Errorf("receive upload: %w", err)
@@ -71,3 +81,47 @@ func (s *upload) Read(p []byte) (int, error) {
 	s.buf = s.buf[n:]
 	return n, nil
 }
+
+// errIdle ends a RunJob call whose client sent nothing for Config.IdleTimeout.
+var errIdle = errors.New("client idle")
+
+// idleError says that a client sent nothing for the idle timeout while the
+// coordinator waited for what.
+func (c *Coordinator) idleError(what string) error {
+	return fmt.Errorf("%w: the client sent nothing for %s while the coordinator waited for %s (the coordinator's --idle-timeout), so the call was ended",
+		errIdle, c.cfg.IdleTimeout, what)
+}
+
+// idleTimer calls expire when a receive from a client has waited longer
+// than the idle timeout. It runs only while a receive waits: an upload that
+// the coordinator does not read (its job's window is full) is not idle.
+type idleTimer struct {
+	limit time.Duration
+	timer *time.Timer // nil without a limit
+}
+
+func newIdleTimer(limit time.Duration, expire func()) *idleTimer {
+	t := &idleTimer{limit: limit}
+	if limit > 0 {
+		t.timer = time.AfterFunc(limit, expire)
+		t.timer.Stop()
+	}
+	return t
+}
+
+// waiting starts the timer before a receive.
+func (t *idleTimer) waiting() {
+	if t != nil && t.timer != nil {
+		t.timer.Reset(t.limit)
+	}
+}
+
+// received stops the timer after a receive.
+func (t *idleTimer) received() {
+	if t != nil && t.timer != nil {
+		t.timer.Stop()
+	}
+}
+
+// stop stops the timer for good.
+func (t *idleTimer) stop() { t.received() }

@@ -66,8 +66,10 @@ func dialGRPC(ctx context.Context, addr string, creds credentials.TransportCrede
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(task.MaxMessageBytes), grpc.MaxCallSendMsgSize(task.MaxMessageBytes)),
 		// Pings find a worker that hangs or whose network vanished without
-		// closing the connection, within seconds (workers allow pings every 5 s).
-		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 5 * time.Second, Timeout: 4 * time.Second, PermitWithoutStream: true}),
+		// closing the connection, within about 14 s: after 10 s of silence
+		// (grpc-go's least; it raised the 5 s this once asked for to 10 s,
+		// and workers allow pings every 5 s), and 4 s without an answer.
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 4 * time.Second, PermitWithoutStream: true}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("dial worker %s: %w", addr, err)

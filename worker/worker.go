@@ -111,6 +111,10 @@ func Start(cfg Config) (*Worker, error) {
 		grpc.MaxRecvMsgSize(task.MaxMessageBytes),
 		grpc.MaxSendMsgSize(task.MaxMessageBytes),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		// A coordinator that stops answering (SIGSTOP, a frozen machine, a
+		// network gone without a close) loses its session within about 20 s:
+		// its stream ends, and with it the session's tasks.
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 10 * time.Second}),
 	)...)
 	w.health = health.NewServer()
 	healthpb.RegisterHealthServer(w.grpc, w.health)

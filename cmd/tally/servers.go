@@ -209,6 +209,9 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	token := fs.String("token", "", "bearer token clients must send (health checks need none); prefer --token-file, which keeps it off the command line")
 	tokenFile := fs.String("token-file", "", "file holding the bearer token clients must send")
 	maxJobs := fs.Int("max-jobs", def.MaxJobs, "jobs running at once; more are refused (ResourceExhausted)")
+	maxJobsPerClient := fs.Int("max-jobs-per-client", def.MaxJobsPerClient,
+		"jobs one client runs at once, so that one cannot take every --max-jobs slot; more are refused (ResourceExhausted). A client is its TLS certificate's subject when it presents a verified one, else its IP address (clients behind one NAT share it). 0: no bound")
+	idleTimeout := fs.Duration("idle-timeout", def.IdleTimeout, "end a job whose client sends nothing for this long while its upload is read, freeing its slot (0: wait forever)")
 	maxTargets := fs.Int("max-targets", def.MaxTargets, "targets per count job")
 	maxTargetBytes := fs.Int("max-target-bytes", def.MaxTargetBytes, "bytes per target")
 	maxAttempts := fs.Int("max-attempts", def.MaxAttempts, "failures of one chunk (error or crashed worker) before its job fails")
@@ -240,6 +243,7 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	cfg.WorkerWait, cfg.MaxAttempts, cfg.DataDir, cfg.AnswerTimeout = *workerWait, *maxAttempts, *dataDir, *answerTimeout
 	cfg.TLS, cfg.Token, cfg.Insecure = tlsCfg, tok, n.posture.Insecure
 	cfg.MaxJobs, cfg.MaxTargets, cfg.MaxTargetBytes = *maxJobs, *maxTargets, *maxTargetBytes
+	cfg.MaxJobsPerClient, cfg.IdleTimeout = *maxJobsPerClient, *idleTimeout
 	if cfg.MaxLine < cfg.ChunkSize {
 		cfg.MaxLine = cfg.ChunkSize
 	}

@@ -1,0 +1,66 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
+
+	"tally/task"
+)
+
+// errTooManyJobs refuses a job beyond Config.MaxJobs or Config.MaxJobsPerClient.
+var errTooManyJobs = errors.New("too many jobs running")
+
+// admit creates and registers a job, unless MaxJobs are running, or
+// MaxJobsPerClient of client's.
+func (c *Coordinator) admit(parent context.Context, q task.Query, client string) (*job, error) {
+	c.admitting.Lock()
+	defer c.admitting.Unlock()
+	running := c.jobs.running()
+	if c.cfg.MaxJobs > 0 && len(running) >= c.cfg.MaxJobs {
+		return nil, fmt.Errorf("%w: %d at once is the limit (--max-jobs); retry later", errTooManyJobs, c.cfg.MaxJobs)
+	}
+	if client != "" && c.cfg.MaxJobsPerClient > 0 {
+		mine := 0
+		for _, j := range running {
+			if j.client == client {
+				mine++
+			}
+		}
+		if mine >= c.cfg.MaxJobsPerClient {
+			return nil, fmt.Errorf("%w: %d at once per client is the limit (--max-jobs-per-client) and %s runs %d; retry later",
+				errTooManyJobs, c.cfg.MaxJobsPerClient, client, mine)
+		}
+	}
+	return c.newJob(parent, q, client), nil
+}
+
+// clientKey names the client of a call, for Config.MaxJobsPerClient: the
+// subject of its certificate when the connection verified one (mutual TLS:
+// each certificate is one client, wherever it connects from), else its IP
+// address, without the port, so that opening more connections does not
+// make more clients.
+//
+// An address is a rough identity. Clients behind one NAT or proxy, or all
+// on one machine, share one bound; a client with many addresses (an IPv6
+// prefix) gets one bound per address. A bearer token names no one: every
+// holder of the token counts by address. Clients that share a certificate
+// share its bound.
+func clientKey(ctx context.Context) string {
+	p, ok := peer.FromContext(ctx)
+	if !ok || p.Addr == nil {
+		return ""
+	}
+	if info, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(info.State.VerifiedChains) > 0 && len(info.State.VerifiedChains[0]) > 0 {
+		return "certificate " + info.State.VerifiedChains[0][0].Subject.String()
+	}
+	host, _, err := net.SplitHostPort(p.Addr.String())
+	if err != nil {
+		return p.Addr.String()
+	}
+	return host
+}
