@@ -24,19 +24,29 @@ func (c *Coordinator) admit(parent context.Context, q task.Query, client string)
 	if c.cfg.MaxJobs > 0 && len(running) >= c.cfg.MaxJobs {
 		return nil, fmt.Errorf("%w: %d at once is the limit (--max-jobs); retry later", errTooManyJobs, c.cfg.MaxJobs)
 	}
-	if client != "" && c.cfg.MaxJobsPerClient > 0 {
+	if limit := c.perClient(); client != "" && limit > 0 {
 		mine := 0
 		for _, j := range running {
 			if j.client == client {
 				mine++
 			}
 		}
-		if mine >= c.cfg.MaxJobsPerClient {
+		if mine >= limit {
 			return nil, fmt.Errorf("%w: %d at once per client is the limit (--max-jobs-per-client) and %s runs %d; retry later",
-				errTooManyJobs, c.cfg.MaxJobsPerClient, client, mine)
+				errTooManyJobs, limit, client, mine)
 		}
 	}
 	return c.newJob(parent, q, client), nil
+}
+
+// perClient is the jobs one client may run at once: MaxJobsPerClient, but
+// never every slot of MaxJobs, so that one client always leaves room.
+func (c *Coordinator) perClient() int {
+	limit := c.cfg.MaxJobsPerClient
+	if c.cfg.MaxJobs > 1 && (limit <= 0 || limit >= c.cfg.MaxJobs) {
+		limit = max(1, c.cfg.MaxJobs*3/4)
+	}
+	return limit
 }
 
 // clientKey names the client of a call, for Config.MaxJobsPerClient: the
