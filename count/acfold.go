@@ -30,6 +30,7 @@ func newRuneAC(pats []string, word bool) *runeAC {
 	seqs := make([][]int32, len(pats))
 	maxLen := 0
 	for i, p := range pats {
+		seqs[i] = make([]int32, 0, utf8.RuneCountInString(p))
 		for _, r := range p {
 			c := fold(r)
 			sym, ok := symbol[c]
@@ -82,23 +83,57 @@ func (m *runeAC) match(text []byte, counts []int64) (lines, tokens int64) {
 			s = v
 			continue
 		}
-		s = ^v
-		p := s / a.k
-		if a.own[p] < 0 {
-			p = a.dict[p]
-		}
-		for ; p >= 0; p = a.dict[p] {
-			pat := a.own[p]
-			start := n - int(a.plen[pat])
-			if start < lastEnd[pat] {
-				continue
+		// A state with outputs, or a sparse one: from a sparse state, step
+		// by its edges and failure links until back in a dense state.
+		for {
+			s = ^v
+			m.report(a.stateOf(s), text, i, n, ring, counts, lastEnd)
+			if s < a.dense {
+				break
 			}
-			if m.word && (wordBefore(text, ring[start&m.ringMask]) || wordAt(text, i)) {
-				continue
+			if i == len(text) {
+				return 0, 0
 			}
-			counts[pat]++
-			lastEnd[pat] = n
+			ring[n&m.ringMask] = i
+			sym, i = m.symbolAt(text, i)
+			n++
+			if v = a.sparseNext(s, sym); v >= 0 {
+				s = v
+				break
+			}
 		}
 	}
 	return 0, 0
+}
+
+// symbolAt returns the symbol of the character at text[i] and the index
+// past it.
+func (m *runeAC) symbolAt(text []byte, i int) (int32, int) {
+	if b := text[i]; b < utf8.RuneSelf {
+		return m.ascii[b], i + 1
+	}
+	r, size := decodeRune(text[i:])
+	return m.other[r], i + size
+}
+
+// report counts the patterns that end at state p after n characters (at
+// byte end), that start after their last counted match (and, in word mode,
+// whose boundaries hold).
+func (m *runeAC) report(p int32, text []byte, end, n int, ring []int, counts []int64, lastEnd []int) {
+	a := m.a
+	if a.own[p] < 0 {
+		p = a.dict[p]
+	}
+	for ; p >= 0; p = a.dict[p] {
+		pat := a.own[p]
+		start := n - int(a.plen[pat])
+		if start < lastEnd[pat] {
+			continue
+		}
+		if m.word && (wordBefore(text, ring[start&m.ringMask]) || wordAt(text, end)) {
+			continue
+		}
+		counts[pat]++
+		lastEnd[pat] = n
+	}
 }
