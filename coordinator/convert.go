@@ -127,7 +127,7 @@ func (s *session) toProto() *tallyv1.Worker {
 func toStatus(err error, other codes.Code) error {
 	code := other
 	switch {
-	case errors.Is(err, errTooManyJobs):
+	case errors.Is(err, errTooManyJobs), errors.Is(err, errMemory), errors.Is(err, task.ErrMemory):
 		code = codes.ResourceExhausted
 	case errors.Is(err, task.ErrInput):
 		code = codes.InvalidArgument
@@ -144,7 +144,7 @@ func jobError(s Snapshot) error {
 	switch {
 	case s.State == Canceled:
 		return status.Errorf(codes.Canceled, "job %s was cancelled", s.ID)
-	case errors.Is(s.Err, task.ErrInput):
+	case errors.Is(s.Err, task.ErrInput), errors.Is(s.Err, task.ErrMemory):
 		return toStatus(fmt.Errorf("job %s: %w", s.ID, s.Err), codes.Aborted)
 	}
 	return toStatus(fmt.Errorf("job %s failed: %w", s.ID, s.Err), codes.Aborted)

@@ -31,6 +31,7 @@ type job struct {
 	cancel   context.CancelCauseFunc
 	window   chan struct{}    // one token per chunk held: bounds the job's memory
 	attempts int              // failures of one chunk before the job fails
+	maxTop   int64            // bound of freq's memory; 0: none
 	metrics  *metrics.Metrics // may be nil
 
 	mu           sync.Mutex // guards every field below
@@ -172,6 +173,12 @@ func (j *job) complete(workerName string, r task.Result) (retry *unit) {
 		j.failLocked(r.Err) // a document that cannot be read, or a line too long: the same on any worker
 		return nil
 	}
+	if errors.Is(r.Err, task.ErrMemory) {
+		// Too large for the worker's memory: trying it on every worker in
+		// turn would at best fail the same way, at worst kill each one.
+		j.failLocked(fmt.Errorf("worker %s refused chunk %d: %w", workerName, t.id, r.Err))
+		return nil
+	}
 	if r.Err != nil {
 		if j.countFailure(t, workerName, r.Err) {
 			return t
@@ -196,7 +203,12 @@ func (j *job) complete(workerName string, r task.Result) (retry *unit) {
 	j.progress.BytesCounted += size
 	j.metrics.Merged(int(size))
 	if r.Partial.Freq != nil && j.freq != nil {
-		j.fold(j.freq, r.Partial.Freq)
+		if size, n := j.fold(j.freq, r.Partial.Freq); j.maxTop > 0 && size > j.maxTop && j.state == Running {
+			j.failLocked(fmt.Errorf("%w: the job's frequency table takes %s (%d distinct tokens so far), above the limit of %s "+
+				"(the coordinator's --max-top-memory); count fewer distinct tokens or raise the limit",
+				errMemory, count.FormatBytes(size), n, count.FormatBytes(j.maxTop)))
+			return nil
+		}
 	}
 	j.maybeFinish()
 	j.notify()
@@ -204,18 +216,20 @@ func (j *job) complete(workerName string, r task.Result) (retry *unit) {
 }
 
 // fold merges a chunk's frequency table into the job's, without holding
-// j.mu meanwhile; the job does not finish before every fold is done. If it
-// ends otherwise meanwhile, into is dropped with it. j.mu is held on entry
-// and on return.
-func (j *job) fold(into, f *count.Freq) {
+// j.mu meanwhile, and returns the memory and entries the job's table then has; the
+// job does not finish before every fold is done. If it ends otherwise
+// meanwhile, into is dropped with it. j.mu is held on entry and on return.
+func (j *job) fold(into, f *count.Freq) (int64, int) {
 	j.folding++
 	j.mu.Unlock()
 	j.foldMu.Lock()
 	into.Merge(f)
+	size, n := into.Bytes(), into.Len()
 	j.foldMu.Unlock()
 	f.Release()
 	j.mu.Lock()
 	j.folding--
+	return size, n
 }
 
 // lost records that workerName lost t (an error result, or a link that broke

@@ -218,6 +218,16 @@ func (f *Freq) Merge(o *Freq) {
 
 func (f *Freq) key(e freqEntry) []byte { return f.arena[e.off : e.off+e.n : e.off+e.n] }
 
+// Bytes returns the memory the table holds, in bytes: its slots, entries
+// and the long tokens' bytes, as allocated.
+func (f *Freq) Bytes() int64 {
+	if f == nil {
+		return 0
+	}
+	return int64(cap(f.short))*int64(unsafe.Sizeof(shortSlot{})) + int64(cap(f.slots))*8 +
+		int64(cap(f.ents))*int64(unsafe.Sizeof(freqEntry{})) + int64(cap(f.arena))
+}
+
 // Len returns the number of distinct tokens.
 func (f *Freq) Len() int {
 	if f == nil {

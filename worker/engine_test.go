@@ -2,8 +2,11 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -178,5 +181,37 @@ func TestNewEngineThreads(t *testing.T) {
 	}
 	if got := NewEngine(0).Threads(); got < 1 {
 		t.Errorf("got %d threads for 0, want GOMAXPROCS (>= 1)", got)
+	}
+}
+
+// TestEngineMatcherBudget: a task whose matcher would be above the
+// engine's budget is refused with a memory error, before compiling; the
+// cached programs' matchers stay within the budget together.
+func TestEngineMatcherBudget(t *testing.T) {
+	long := make([]string, 60)
+	for i := range long {
+		long[i] = strings.Repeat(string(rune('a'+i%26)), 4000) + strconv.Itoa(i)
+	}
+	big := count.Query{Mode: count.Substring, Targets: long}
+	e := NewEngine(1)
+	e.SetMaxMatcher(count.MatcherBytes(big) - 1)
+	res := e.Process(context.Background(), task.Task{JobID: "j", Query: task.Query{Spec: count.Spec{Count: &big}}, Data: []byte("a\n")})
+	if !errors.Is(res.Err, task.ErrMemory) || !strings.Contains(res.Err.Error(), "--max-matcher-memory") {
+		t.Fatalf("got %v, want a memory error naming the flag", res.Err)
+	}
+	if len(e.programs) != 0 {
+		t.Errorf("got %d cached programs, want none", len(e.programs))
+	}
+	// Programs of half the budget each: at most two are cached at once.
+	e.SetMaxMatcher(2*count.MatcherBytes(count.Query{Mode: count.Substring, Targets: long[:50]}) + 4096)
+	for i := range 5 {
+		q := count.Query{Mode: count.Substring, Targets: long[i : i+50]}
+		res := e.Process(context.Background(), task.Task{JobID: "j", Query: task.Query{Spec: count.Spec{Count: &q}}, Data: []byte("a\n")})
+		if res.Err != nil {
+			t.Fatalf("job %d: %v", i, res.Err)
+		}
+	}
+	if e.cached > e.maxMatcher || len(e.programs) != 2 {
+		t.Errorf("got %d programs of %d bytes cached, want 2 within %d", len(e.programs), e.cached, e.maxMatcher)
 	}
 }

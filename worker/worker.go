@@ -46,14 +46,25 @@ type Config struct {
 	Storage task.Storage
 	// Open opens the refs that Storage says the worker reads; nil reads none.
 	Open source.Opener
+	// MaxMatcherMemory bounds the memory, in bytes, of one job's matcher
+	// (as count.MatcherBytes estimates it from the targets) and of the
+	// matchers kept between chunks: a task above it is refused with an
+	// error of its own kind, which fails the job rather than being tried on
+	// other workers. 0 sets no bound.
+	MaxMatcherMemory int64
 	// DrainTimeout bounds how long Close waits for in-flight chunks before stopping hard.
 	DrainTimeout time.Duration
 }
 
 // DefaultConfig returns a worker config for a single machine.
 func DefaultConfig() Config {
-	return Config{ListenAddr: "127.0.0.1:0", Cluster: cluster.DefaultConfig(), DrainTimeout: 5 * time.Second}
+	return Config{ListenAddr: "127.0.0.1:0", Cluster: cluster.DefaultConfig(), DrainTimeout: 5 * time.Second,
+		MaxMatcherMemory: DefaultMaxMatcherMemory}
 }
+
+// DefaultMaxMatcherMemory is a worker's default bound of a job's matcher,
+// the same as the coordinator's default.
+const DefaultMaxMatcherMemory = 1 << 30
 
 // Worker is a running worker: a gRPC server and a cluster member.
 type Worker struct {
@@ -88,6 +99,7 @@ func Start(cfg Config) (*Worker, error) {
 	engine := NewEngine(cfg.Threads)
 	engine.SetFaults(cfg.Faults)
 	engine.SetMetrics(cfg.Metrics)
+	engine.SetMaxMatcher(cfg.MaxMatcherMemory)
 	if cfg.Open != nil {
 		engine.SetStorage(cfg.Storage, cfg.Open)
 	}

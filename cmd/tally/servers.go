@@ -147,6 +147,10 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	maxTargets := fs.Int("max-targets", def.MaxTargets, "targets per count job")
 	maxTargetBytes := fs.Int("max-target-bytes", def.MaxTargetBytes, "bytes per target")
 	maxAttempts := fs.Int("max-attempts", def.MaxAttempts, "failures of one chunk (error or crashed worker) before its job fails")
+	maxMatcher := sizeFlag(def.MaxMatcherMemory)
+	fs.Var(&maxMatcher, "max-matcher-memory", "memory a count job's matcher may take, estimated from its targets; a job above it is refused (ResourceExhausted)")
+	maxTop := sizeFlag(def.MaxTopMemory)
+	fs.Var(&maxTop, "max-top-memory", "memory a top job's merged frequency table may take; a job whose table grows beyond it fails (ResourceExhausted)")
 	if _, err := parse(fs, args, e.stdout); err != nil {
 		return err
 	}
@@ -170,6 +174,7 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	cfg.WorkerWait, cfg.MaxAttempts, cfg.DataDir = *workerWait, *maxAttempts, *dataDir
 	cfg.TLS, cfg.Token = tlsCfg, *token
 	cfg.MaxJobs, cfg.MaxTargets, cfg.MaxTargetBytes = *maxJobs, *maxTargets, *maxTargetBytes
+	cfg.MaxMatcherMemory, cfg.MaxTopMemory = int64(maxMatcher), int64(maxTop)
 	if cfg.MaxLine < cfg.ChunkSize {
 		cfg.MaxLine = cfg.ChunkSize
 	}
@@ -198,6 +203,8 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	fs.Var(&throttle, "throttle", "testing: slow each thread to SIZE bytes per second, e.g. 5MB (a straggler)")
 	fs.StringVar(&faults.FailOn, "fail-on", "", "testing: answer every chunk containing this text with an error")
 	fs.StringVar(&faults.CrashOn, "crash-on", "", "testing: exit the process (status 3) on a chunk containing this text")
+	maxMatcher := sizeFlag(worker.DefaultMaxMatcherMemory)
+	fs.Var(&maxMatcher, "max-matcher-memory", "memory a count job's matcher may take here, estimated from its targets; a task above it is refused and its job fails, without trying other workers")
 	var g gossipFlags
 	g.register(fs, "127.0.0.1:0")
 	fs.StringVar(&g.join, "join", "", "comma-separated memberlist addresses of any members, e.g. the coordinator's --gossip (required)")
@@ -225,6 +232,7 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	faults.Throttle = int(throttle)
 	cfg.TLS = tlsCfg
 	cfg.Faults = faults
+	cfg.MaxMatcherMemory = int64(maxMatcher)
 	w, err := worker.Start(cfg)
 	if err != nil {
 		return err
