@@ -24,7 +24,7 @@ func (j *job) snapshot(withResult bool) Snapshot {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	s := Snapshot{ID: j.id, State: j.state, Query: j.query, Created: j.created, Finished: j.finished,
-		Progress: j.progress, Err: j.err, Documents: len(j.docs)}
+		Progress: j.progress, Err: j.err, Documents: len(j.docs), Targets: j.targets}
 	if withResult && j.result != nil {
 		r := *j.result
 		r.Top, r.TopDropped = j.top, j.topDropped
@@ -47,6 +47,10 @@ func jobToProto(s Snapshot, packed bool) *tallyv1.Job {
 	}
 	if !s.Finished.IsZero() {
 		m.FinishedAt = timestamppb.New(s.Finished)
+	}
+	if cq := s.Query.Spec.Count; cq != nil {
+		m.TargetCount, m.TargetBytes = uint32(s.Targets.count), uint64(s.Targets.bytes)
+		m.TargetsSummarized = len(cq.Targets) != s.Targets.count || s.Targets.cut
 	}
 	if s.Err != nil {
 		m.Error = s.Err.Error()

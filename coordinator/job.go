@@ -25,8 +25,9 @@ type document struct {
 // change goes through a method that holds mu.
 type job struct {
 	id       string
-	query    task.Query
+	seq      uint64 // order of registration, for paging the history
 	created  time.Time
+	targets  targetStats     // of the query as submitted
 	ctx      context.Context // ends when the job ends, for whatever reason
 	cancel   context.CancelCauseFunc
 	window   chan struct{}    // one token per chunk held: bounds the job's memory
@@ -35,6 +36,7 @@ type job struct {
 	metrics  *metrics.Metrics // may be nil
 
 	mu           sync.Mutex // guards every field below
+	query        task.Query // its targets summarized once the job ends
 	state        State
 	err          error
 	docs         []*document
@@ -65,7 +67,7 @@ type job struct {
 func newJob(parent context.Context, id string, q task.Query, window int, attempts int) *job {
 	ctx, cancel := context.WithCancelCause(parent)
 	j := &job{
-		id: id, query: q, created: time.Now(), ctx: ctx, cancel: cancel,
+		id: id, query: q, targets: statsOf(q), created: time.Now(), ctx: ctx, cancel: cancel,
 		window: make(chan struct{}, window), attempts: attempts,
 		state: Running, pending: map[uint64]*unit{},
 		workers: map[string]struct{}{}, changed: make(chan struct{}), done: make(chan struct{}), fed: make(chan struct{}),
@@ -204,7 +206,7 @@ func (j *job) complete(workerName string, r task.Result) (retry *unit) {
 	j.metrics.Merged(int(size))
 	if r.Partial.Freq != nil && j.freq != nil {
 		if size, n := j.fold(j.freq, r.Partial.Freq); j.maxTop > 0 && size > j.maxTop && j.state == Running {
-			j.failLocked(fmt.Errorf("%w: the job's frequency table takes %s (%d distinct tokens so far), above the limit of %s "+
+			j.failLocked(fmt.Errorf("%w: the job's frequency table would take %s (%d distinct tokens so far), above the limit of %s "+
 				"(the coordinator's --max-top-memory); count fewer distinct tokens or raise the limit",
 				errMemory, count.FormatBytes(size), n, count.FormatBytes(j.maxTop)))
 			return nil
@@ -216,15 +218,20 @@ func (j *job) complete(workerName string, r task.Result) (retry *unit) {
 }
 
 // fold merges a chunk's frequency table into the job's, without holding
-// j.mu meanwhile, and returns the memory and entries the job's table then has; the
-// job does not finish before every fold is done. If it ends otherwise
-// meanwhile, into is dropped with it. j.mu is held on entry and on return.
+// j.mu meanwhile, and returns the most memory the job's table takes while
+// merging and its entries. A merge that would take more than j.maxTop is
+// not done: the caller fails the job. The job does not finish before every
+// fold is done. If it ends otherwise meanwhile, into is dropped with it.
+// j.mu is held on entry and on return.
 func (j *job) fold(into, f *count.Freq) (int64, int) {
 	j.folding++
 	j.mu.Unlock()
 	j.foldMu.Lock()
-	into.Merge(f)
-	size, n := into.Bytes(), into.Len()
+	size := into.MergeBytes(f)
+	if j.maxTop <= 0 || size <= j.maxTop {
+		into.Merge(f)
+	}
+	n := into.Len()
 	j.foldMu.Unlock()
 	f.Release()
 	j.mu.Lock()
@@ -384,6 +391,7 @@ func (j *job) finishLocked(state State, err error) {
 	}
 	j.pending = nil
 	j.freq = nil
+	j.query = summarize(j.query) // a history of 40 MB target lists is gigabytes
 	close(j.done)
 	j.notify()
 	j.cancel(errJobEnded)

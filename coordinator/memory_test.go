@@ -195,3 +195,22 @@ func TestTopMemoryBudget(t *testing.T) {
 	q := topQ(false, false, 0)
 	checkExact(t, MustRun(t, ctx, cl, client.Job{Query: q, Documents: clientDocs(small)}), q, small)
 }
+
+// TestLargeTableLeavesHistory: a top job's table larger than the history
+// keeps is dropped once its result is sent, not when the next job comes.
+func TestLargeTableLeavesHistory(t *testing.T) {
+	c := MustEmbedded(t, 1, 2, func(c *Config) { c.HistoryTopEntries = 1000 })
+	cl := MustClient(t, c)
+	ctx := testCtx(t, 30*time.Second)
+	ds := []doc{{"many", distinctTokens(bigTable + 1000)}}
+	q := topQ(false, false, 0)
+	res := MustRun(t, ctx, cl, client.Job{Query: q, Documents: clientDocs(ds)})
+	if len(res.Top) != bigTable+1000 {
+		t.Fatalf("got %d entries, want %d", len(res.Top), bigTable+1000)
+	}
+	j := c.jobs.list()[0]
+	waitFor(t, 5*time.Second, "the table to leave the history", func() bool {
+		_, n := j.finishedTable()
+		return n == 0
+	})
+}

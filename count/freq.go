@@ -228,6 +228,32 @@ func (f *Freq) Bytes() int64 {
 		int64(cap(f.ents))*int64(unsafe.Sizeof(freqEntry{})) + int64(cap(f.arena))
 }
 
+// MergeBytes bounds the memory f holds while and after o is merged into
+// it (Merge(o)), without merging: a caller with a budget checks it first,
+// since a merge that grows the table allocates the larger table while the
+// smaller one is still held.
+func (f *Freq) MergeBytes(o *Freq) int64 {
+	if o == nil {
+		return f.Bytes()
+	}
+	slot := int64(unsafe.Sizeof(shortSlot{}))
+	total := f.Bytes()
+	if need := f.nshort + o.nshort; need >= len(f.short)/2 {
+		total += int64(1<<bits.Len(uint(2*need))) * slot
+	}
+	ents := len(f.ents) + len(o.ents)
+	if ents >= len(f.slots)/2 {
+		total += int64(1<<bits.Len(uint(2*ents))) * 8
+	}
+	if ents > cap(f.ents) {
+		total += int64(ents+ents/4) * int64(unsafe.Sizeof(freqEntry{}))
+	}
+	if n := len(f.arena) + len(o.arena); n > cap(f.arena) {
+		total += int64(n + n/4)
+	}
+	return total
+}
+
 // Len returns the number of distinct tokens.
 func (f *Freq) Len() int {
 	if f == nil {

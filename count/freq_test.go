@@ -1,6 +1,7 @@
 package count
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -122,5 +123,23 @@ func TestReleasedTables(t *testing.T) {
 	}
 	if !slices.Equal(total.Top(0), want.Top(0)) {
 		t.Fatal("a table merged before its parts were released changed")
+	}
+}
+
+// TestMergeBytesBoundsMerge: MergeBytes, asked before a merge, is at least
+// the memory the table holds after it.
+func TestMergeBytesBoundsMerge(t *testing.T) {
+	f := NewFreq()
+	for i := range 40 {
+		o := NewFreq()
+		for j := range 1000 * (i%5 + 1) {
+			o.Add([]byte(fmt.Sprintf("token-%d-%d", i, j)), 1)
+			o.Add([]byte(fmt.Sprintf("a-token-longer-than-sixteen-bytes-%d-%d", i, j)), 1)
+		}
+		want := f.MergeBytes(o)
+		f.Merge(o)
+		if got := f.Bytes(); got > want {
+			t.Fatalf("merge %d: table holds %d bytes, MergeBytes said at most %d", i, got, want)
+		}
 	}
 }
