@@ -24,7 +24,7 @@ func (j *job) snapshot(withResult bool) Snapshot {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	s := Snapshot{ID: j.id, State: j.state, Query: j.query, Created: j.created, Finished: j.finished,
-		Progress: j.progress, Err: j.err, Documents: len(j.docs), Targets: j.targets}
+		Progress: j.progress, Err: j.err, Documents: len(j.docs), Targets: j.targets, TableLen: j.tableLen}
 	if withResult && j.result != nil {
 		r := *j.result
 		r.Top, r.TopDropped = j.top, j.topDropped

@@ -51,6 +51,7 @@ type job struct {
 	result       *Result       // without its frequency table:
 	top          []count.Entry // the table, kept compact (see resultProto)
 	topDropped   bool          // the history dropped top
+	tableLen     int           // entries of the merged table when the job ended
 	waitingSince time.Time     // when progress.Waiting was last set
 	latency      time.Duration // sum of merged chunks' dispatch-to-result times
 	merged       int           // chunks merged, for the mean latency
@@ -454,6 +455,7 @@ func (j *job) buildResult() *Result {
 	res.Total = DocumentResult{Name: "total", Stats: total.Stats, Counts: total.Counts}
 	if j.freq != nil {
 		j.top = j.freq.Top(j.query.TopLimit)
+		j.tableLen = j.freq.Len()
 	}
 	return res
 }

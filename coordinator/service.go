@@ -110,7 +110,7 @@ func (s *service) report(stream tallyv1.CoordinatorService_RunJobServer, j *job,
 			}
 			res := resultToProto(snap.Result, packed) // outside j.mu: a table takes milliseconds
 			err := stream.Send(&tallyv1.RunJobResponse{Event: &tallyv1.RunJobResponse_Result{Result: res}})
-			if big := len(entries(snap)) > bigTable; big {
+			if snap.TableLen > bigTable {
 				s.c.jobs.trimTables() // a table too large for the history goes now, not at the next job
 				go debug.FreeOSMemory()
 			}

@@ -78,4 +78,7 @@ type Snapshot struct {
 	// Targets describes the count query's targets as submitted; Query holds
 	// only a summary of them (see summarize) once the job has ended.
 	Targets targetStats
+	// TableLen is the entries of a top job's merged table when it ended:
+	// -n keeps fewer, but the memory was the whole table's.
+	TableLen int
 }

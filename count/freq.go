@@ -3,6 +3,7 @@ package count
 import (
 	"bytes"
 	"cmp"
+	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"math/bits"
@@ -130,7 +131,26 @@ func home(h uint64, size int) int {
 }
 
 func hashWords(lo, hi uint64, size int) uint64 {
-	return mix(lo^0xa0761d6478bd642f, hi^(0xe7037ed1a0b428db+uint64(size)))
+	return mix(lo^seedLo, hi^(seedHi+uint64(size)))
+}
+
+// The hashes of the frequency tables are seeded at random in each process,
+// as Go's maps and wyhash's seed are: with fixed constants, anyone can craft
+// a text of tokens that share their slot's probe sequence and turn each
+// insert into a walk of the whole table (hash flooding). The seeds are
+// never 0 in the mixing's sense: each is the constant it replaces, XORed
+// with random bits. Tables of one process share them, which the merges and
+// resizes rely on (keys keep their order across tables of any size).
+var seedLo, seedHi, seedMix = newSeeds()
+
+func newSeeds() (lo, hi, m uint64) {
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("count: no random hash seed: " + err.Error())
+	}
+	return 0xa0761d6478bd642f ^ binary.LittleEndian.Uint64(b[:]),
+		0xe7037ed1a0b428db ^ binary.LittleEndian.Uint64(b[8:]),
+		(0xa0761d6478bd642f ^ 0xe7037ed1a0b428db) ^ binary.LittleEndian.Uint64(b[16:])
 }
 
 func (f *Freq) growShort() { f.resizeShort(max(2*len(f.short), 1024)) }
@@ -395,12 +415,12 @@ func (v topView) down(h []int32) {
 }
 
 // hashToken hashes a token's bytes: eight at a time, each word mixed by a
-// 64x64->128-bit multiply (as wyhash does), the length folded in first.
+// 64x64->128-bit multiply (as wyhash does), the length and the process's
+// seeds folded in.
 func hashToken(b []byte) uint64 {
-	const m1, m2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
-	h := uint64(len(b)) ^ m1
+	h := uint64(len(b)) ^ seedLo
 	for len(b) > 8 {
-		h = mix(h^binary.LittleEndian.Uint64(b), m2)
+		h = mix(h^binary.LittleEndian.Uint64(b), seedHi)
 		b = b[8:]
 	}
 	var x uint64
@@ -412,7 +432,7 @@ func hashToken(b []byte) uint64 {
 	case n > 0:
 		x = uint64(b[0]) | uint64(b[n>>1])<<8 | uint64(b[n-1])<<16
 	}
-	return mix(h^x, m1^m2)
+	return mix(h^x, seedMix)
 }
 
 func mix(a, b uint64) uint64 {

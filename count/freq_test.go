@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -141,5 +142,52 @@ func TestMergeBytesBoundsMerge(t *testing.T) {
 		if got := f.Bytes(); got > want {
 			t.Fatalf("merge %d: table holds %d bytes, MergeBytes said at most %d", i, got, want)
 		}
+	}
+}
+
+// TestHashSeedDefeatsCraftedTokens crafts, knowing the seeds, tokens that
+// all start their probe at the same slot of a 1024-slot table (as anyone
+// could for the fixed constants that seeded the hash before), and checks
+// that under the process's own random seeds they spread out.
+func TestHashSeedDefeatsCraftedTokens(t *testing.T) {
+	random := [3]uint64{seedLo, seedHi, seedMix}
+	known := [3]uint64{0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0xa0761d6478bd642f ^ 0xe7037ed1a0b428db}
+	setSeeds := func(s [3]uint64) { seedLo, seedHi, seedMix = s[0], s[1], s[2] }
+	defer setSeeds(random)
+	for _, long := range []bool{false, true} {
+		hash := func(tok []byte) uint64 {
+			if long {
+				return hashToken(tok)
+			}
+			lo, hi := loadWords(tok)
+			return hashWords(lo, hi, len(tok))
+		}
+		setSeeds(known)
+		var crafted [][]byte
+		for i := 0; len(crafted) < 300; i++ {
+			tok := []byte(strconv.Itoa(i))
+			if long {
+				tok = []byte(fmt.Sprintf("a-long-token-of-more-than-16-bytes-%d", i))
+			}
+			if home(hash(tok), 1024) == 0 {
+				crafted = append(crafted, tok)
+			}
+		}
+		setSeeds(random)
+		slots := map[int]int{}
+		worst := 0
+		for _, tok := range crafted {
+			i := home(hash(tok), 1024)
+			slots[i]++
+			worst = max(worst, slots[i])
+		}
+		if worst > 20 {
+			t.Errorf("long %t: %d of %d crafted tokens share a slot under the random seeds, want them spread", long, worst, len(crafted))
+		}
+	}
+	a1, b1, c1 := newSeeds()
+	a2, b2, c2 := newSeeds()
+	if a1 == a2 || b1 == b2 || c1 == c2 {
+		t.Errorf("two draws of seeds are equal: %x %x %x", a1, b1, c1)
 	}
 }
