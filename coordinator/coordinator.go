@@ -494,7 +494,7 @@ func (c *Coordinator) checkLimits(q task.Query) error {
 
 // errMemory refuses a job whose matcher would be above
 // Config.MaxMatcherMemory (ResourceExhausted).
-var errMemory = errors.New("job refused")
+var errMemory = errors.New("over a memory limit")
 
 // admit creates and registers a job, unless MaxJobs are running.
 func (c *Coordinator) admit(parent context.Context, q task.Query) (*job, error) {
