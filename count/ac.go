@@ -297,24 +297,52 @@ func (m *byteAC) match(text []byte, counts []int64) (lines, tokens int64) {
 			s = v
 			continue
 		}
-		// A state with outputs, or a sparse one: from a sparse state, step
-		// by its edges and failure links until back in a dense state.
-		for {
-			s = ^v
-			m.report(a.stateOf(s), text, i+1, counts, lastEnd)
-			if s < a.dense {
-				break
+		s = ^v
+		if s >= a.dense {
+			i, s = m.sparse(text, i, s, counts, lastEnd)
+			continue
+		}
+		end := i + 1
+		p := s / a.k
+		if a.own[p] < 0 {
+			p = a.dict[p]
+		}
+		for ; p >= 0; p = a.dict[p] {
+			pat := a.own[p]
+			start := end - int(a.plen[pat])
+			if start < lastEnd[pat] {
+				continue
 			}
-			if i++; i == len(text) {
-				return 0, 0
+			if m.word && (wordBefore(text, start) || wordAt(text, end)) {
+				continue
 			}
-			if v = a.sparseNext(s, m.class[text[i]]); v >= 0 {
-				s = v
-				break
-			}
+			counts[pat]++
+			lastEnd[pat] = end
 		}
 	}
 	return 0, 0
+}
+
+// sparse goes on from the sparse state of code s, entered on text[i]: it
+// counts the patterns ending at each state and steps by edges and failure
+// links until a step reaches a dense state. It returns the index of the
+// last byte read and that state's code (or len(text)-1 and any code).
+func (m *byteAC) sparse(text []byte, i int, s int32, counts []int64, lastEnd []int) (int, int32) {
+	a := m.a
+	for {
+		m.report(a.stateOf(s), text, i+1, counts, lastEnd)
+		if s < a.dense {
+			return i, s
+		}
+		if i++; i == len(text) {
+			return i - 1, 0
+		}
+		v := a.sparseNext(s, m.class[text[i]])
+		if v >= 0 {
+			return i, v
+		}
+		s = ^v
+	}
 }
 
 // report counts the patterns that end at state p, at byte end, that start

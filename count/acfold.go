@@ -83,27 +83,53 @@ func (m *runeAC) match(text []byte, counts []int64) (lines, tokens int64) {
 			s = v
 			continue
 		}
-		// A state with outputs, or a sparse one: from a sparse state, step
-		// by its edges and failure links until back in a dense state.
-		for {
-			s = ^v
-			m.report(a.stateOf(s), text, i, n, ring, counts, lastEnd)
-			if s < a.dense {
-				break
+		s = ^v
+		if s >= a.dense {
+			i, n, s = m.sparse(text, i, n, s, ring, counts, lastEnd)
+			continue
+		}
+		p := s / a.k
+		if a.own[p] < 0 {
+			p = a.dict[p]
+		}
+		for ; p >= 0; p = a.dict[p] {
+			pat := a.own[p]
+			start := n - int(a.plen[pat])
+			if start < lastEnd[pat] {
+				continue
 			}
-			if i == len(text) {
-				return 0, 0
+			if m.word && (wordBefore(text, ring[start&m.ringMask]) || wordAt(text, i)) {
+				continue
 			}
-			ring[n&m.ringMask] = i
-			sym, i = m.symbolAt(text, i)
-			n++
-			if v = a.sparseNext(s, sym); v >= 0 {
-				s = v
-				break
-			}
+			counts[pat]++
+			lastEnd[pat] = n
 		}
 	}
 	return 0, 0
+}
+
+// sparse goes on from the sparse state of code s, entered on the
+// character that ends at byte i (the n-th): it counts the patterns ending
+// at each state and steps by edges and failure links until a step reaches
+// a dense state. It returns where the scan goes on (the byte index and
+// characters read) and that state's code.
+func (m *runeAC) sparse(text []byte, i, n int, s int32, ring []int, counts []int64, lastEnd []int) (int, int, int32) {
+	a := m.a
+	for {
+		m.report(a.stateOf(s), text, i, n, ring, counts, lastEnd)
+		if s < a.dense || i == len(text) {
+			return i, n, s
+		}
+		ring[n&m.ringMask] = i
+		var sym int32
+		sym, i = m.symbolAt(text, i)
+		n++
+		v := a.sparseNext(s, sym)
+		if v >= 0 {
+			return i, n, v
+		}
+		s = ^v
+	}
 }
 
 // symbolAt returns the symbol of the character at text[i] and the index
