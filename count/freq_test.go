@@ -1,6 +1,7 @@
 package count
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -189,5 +190,25 @@ func TestHashSeedDefeatsCraftedTokens(t *testing.T) {
 	a2, b2, c2 := newSeeds()
 	if a1 == a2 || b1 == b2 || c1 == c2 {
 		t.Errorf("two draws of seeds are equal: %x %x %x", a1, b1, c1)
+	}
+}
+
+// TestRunLimitedTable: a chunk's table stops growing at its limit and says
+// so; within the limit it is Run's table.
+func TestRunLimitedTable(t *testing.T) {
+	var b bytes.Buffer
+	for i := range 100_000 {
+		fmt.Fprintf(&b, "tok%d and a-token-longer-than-sixteen-bytes-%d\n", i, i)
+	}
+	prog := mustCompile(t, Spec{Top: &TopQuery{}})
+	const limit = 1 << 20
+	p := prog.RunLimited(b.Bytes(), limit)
+	if !p.Freq.Over() || p.Freq.Bytes() > limit {
+		t.Errorf("limited to %d: got over %t and %d bytes, want over within the limit", limit, p.Freq.Over(), p.Freq.Bytes())
+	}
+	p.Freq.Release()
+	got, want := prog.RunLimited(b.Bytes(), 1<<30), prog.Run(b.Bytes())
+	if got.Freq.Over() || got.Freq.Len() != want.Freq.Len() || got.Freq.Len() != 200_001 {
+		t.Errorf("within the limit: got over %t and %d tokens, want %d tokens", got.Freq.Over(), got.Freq.Len(), want.Freq.Len())
 	}
 }

@@ -48,6 +48,8 @@ type Engine struct {
 	// maxMatcher bounds the memory of one program's matcher, and of the
 	// programs cached, as count.MatcherBytes estimates them; 0 is no bound.
 	maxMatcher int64
+	// maxTop bounds the frequency table of one task; 0 is no bound.
+	maxTop int64
 
 	mu       sync.Mutex // guards programs, order and cached
 	programs map[string]*compiled
@@ -80,6 +82,11 @@ type compiled struct {
 // error that wraps task.ErrMemory, and keep the cached programs' matchers
 // within it too; call it before use. 0 sets no bound.
 func (e *Engine) SetMaxMatcher(limit int64) { e.maxMatcher = limit }
+
+// SetMaxTop makes the engine refuse a top task whose frequency table would
+// grow beyond limit bytes, with an error that wraps task.ErrMemory; call
+// it before use. 0 sets no bound.
+func (e *Engine) SetMaxTop(limit int64) { e.maxTop = limit }
 
 // SetMetrics records the engine's work in m; call it before use.
 func (e *Engine) SetMetrics(m *metrics.Metrics) { e.metrics = m }
@@ -127,11 +134,22 @@ func (e *Engine) count(prog *count.Program, data []byte) (count.Partial, error) 
 		return count.Partial{}, err
 	}
 	start := time.Now()
-	p := prog.Run(data)
+	p := prog.RunLimited(data, e.maxTop)
+	if p.Freq.Over() {
+		p.Freq.Release()
+		return count.Partial{}, e.tableError()
+	}
 	if e.faults.Throttle > 0 {
 		time.Sleep(time.Until(start.Add(time.Duration(float64(len(data)) / float64(e.faults.Throttle) * float64(time.Second)))))
 	}
 	return p, nil
+}
+
+// tableError is the refusal of a chunk or split whose frequency table
+// would be above the engine's budget.
+func (e *Engine) tableError() error {
+	return task.MemoryError(fmt.Sprintf("the frequency table of a chunk would take more than %s, the worker's --max-top-memory; "+
+		"count fewer distinct tokens, or in smaller chunks", count.FormatBytes(e.maxTop)))
 }
 
 // injectFaults applies FailOn and CrashOn to a chunk.

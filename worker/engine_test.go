@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -213,5 +214,25 @@ func TestEngineMatcherBudget(t *testing.T) {
 	}
 	if e.cached > e.maxMatcher || len(e.programs) != 2 {
 		t.Errorf("got %d programs of %d bytes cached, want 2 within %d", len(e.programs), e.cached, e.maxMatcher)
+	}
+}
+
+// TestEngineTopBudget: a top task whose table would grow beyond the
+// engine's budget is refused with a memory error; a small one is counted.
+func TestEngineTopBudget(t *testing.T) {
+	var b bytes.Buffer
+	for i := range 200_000 {
+		fmt.Fprintf(&b, "tok%d\n", i)
+	}
+	e := NewEngine(1)
+	e.SetMaxTop(1 << 20)
+	top := task.Query{Spec: count.Spec{Top: &count.TopQuery{}}}
+	res := e.Process(context.Background(), task.Task{JobID: "j", Query: top, Data: b.Bytes()})
+	if !errors.Is(res.Err, task.ErrMemory) || !strings.Contains(res.Err.Error(), "--max-top-memory") {
+		t.Fatalf("got %v, want a memory error naming the flag", res.Err)
+	}
+	res = e.Process(context.Background(), task.Task{JobID: "j", Query: top, Data: []byte("a b a\n")})
+	if res.Err != nil || res.Partial.Freq.Len() != 2 {
+		t.Errorf("small task: got %v and %d tokens, want 2 tokens", res.Err, res.Partial.Freq.Len())
 	}
 }

@@ -49,6 +49,7 @@ func startEmbedded(sf storeFlags) (*embedded, error) {
 	}
 	engine := worker.NewEngine(0)
 	engine.SetMaxMatcher(worker.DefaultMaxMatcherMemory)
+	engine.SetMaxTop(worker.DefaultMaxTopMemory)
 	engine.SetStorage(storage, stores)
 	cfg := coordinator.DefaultConfig()
 	cfg.ListenAddr = "" // no client API: jobs come through Submit

@@ -205,6 +205,8 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&faults.CrashOn, "crash-on", "", "testing: exit the process (status 3) on a chunk containing this text")
 	maxMatcher := sizeFlag(worker.DefaultMaxMatcherMemory)
 	fs.Var(&maxMatcher, "max-matcher-memory", "memory a count job's matcher may take here, estimated from its targets; a task above it is refused and its job fails, without trying other workers")
+	maxTop := sizeFlag(worker.DefaultMaxTopMemory)
+	fs.Var(&maxTop, "max-top-memory", "memory one top task's frequency table may take here; a task whose table grows beyond it is refused and its job fails")
 	var g gossipFlags
 	g.register(fs, "127.0.0.1:0")
 	fs.StringVar(&g.join, "join", "", "comma-separated memberlist addresses of any members, e.g. the coordinator's --gossip (required)")
@@ -232,7 +234,7 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	faults.Throttle = int(throttle)
 	cfg.TLS = tlsCfg
 	cfg.Faults = faults
-	cfg.MaxMatcherMemory = int64(maxMatcher)
+	cfg.MaxMatcherMemory, cfg.MaxTopMemory = int64(maxMatcher), int64(maxTop)
 	w, err := worker.Start(cfg)
 	if err != nil {
 		return err
