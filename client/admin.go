@@ -11,10 +11,23 @@ func (c *Client) Workers(ctx context.Context) (*tallyv1.ListWorkersResponse, err
 	return c.api.ListWorkers(ctx, &tallyv1.ListWorkersRequest{})
 }
 
-// Jobs lists the jobs the coordinator remembers, newest first.
+// Jobs lists the jobs the coordinator remembers, newest first, following
+// ListJobs's pages. Their targets are summarized (Job.targets_summarized):
+// GetJob has a running job's.
 func (c *Client) Jobs(ctx context.Context) ([]*tallyv1.Job, error) {
-	resp, err := c.api.ListJobs(ctx, &tallyv1.ListJobsRequest{})
-	return resp.GetJobs(), err
+	var jobs []*tallyv1.Job
+	req := &tallyv1.ListJobsRequest{}
+	for {
+		resp, err := c.api.ListJobs(ctx, req)
+		if err != nil {
+			return jobs, err
+		}
+		jobs = append(jobs, resp.GetJobs()...)
+		if resp.GetNextPageToken() == "" {
+			return jobs, nil
+		}
+		req.PageToken = resp.GetNextPageToken()
+	}
 }
 
 // GetJob returns one job, with its result when it succeeded.

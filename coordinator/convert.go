@@ -24,7 +24,7 @@ func (j *job) snapshot(withResult bool) Snapshot {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	s := Snapshot{ID: j.id, State: j.state, Query: j.query, Created: j.created, Finished: j.finished,
-		Progress: j.progress, Err: j.err, Documents: len(j.docs)}
+		Progress: j.progress, Err: j.err, Documents: len(j.docs), Targets: j.targets, TableLen: j.tableLen}
 	if withResult && j.result != nil {
 		r := *j.result
 		r.Top, r.TopDropped = j.top, j.topDropped
@@ -47,6 +47,10 @@ func jobToProto(s Snapshot, packed bool) *tallyv1.Job {
 	}
 	if !s.Finished.IsZero() {
 		m.FinishedAt = timestamppb.New(s.Finished)
+	}
+	if cq := s.Query.Spec.Count; cq != nil {
+		m.TargetCount, m.TargetBytes = uint32(s.Targets.count), uint64(s.Targets.bytes)
+		m.TargetsSummarized = len(cq.Targets) != s.Targets.count || s.Targets.cut
 	}
 	if s.Err != nil {
 		m.Error = s.Err.Error()
@@ -128,7 +132,7 @@ func (s *session) toProto() *tallyv1.Worker {
 func toStatus(err error, other codes.Code) error {
 	code := other
 	switch {
-	case errors.Is(err, errTooManyJobs):
+	case errors.Is(err, errTooManyJobs), errors.Is(err, errMemory), errors.Is(err, task.ErrMemory):
 		code = codes.ResourceExhausted
 	case errors.Is(err, task.ErrInput):
 		code = codes.InvalidArgument
@@ -147,7 +151,7 @@ func jobError(s Snapshot) error {
 	switch {
 	case s.State == Canceled:
 		return status.Errorf(codes.Canceled, "job %s was cancelled", s.ID)
-	case errors.Is(s.Err, task.ErrInput):
+	case errors.Is(s.Err, task.ErrInput), errors.Is(s.Err, task.ErrMemory):
 		return toStatus(fmt.Errorf("job %s: %w", s.ID, s.Err), codes.Aborted)
 	}
 	return toStatus(fmt.Errorf("job %s failed: %w", s.ID, s.Err), codes.Aborted)

@@ -26,6 +26,7 @@ import (
 
 	"tally/chunk"
 	"tally/cluster"
+	"tally/count"
 	"tally/metrics"
 	"tally/security"
 	"tally/source"
@@ -85,6 +86,16 @@ type Config struct {
 	// MaxTargets and MaxTargetBytes bound a count query (InvalidArgument beyond).
 	MaxTargets     int
 	MaxTargetBytes int
+	// MaxMatcherMemory bounds the memory, in bytes, that a count query's
+	// matcher may take as count.MatcherBytes estimates it from the targets:
+	// a job above it is refused (ResourceExhausted) before any task is
+	// sent, since every worker builds that matcher. 0 sets no bound.
+	MaxMatcherMemory int64
+	// MaxTopMemory bounds the memory, in bytes, of a top job's merged
+	// frequency table (count.Freq.Bytes), checked as each chunk's table is
+	// merged: a job whose table grows beyond it fails (ResourceExhausted)
+	// and its table is dropped. 0 sets no bound.
+	MaxTopMemory int64
 	// MaxJobs bounds the jobs running at once (ResourceExhausted beyond).
 	MaxJobs int
 	// MaxJobsPerClient bounds the jobs one client runs at once
@@ -130,6 +141,8 @@ func DefaultConfig() Config {
 		HistoryTopEntries: 1 << 20,
 		MaxTargets:        10000,
 		MaxTargetBytes:    4096,
+		MaxMatcherMemory:  DefaultMaxMatcherMemory,
+		MaxTopMemory:      DefaultMaxTopMemory,
 		MaxJobs:           64,
 		MaxJobsPerClient:  16,
 		IdleTimeout:       30 * time.Second,
@@ -137,6 +150,17 @@ func DefaultConfig() Config {
 		AnswerTimeout:     5 * time.Minute,
 	}
 }
+
+// DefaultMaxMatcherMemory is the default bound of a job's matcher: the
+// largest queries the default MaxTargets and MaxTargetBytes allow (10,000
+// targets of 4,096 bytes, about 2.3 GiB as substrings) are refused, while
+// thousands of targets of ordinary length take megabytes.
+const DefaultMaxMatcherMemory = 1 << 30
+
+// DefaultMaxTopMemory is the default bound of a top job's merged table:
+// about 20 million distinct short tokens (a table of 2^25 slots, 768 MiB;
+// the next doubling is refused).
+const DefaultMaxTopMemory = 1 << 30
 
 // DefaultBlockSize is the default split of a stored document: 16 MiB read
 // in one task takes a fraction of a second, against milliseconds of
@@ -503,14 +527,22 @@ func (c *Coordinator) checkLimits(q task.Query) error {
 			return fmt.Errorf("target %d is %d bytes long: at most %d", i+1, len(t), c.cfg.MaxTargetBytes)
 		}
 	}
+	if err := count.CheckMatcher(q.Spec, c.cfg.MaxMatcherMemory); err != nil {
+		return fmt.Errorf("%w: %w (the coordinator's --max-matcher-memory); use fewer or shorter targets", errMemory, err)
+	}
 	return nil
 }
+
+// errMemory refuses a job whose matcher would be above
+// Config.MaxMatcherMemory (ResourceExhausted).
+var errMemory = errors.New("over a memory limit")
 
 // newJob creates and registers a job.
 func (c *Coordinator) newJob(parent context.Context, q task.Query, client string) *job {
 	j := newJob(parent, newID(), q, c.cfg.Window, c.cfg.MaxAttempts)
 	j.client = client
 	j.metrics = c.cfg.Metrics
+	j.maxTop = c.cfg.MaxTopMemory
 	stop := context.AfterFunc(c.ctx, func() { j.fail(fmt.Errorf("coordinator is shutting down")) })
 	// When the job ends, free what it holds: its queued chunks, and the hook
 	// above, which would otherwise keep every job reachable until Close.

@@ -26,15 +26,18 @@ type document struct {
 type job struct {
 	id       string
 	client   string // who submitted the job (clientKey), "" for a caller in this process
-	query    task.Query
+	seq      uint64 // order of registration, for paging the history
 	created  time.Time
+	targets  targetStats     // of the query as submitted
 	ctx      context.Context // ends when the job ends, for whatever reason
 	cancel   context.CancelCauseFunc
 	window   chan struct{}    // one token per chunk held: bounds the job's memory
 	attempts int              // failures of one chunk before the job fails
+	maxTop   int64            // bound of freq's memory; 0: none
 	metrics  *metrics.Metrics // may be nil
 
 	mu           sync.Mutex // guards every field below
+	query        task.Query // its targets summarized once the job ends
 	state        State
 	err          error
 	docs         []*document
@@ -49,6 +52,7 @@ type job struct {
 	result       *Result       // without its frequency table:
 	top          []count.Entry // the table, kept compact (see resultProto)
 	topDropped   bool          // the history dropped top
+	tableLen     int           // entries of the merged table when the job ended
 	waitingSince time.Time     // when progress.Waiting was last set
 	latency      time.Duration // sum of merged chunks' dispatch-to-result times
 	merged       int           // chunks merged, for the mean latency
@@ -65,7 +69,7 @@ type job struct {
 func newJob(parent context.Context, id string, q task.Query, window int, attempts int) *job {
 	ctx, cancel := context.WithCancelCause(parent)
 	j := &job{
-		id: id, query: q, created: time.Now(), ctx: ctx, cancel: cancel,
+		id: id, query: q, targets: statsOf(q), created: time.Now(), ctx: ctx, cancel: cancel,
 		window: make(chan struct{}, window), attempts: attempts,
 		state: Running, pending: map[uint64]*unit{},
 		workers: map[string]struct{}{}, changed: make(chan struct{}), done: make(chan struct{}), fed: make(chan struct{}),
@@ -173,6 +177,12 @@ func (j *job) complete(workerName string, r task.Result) (retry *unit) {
 		j.failLocked(r.Err) // a document that cannot be read, or a line too long: the same on any worker
 		return nil
 	}
+	if errors.Is(r.Err, task.ErrMemory) {
+		// Too large for the worker's memory: trying it on every worker in
+		// turn would at best fail the same way, at worst kill each one.
+		j.failLocked(fmt.Errorf("worker %s refused chunk %d: %w", workerName, t.id, r.Err))
+		return nil
+	}
 	if r.Err != nil {
 		if j.countFailure(t, workerName, r.Err) {
 			return t
@@ -197,7 +207,12 @@ func (j *job) complete(workerName string, r task.Result) (retry *unit) {
 	j.progress.BytesCounted += size
 	j.metrics.Merged(int(size))
 	if r.Partial.Freq != nil && j.freq != nil {
-		j.fold(j.freq, r.Partial.Freq)
+		if size, n := j.fold(j.freq, r.Partial.Freq); j.maxTop > 0 && size > j.maxTop && j.state == Running {
+			j.failLocked(fmt.Errorf("%w: the job's frequency table would take %s (%d distinct tokens so far), above the limit of %s "+
+				"(the coordinator's --max-top-memory); count fewer distinct tokens or raise the limit",
+				errMemory, count.FormatBytes(size), n, count.FormatBytes(j.maxTop)))
+			return nil
+		}
 	}
 	j.maybeFinish()
 	j.notify()
@@ -205,18 +220,25 @@ func (j *job) complete(workerName string, r task.Result) (retry *unit) {
 }
 
 // fold merges a chunk's frequency table into the job's, without holding
-// j.mu meanwhile; the job does not finish before every fold is done. If it
-// ends otherwise meanwhile, into is dropped with it. j.mu is held on entry
-// and on return.
-func (j *job) fold(into, f *count.Freq) {
+// j.mu meanwhile, and returns the most memory the job's table takes while
+// merging and its entries. A merge that would take more than j.maxTop is
+// not done: the caller fails the job. The job does not finish before every
+// fold is done. If it ends otherwise meanwhile, into is dropped with it.
+// j.mu is held on entry and on return.
+func (j *job) fold(into, f *count.Freq) (int64, int) {
 	j.folding++
 	j.mu.Unlock()
 	j.foldMu.Lock()
-	into.Merge(f)
+	size := into.MergeBytes(f)
+	if j.maxTop <= 0 || size <= j.maxTop {
+		into.Merge(f)
+	}
+	n := into.Len()
 	j.foldMu.Unlock()
 	f.Release()
 	j.mu.Lock()
 	j.folding--
+	return size, n
 }
 
 // lost records that workerName lost t (an error result, or a link that broke
@@ -371,6 +393,7 @@ func (j *job) finishLocked(state State, err error) {
 	}
 	j.pending = nil
 	j.freq = nil
+	j.query = summarize(j.query) // a history of 40 MB target lists is gigabytes
 	close(j.done)
 	j.notify()
 	j.cancel(errJobEnded)
@@ -433,6 +456,7 @@ func (j *job) buildResult() *Result {
 	res.Total = DocumentResult{Name: "total", Stats: total.Stats, Counts: total.Counts}
 	if j.freq != nil {
 		j.top = j.freq.Top(j.query.TopLimit)
+		j.tableLen = j.freq.Len()
 	}
 	return res
 }

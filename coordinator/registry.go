@@ -13,9 +13,10 @@ type registry struct {
 	history    int // finished jobs kept
 	topEntries int // frequency-table entries kept across finished jobs
 
-	mu    sync.Mutex // guards jobs and order
+	mu    sync.Mutex // guards jobs, order and seq
 	jobs  map[string]*job
 	order []*job // oldest first
+	seq   uint64 // the last job's sequence number
 }
 
 func newRegistry(history, topEntries int) *registry {
@@ -34,6 +35,8 @@ func newID() string {
 func (r *registry) add(j *job) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.seq++
+	j.seq = r.seq
 	r.jobs[j.id] = j
 	r.order = append(r.order, j)
 	finished := 0
@@ -52,6 +55,15 @@ func (r *registry) add(j *job) {
 		kept = append(kept, o)
 	}
 	r.order = kept
+	r.dropOldTables()
+}
+
+// trimTables drops the oldest frequency tables beyond the budget of
+// entries: a job's own table is kept until its result is sent, and
+// dropped (if too large for the history) at once after.
+func (r *registry) trimTables() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.dropOldTables()
 }
 

@@ -140,11 +140,15 @@ func (s *service) report(stream tallyv1.CoordinatorService_RunJobServer, j *job,
 		case <-j.done:
 			snap := j.snapshot(true)
 			if snap.State != Succeeded {
+				if errors.Is(snap.Err, errMemory) {
+					go debug.FreeOSMemory() // a table over its budget was dropped
+				}
 				return jobError(snap)
 			}
 			res := resultToProto(snap.Result, packed) // outside j.mu: a table takes milliseconds
 			err := stream.Send(&tallyv1.RunJobResponse{Event: &tallyv1.RunJobResponse_Result{Result: res}})
-			if len(entries(snap)) > bigTable {
+			if snap.TableLen > bigTable {
+				s.c.jobs.trimTables() // a table too large for the history goes now, not at the next job
 				go debug.FreeOSMemory()
 			}
 			return err
@@ -189,9 +193,19 @@ func (s *service) GetJob(ctx context.Context, req *tallyv1.GetJobRequest) (*tall
 }
 
 func (s *service) ListJobs(ctx context.Context, req *tallyv1.ListJobsRequest) (*tallyv1.ListJobsResponse, error) {
-	resp := &tallyv1.ListJobsResponse{}
-	for _, j := range s.c.jobs.list() {
-		resp.Jobs = append(resp.Jobs, jobToProto(j.snapshot(false), false))
+	var before uint64
+	if tok := req.GetPageToken(); tok != "" {
+		var err error
+		if before, err = strconv.ParseUint(tok, 10, 64); err != nil || before == 0 {
+			return nil, status.Errorf(codes.InvalidArgument, "page_token %q is not one this coordinator gave", tok)
+		}
+	}
+	jobs, next := s.c.jobs.page(int(req.GetPageSize()), before)
+	resp := &tallyv1.ListJobsResponse{NextPageToken: next}
+	for _, j := range jobs {
+		snap := j.snapshot(false)
+		snap.Query = summarize(snap.Query) // a running job's too: a list stays small
+		resp.Jobs = append(resp.Jobs, jobToProto(snap, false))
 	}
 	return resp, nil
 }

@@ -75,4 +75,10 @@ type Snapshot struct {
 	Err       error   // why it failed or was cancelled
 	Result    *Result // when it succeeded and the result was asked for
 	Documents int     // documents received so far
+	// Targets describes the count query's targets as submitted; Query holds
+	// only a summary of them (see summarize) once the job has ended.
+	Targets targetStats
+	// TableLen is the entries of a top job's merged table when it ended:
+	// -n keeps fewer, but the memory was the whole table's.
+	TableLen int
 }

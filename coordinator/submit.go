@@ -98,11 +98,16 @@ func (h *Job) Wait() (*Result, error) {
 }
 
 // Submit starts a job. It fails at once, before any work, for a query or
-// size beyond the limits (an error that wraps task.ErrInput) or when
-// Config.MaxJobs run, or Config.MaxJobsPerClient of req.Client's
-// (errTooManyJobs). ctx bounds the job: when it ends, the job is cancelled. The job reads req.Inputs on a goroutine of its own.
+// size beyond the limits (an error that wraps task.ErrInput), a matcher
+// beyond Config.MaxMatcherMemory (errMemory), or when Config.MaxJobs run,
+// or Config.MaxJobsPerClient of req.Client's (errTooManyJobs). ctx bounds
+// the job: when it ends, the job is cancelled. The job reads req.Inputs on
+// a goroutine of its own.
 func (c *Coordinator) Submit(ctx context.Context, req Request) (*Job, error) {
 	p, err := c.plan(req)
+	if errors.Is(err, errMemory) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, task.InputError(err.Error())
 	}

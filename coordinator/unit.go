@@ -82,7 +82,10 @@ func (t *unit) runsAlone() bool {
 
 // workerTask is what a worker receives for t on its next attempt.
 func (t *unit) workerTask() task.Task {
-	return task.Task{JobID: t.job.id, ChunkID: t.id, Attempt: t.attempts.Add(1), Query: t.job.query, Data: t.data, Ref: t.ref}
+	t.job.mu.Lock()
+	q := t.job.query
+	t.job.mu.Unlock()
+	return task.Task{JobID: t.job.id, ChunkID: t.id, Attempt: t.attempts.Add(1), Query: q, Data: t.data, Ref: t.ref}
 }
 
 // size is how many bytes of its document t covers, given its result: a

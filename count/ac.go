@@ -1,5 +1,7 @@
 package count
 
+import "slices"
+
 // Aho–Corasick automaton for counting many targets in one pass.
 //
 // Public Go packages do not fit: they drop duplicate patterns or report
@@ -13,14 +15,29 @@ package count
 // next position). For one pattern, occurrences in end order are also in start
 // order, so this is exactly the leftmost-first scan.
 
-// automaton is a deterministic Aho–Corasick automaton over an alphabet of k
-// symbols. Symbol 0 stands for every input symbol that occurs in no pattern.
-// It is read-only after buildAutomaton.
+// automaton is an Aho–Corasick automaton over an alphabet of k symbols.
+// Symbol 0 stands for every input symbol that occurs in no pattern. It is
+// read-only after buildAutomaton.
+//
+// States are numbered breadth first. The first ndense of them (the root and
+// the shallow states, which nearly every step visits) have a complete row
+// of k transitions, as in a DFA; the deeper ones keep only their trie edges
+// and a failure link, and a step from one follows failure links until a
+// state has the edge or is dense. A DFA row per state costs 4k bytes (k is up
+// to 256 for bytes, more for ignore-case runes) for every byte of every
+// target: long targets made gigabytes. With the dense rows capped, a state
+// costs about 24 bytes, and texts that keep to shallow states, as nearly all
+// do, step through the dense table as fast as before.
 type automaton struct {
 	k int32
-	// delta maps state*k+symbol to the next state, premultiplied by k so the
-	// scan loop does no multiplication; it is stored complemented (^v, which
-	// is negative) when the next state has outputs.
+	// dense is ndense*k: codes below it are dense states.
+	dense  int32
+	ndense int32
+	// delta maps code+symbol, for the code of a dense state, to the code of
+	// the next state: state*k for a dense state, dense+state-ndense for a
+	// sparse one. The code is stored complemented (^v, which is negative)
+	// when the next state has outputs or is sparse, so the scan loops' fast
+	// path is one load and one sign test.
 	delta []int32
 	// own is the pattern that ends exactly at a state, or -1.
 	own []int32
@@ -28,78 +45,126 @@ type automaton struct {
 	// own is set, or -1: following it from a state enumerates every pattern
 	// ending there.
 	dict []int32
+	// fail is each sparse state's failure link (a state number), by
+	// state-ndense; edges (from edgeAt[state-ndense] up to the next one) are
+	// its trie edges, as sym<<32|code of the child, in symbol order.
+	fail   []int32
+	edgeAt []int32
+	edges  []uint64
 	// plen is each pattern's length in symbols.
 	plen []int32
+}
+
+// maxDenseEntries caps the dense table at 16 MiB: every automaton that fits
+// keeps a complete DFA, as all did before the cap.
+var maxDenseEntries = 4 << 20
+
+// automatonBytes bounds the memory that buildAutomaton takes, at its peak,
+// for an alphabet of k symbols and patterns of total symbols in all
+// (a state per symbol, and the root), npats of them.
+func automatonBytes(k, npats, symbols int) int64 {
+	n := int64(symbols) + 1
+	ndense := min(n, int64(maxDenseEntries/k+1))
+	// Building: the patterns as symbols (4 bytes a state), the linked trie
+	// (16) and breadth-first order (8) live while the final arrays (own,
+	// dict, fail, edgeAt: 16; edges: 8) are made.
+	return 56*n + 4*ndense*int64(k) + 12*int64(npats) + 1024
 }
 
 // buildAutomaton builds the automaton for distinct, non-empty patterns whose
 // symbols are in [1, k).
 func buildAutomaton(k int, pats [][]int32) *automaton {
-	a := &automaton{k: int32(k), own: []int32{-1}}
-	trie := newRow(nil, k)
+	n := 1
+	for _, p := range pats {
+		n += len(p)
+	}
+	// The trie, as linked lists of children: first child, next sibling,
+	// the symbol on the edge into each state.
+	child := make([]int32, 1, n)
+	sibling := make([]int32, 1, n)
+	sym := make([]int32, 1, n)
+	own := make([]int32, 1, n)
+	child[0], sibling[0], own[0] = -1, -1, -1
+	a := &automaton{k: int32(k)}
 	for pi, p := range pats {
 		s := int32(0)
 		for _, c := range p {
-			next := trie[int(s)*k+int(c)]
+			next := child[s]
+			for next >= 0 && sym[next] != c {
+				next = sibling[next]
+			}
 			if next < 0 {
-				next = int32(len(a.own))
-				a.own = append(a.own, -1)
-				trie = newRow(trie, k)
-				trie[int(s)*k+int(c)] = next
+				next = int32(len(own))
+				child = append(child, -1)
+				sibling = append(sibling, child[s])
+				sym = append(sym, c)
+				own = append(own, -1)
+				child[s] = next
 			}
 			s = next
 		}
-		a.own[s] = int32(pi)
+		own[s] = int32(pi)
 		a.plen = append(a.plen, int32(len(p)))
 	}
-	a.delta = trie
-	a.link(k)
-	for i, v := range a.delta {
-		if a.own[v] >= 0 || a.dict[v] >= 0 {
-			a.delta[i] = ^(v * a.k)
-		} else {
-			a.delta[i] = v * a.k
+	n = len(own)
+	// Breadth-first order: order lists the states, rank numbers them.
+	order := make([]int32, 1, n)
+	for i := 0; i < len(order); i++ {
+		for c := child[order[i]]; c >= 0; c = sibling[c] {
+			order = append(order, c)
 		}
 	}
+	rank := make([]int32, n)
+	for r, s := range order {
+		rank[s] = int32(r)
+	}
+	a.own = make([]int32, n)
+	a.edgeAt = make([]int32, n+1)
+	a.edges = make([]uint64, 0, n-1)
+	for r, s := range order {
+		a.own[r] = own[s]
+		a.edgeAt[r] = int32(len(a.edges))
+		start := len(a.edges)
+		for c := child[s]; c >= 0; c = sibling[c] {
+			a.edges = append(a.edges, uint64(sym[c])<<32|uint64(rank[c]))
+		}
+		slices.Sort(a.edges[start:])
+	}
+	a.edgeAt[n] = int32(len(a.edges))
+	child, sibling, sym, own, order, rank = nil, nil, nil, nil, nil, nil
+	a.link(k, n)
 	return a
 }
 
-// newRow appends a row of k missing (-1) transitions.
-func newRow(trie []int32, k int) []int32 {
-	for range k {
-		trie = append(trie, -1)
-	}
-	return trie
-}
-
-// link computes failure and dictionary links breadth first and completes the
-// transition table into a DFA: a missing transition becomes the failure
-// state's transition, which is already complete because it is shallower.
-func (a *automaton) link(k int) {
-	n := len(a.own)
+// link computes failure and dictionary links in breadth-first (state)
+// order, fills the dense rows and encodes every transition as a code. A
+// dense row's missing transition is its failure state's, whose row is
+// complete because it is shallower.
+func (a *automaton) link(k, n int) {
+	nd := min(n, maxDenseEntries/k+1)
+	a.ndense, a.dense = int32(nd), int32(nd*k)
 	fail := make([]int32, n)
 	a.dict = make([]int32, n)
-	for i := range a.dict {
-		a.dict[i] = -1
-	}
-	queue := make([]int32, 0, n)
-	for c := range k {
-		if next := a.delta[c]; next < 0 {
-			a.delta[c] = 0
-		} else {
-			queue = append(queue, next)
+	a.delta = make([]int32, nd*k)
+	// goTo is the state after symbol c from state f, whose links are done.
+	goTo := func(f int32, c int32) int32 {
+		for {
+			if f < a.ndense {
+				return a.stateOf(a.delta[int(f)*k+int(c)])
+			}
+			if next, ok := a.edge(f, c); ok {
+				return next
+			}
+			f = fail[f]
 		}
 	}
-	for len(queue) > 0 {
-		s := queue[0]
-		queue = queue[1:]
-		for c := range k {
-			i := int(s)*k + c
-			f := a.delta[int(fail[s])*k+c]
-			next := a.delta[i]
-			if next < 0 {
-				a.delta[i] = f
-				continue
+	a.dict[0] = -1
+	for s := range int32(n) {
+		for _, e := range a.edges[a.edgeAt[s]:a.edgeAt[s+1]] {
+			c, next := int32(e>>32), int32(uint32(e))
+			f := int32(0)
+			if s > 0 {
+				f = goTo(fail[s], c)
 			}
 			fail[next] = f
 			if a.own[f] >= 0 {
@@ -107,8 +172,89 @@ func (a *automaton) link(k int) {
 			} else {
 				a.dict[next] = a.dict[f]
 			}
-			queue = append(queue, next)
 		}
+		if s >= a.ndense {
+			continue
+		}
+		row := a.delta[int(s)*k : int(s+1)*k]
+		for c := range int32(k) {
+			next, ok := a.edge(s, c)
+			switch {
+			case ok:
+			case s == 0:
+				next = 0
+			default:
+				next = goTo(fail[s], c)
+			}
+			row[c] = a.code(next)
+		}
+	}
+	// Sparse states keep their failure links and edges, as codes; the
+	// dense ones need neither any more.
+	a.fail = slices.Clip(fail[nd:])
+	for i, e := range a.edges[a.edgeAt[nd]:] {
+		a.edges[int(a.edgeAt[nd])+i] = e&^(1<<32-1) | uint64(uint32(a.code(int32(uint32(e)))))
+	}
+	a.edges = slices.Clip(a.edges[a.edgeAt[nd]:])
+	base := a.edgeAt[nd]
+	a.edgeAt = slices.Clip(a.edgeAt[nd:])
+	for i := range a.edgeAt {
+		a.edgeAt[i] -= base
+	}
+}
+
+// edge returns the child of state s (whose edges are not yet codes, or s
+// is dense) along symbol c.
+func (a *automaton) edge(s, c int32) (int32, bool) {
+	es := a.edges[a.edgeAt[s]:a.edgeAt[s+1]]
+	for _, e := range es {
+		if int32(e>>32) == c {
+			return int32(uint32(e)), true
+		}
+	}
+	return 0, false
+}
+
+// code is the code of state s as delta stores it: complemented when s has
+// outputs or is sparse.
+func (a *automaton) code(s int32) int32 {
+	v := a.dense + s - a.ndense
+	if s < a.ndense {
+		v = s * a.k
+	}
+	if s >= a.ndense || a.own[s] >= 0 || a.dict[s] >= 0 {
+		return ^v
+	}
+	return v
+}
+
+// stateOf is the state of a (possibly complemented) code.
+func (a *automaton) stateOf(v int32) int32 {
+	if v < 0 {
+		v = ^v
+	}
+	if v < a.dense {
+		return v / a.k
+	}
+	return v - a.dense + a.ndense
+}
+
+// sparseNext is the code after symbol c from the sparse state of code s
+// (not complemented).
+func (a *automaton) sparseNext(s, c int32) int32 {
+	st := s - a.dense
+	for {
+		es := a.edges[a.edgeAt[st]:a.edgeAt[st+1]]
+		for _, e := range es {
+			if int32(e>>32) == c {
+				return int32(uint32(e))
+			}
+		}
+		f := a.fail[st]
+		if f < a.ndense {
+			return a.delta[f*a.k+c]
+		}
+		st = f - a.ndense
 	}
 }
 
@@ -126,12 +272,13 @@ func newByteAC(pats []string, word bool) *byteAC {
 	k := int32(1)
 	seqs := make([][]int32, len(pats))
 	for i, p := range pats {
-		for _, b := range []byte(p) {
+		seqs[i] = make([]int32, len(p))
+		for j, b := range []byte(p) {
 			if m.class[b] == 0 {
 				m.class[b] = k
 				k++
 			}
-			seqs[i] = append(seqs[i], m.class[b])
+			seqs[i][j] = m.class[b]
 		}
 	}
 	m.a = buildAutomaton(int(k), seqs)
@@ -151,6 +298,10 @@ func (m *byteAC) match(text []byte, counts []int64) (lines, tokens int64) {
 			continue
 		}
 		s = ^v
+		if s >= a.dense {
+			i, s = m.sparse(text, i, s, counts, lastEnd)
+			continue
+		}
 		end := i + 1
 		p := s / a.k
 		if a.own[p] < 0 {
@@ -170,4 +321,47 @@ func (m *byteAC) match(text []byte, counts []int64) (lines, tokens int64) {
 		}
 	}
 	return 0, 0
+}
+
+// sparse goes on from the sparse state of code s, entered on text[i]: it
+// counts the patterns ending at each state and steps by edges and failure
+// links until a step reaches a dense state. It returns the index of the
+// last byte read and that state's code (or len(text)-1 and any code).
+func (m *byteAC) sparse(text []byte, i int, s int32, counts []int64, lastEnd []int) (int, int32) {
+	a := m.a
+	for {
+		m.report(a.stateOf(s), text, i+1, counts, lastEnd)
+		if s < a.dense {
+			return i, s
+		}
+		if i++; i == len(text) {
+			return i - 1, 0
+		}
+		v := a.sparseNext(s, m.class[text[i]])
+		if v >= 0 {
+			return i, v
+		}
+		s = ^v
+	}
+}
+
+// report counts the patterns that end at state p, at byte end, that start
+// after their last counted match (and, in word mode, whose boundaries hold).
+func (m *byteAC) report(p int32, text []byte, end int, counts []int64, lastEnd []int) {
+	a := m.a
+	if a.own[p] < 0 {
+		p = a.dict[p]
+	}
+	for ; p >= 0; p = a.dict[p] {
+		pat := a.own[p]
+		start := end - int(a.plen[pat])
+		if start < lastEnd[pat] {
+			continue
+		}
+		if m.word && (wordBefore(text, start) || wordAt(text, end)) {
+			continue
+		}
+		counts[pat]++
+		lastEnd[pat] = end
+	}
 }

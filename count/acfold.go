@@ -30,6 +30,7 @@ func newRuneAC(pats []string, word bool) *runeAC {
 	seqs := make([][]int32, len(pats))
 	maxLen := 0
 	for i, p := range pats {
+		seqs[i] = make([]int32, 0, utf8.RuneCountInString(p))
 		for _, r := range p {
 			c := fold(r)
 			sym, ok := symbol[c]
@@ -83,6 +84,10 @@ func (m *runeAC) match(text []byte, counts []int64) (lines, tokens int64) {
 			continue
 		}
 		s = ^v
+		if s >= a.dense {
+			i, n, s = m.sparse(text, i, n, s, ring, counts, lastEnd)
+			continue
+		}
 		p := s / a.k
 		if a.own[p] < 0 {
 			p = a.dict[p]
@@ -101,4 +106,60 @@ func (m *runeAC) match(text []byte, counts []int64) (lines, tokens int64) {
 		}
 	}
 	return 0, 0
+}
+
+// sparse goes on from the sparse state of code s, entered on the
+// character that ends at byte i (the n-th): it counts the patterns ending
+// at each state and steps by edges and failure links until a step reaches
+// a dense state. It returns where the scan goes on (the byte index and
+// characters read) and that state's code.
+func (m *runeAC) sparse(text []byte, i, n int, s int32, ring []int, counts []int64, lastEnd []int) (int, int, int32) {
+	a := m.a
+	for {
+		m.report(a.stateOf(s), text, i, n, ring, counts, lastEnd)
+		if s < a.dense || i == len(text) {
+			return i, n, s
+		}
+		ring[n&m.ringMask] = i
+		var sym int32
+		sym, i = m.symbolAt(text, i)
+		n++
+		v := a.sparseNext(s, sym)
+		if v >= 0 {
+			return i, n, v
+		}
+		s = ^v
+	}
+}
+
+// symbolAt returns the symbol of the character at text[i] and the index
+// past it.
+func (m *runeAC) symbolAt(text []byte, i int) (int32, int) {
+	if b := text[i]; b < utf8.RuneSelf {
+		return m.ascii[b], i + 1
+	}
+	r, size := decodeRune(text[i:])
+	return m.other[r], i + size
+}
+
+// report counts the patterns that end at state p after n characters (at
+// byte end), that start after their last counted match (and, in word mode,
+// whose boundaries hold).
+func (m *runeAC) report(p int32, text []byte, end, n int, ring []int, counts []int64, lastEnd []int) {
+	a := m.a
+	if a.own[p] < 0 {
+		p = a.dict[p]
+	}
+	for ; p >= 0; p = a.dict[p] {
+		pat := a.own[p]
+		start := n - int(a.plen[pat])
+		if start < lastEnd[pat] {
+			continue
+		}
+		if m.word && (wordBefore(text, ring[start&m.ringMask]) || wordAt(text, end)) {
+			continue
+		}
+		counts[pat]++
+		lastEnd[pat] = n
+	}
 }

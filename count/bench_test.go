@@ -187,7 +187,7 @@ func BenchmarkFold(b *testing.B) {
 	text := benchFile(b)
 	var tables []*Freq
 	for _, c := range benchChunks(text) {
-		f, _, _ := runTop(TopQuery{Lower: true}, c)
+		f, _, _ := runTop(TopQuery{Lower: true}, c, 0)
 		tables = append(tables, f)
 	}
 	b.SetBytes(int64(len(text)))

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Ignore-case matching compares characters by a canonical representative:
@@ -89,8 +90,11 @@ func foldClass(c rune) []rune {
 // foldString returns the canonical form of a valid UTF-8 string: the UTF-8
 // encoding of its runes' canonical representatives.
 func foldString(s string) string {
-	b, _ := appendFold(nil, []byte(s))
-	return string(b)
+	// Folding never lengthens a character (its canonical representative is
+	// the class's smallest rune), so one allocation holds the result, and
+	// appendFold only reads s.
+	b, _ := appendFold(make([]byte, 0, len(s)), unsafe.Slice(unsafe.StringData(s), len(s)))
+	return unsafe.String(unsafe.SliceData(b), len(b)) // b is never written again
 }
 
 // appendFold appends the canonical form of p to dst. It reports false, with

@@ -3,6 +3,7 @@ package count
 import (
 	"bytes"
 	"cmp"
+	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"math/bits"
@@ -31,6 +32,11 @@ type Freq struct {
 	slots []uint64
 	ents  []freqEntry // in insertion order
 	arena []byte      // the long tokens' bytes, one after another
+	// limit, when above 0, bounds the memory the table may grow to (see
+	// Bytes); a token that would grow it beyond is dropped and over set.
+	// Only a chunk's table has one (Program.RunLimited).
+	limit int64
+	over  bool
 }
 
 // shortSlot holds a token of 1 to 16 bytes: lo and hi have its bytes in
@@ -99,8 +105,8 @@ func (f *Freq) addShort(lo, hi uint64, size int, n int64) {
 	if uint64(n) > countBits {
 		panic(fmt.Sprintf("count: token count %d out of range", n))
 	}
-	if f.nshort >= len(f.short)/2 {
-		f.growShort()
+	if f.nshort >= len(f.short)/2 && !f.growShort() {
+		return
 	}
 	mask := len(f.short) - 1
 	key := uint64(size) << 56
@@ -130,10 +136,51 @@ func home(h uint64, size int) int {
 }
 
 func hashWords(lo, hi uint64, size int) uint64 {
-	return mix(lo^0xa0761d6478bd642f, hi^(0xe7037ed1a0b428db+uint64(size)))
+	return mix(lo^seedLo, hi^(seedHi+uint64(size)))
 }
 
-func (f *Freq) growShort() { f.resizeShort(max(2*len(f.short), 1024)) }
+// The hashes of the frequency tables are seeded at random in each process,
+// as Go's maps and wyhash's seed are: with fixed constants, anyone can craft
+// a text of tokens that share their slot's probe sequence and turn each
+// insert into a walk of the whole table (hash flooding). The seeds are
+// never 0 in the mixing's sense: each is the constant it replaces, XORed
+// with random bits. Tables of one process share them, which the merges and
+// resizes rely on (keys keep their order across tables of any size).
+var seedLo, seedHi, seedMix = newSeeds()
+
+func newSeeds() (lo, hi, m uint64) {
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("count: no random hash seed: " + err.Error())
+	}
+	return 0xa0761d6478bd642f ^ binary.LittleEndian.Uint64(b[:]),
+		0xe7037ed1a0b428db ^ binary.LittleEndian.Uint64(b[8:]),
+		(0xa0761d6478bd642f ^ 0xe7037ed1a0b428db) ^ binary.LittleEndian.Uint64(b[16:])
+}
+
+// growShort doubles the short table, unless that would take it beyond
+// its limit: it then marks the table over and reports false.
+func (f *Freq) growShort() bool {
+	size := max(2*len(f.short), 1024)
+	if f.beyond(int64(size) * int64(unsafe.Sizeof(shortSlot{}))) {
+		return false
+	}
+	f.resizeShort(size)
+	return true
+}
+
+// beyond reports whether growing by n more bytes would take the table
+// beyond its limit, and marks it over if so.
+func (f *Freq) beyond(n int64) bool {
+	if f.limit > 0 && f.Bytes()+n > f.limit {
+		f.over = true
+	}
+	return f.over
+}
+
+// Over reports whether the table dropped tokens because it reached its
+// limit: its counts are then incomplete.
+func (f *Freq) Over() bool { return f != nil && f.over }
 
 // resizeShort rebuilds the short table with size slots, a power of two.
 func (f *Freq) resizeShort(size int) {
@@ -157,6 +204,9 @@ func (f *Freq) add(token []byte, h uint64, n int64) {
 		panic(fmt.Sprintf("count: token count %d out of range", n))
 	}
 	if len(f.ents) >= len(f.slots)/2 {
+		if f.beyond(int64(max(2*len(f.slots), 1024))*8 + int64(len(f.ents))*int64(unsafe.Sizeof(freqEntry{}))) {
+			return
+		}
 		f.grow()
 	}
 	mask := len(f.slots) - 1
@@ -164,6 +214,11 @@ func (f *Freq) add(token []byte, h uint64, n int64) {
 	for i := home(h, len(f.slots)); ; i = (i + 1) & mask {
 		s := f.slots[i]
 		if s == 0 {
+			// Appends that reallocate grow by at most what they hold.
+			if len(f.ents) == cap(f.ents) && f.beyond(int64(cap(f.ents)+1)*int64(unsafe.Sizeof(freqEntry{}))) ||
+				len(f.arena)+len(token) > cap(f.arena) && f.beyond(int64(cap(f.arena)+len(token))) {
+				return
+			}
 			f.slots[i] = tag | uint64(len(f.ents)+1)
 			f.ents = append(f.ents, freqEntry{hash: h, count: n, off: len(f.arena), n: len(token)})
 			f.arena = append(f.arena, token...)
@@ -217,6 +272,42 @@ func (f *Freq) Merge(o *Freq) {
 }
 
 func (f *Freq) key(e freqEntry) []byte { return f.arena[e.off : e.off+e.n : e.off+e.n] }
+
+// Bytes returns the memory the table holds, in bytes: its slots, entries
+// and the long tokens' bytes, as allocated.
+func (f *Freq) Bytes() int64 {
+	if f == nil {
+		return 0
+	}
+	return int64(cap(f.short))*int64(unsafe.Sizeof(shortSlot{})) + int64(cap(f.slots))*8 +
+		int64(cap(f.ents))*int64(unsafe.Sizeof(freqEntry{})) + int64(cap(f.arena))
+}
+
+// MergeBytes bounds the memory f holds while and after o is merged into
+// it (Merge(o)), without merging: a caller with a budget checks it first,
+// since a merge that grows the table allocates the larger table while the
+// smaller one is still held.
+func (f *Freq) MergeBytes(o *Freq) int64 {
+	if o == nil {
+		return f.Bytes()
+	}
+	slot := int64(unsafe.Sizeof(shortSlot{}))
+	total := f.Bytes()
+	if need := f.nshort + o.nshort; need >= len(f.short)/2 {
+		total += int64(1<<bits.Len(uint(2*need))) * slot
+	}
+	ents := len(f.ents) + len(o.ents)
+	if ents >= len(f.slots)/2 {
+		total += int64(1<<bits.Len(uint(2*ents))) * 8
+	}
+	if ents > cap(f.ents) {
+		total += int64(ents+ents/4) * int64(unsafe.Sizeof(freqEntry{}))
+	}
+	if n := len(f.arena) + len(o.arena); n > cap(f.arena) {
+		total += int64(n + n/4)
+	}
+	return total
+}
 
 // Len returns the number of distinct tokens.
 func (f *Freq) Len() int {
@@ -359,12 +450,12 @@ func (v topView) down(h []int32) {
 }
 
 // hashToken hashes a token's bytes: eight at a time, each word mixed by a
-// 64x64->128-bit multiply (as wyhash does), the length folded in first.
+// 64x64->128-bit multiply (as wyhash does), the length and the process's
+// seeds folded in.
 func hashToken(b []byte) uint64 {
-	const m1, m2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
-	h := uint64(len(b)) ^ m1
+	h := uint64(len(b)) ^ seedLo
 	for len(b) > 8 {
-		h = mix(h^binary.LittleEndian.Uint64(b), m2)
+		h = mix(h^binary.LittleEndian.Uint64(b), seedHi)
 		b = b[8:]
 	}
 	var x uint64
@@ -376,7 +467,7 @@ func hashToken(b []byte) uint64 {
 	case n > 0:
 		x = uint64(b[0]) | uint64(b[n>>1])<<8 | uint64(b[n-1])<<16
 	}
-	return mix(h^x, m1^m2)
+	return mix(h^x, seedMix)
 }
 
 func mix(a, b uint64) uint64 {
@@ -406,17 +497,27 @@ func reuseFreq(size int) *Freq {
 		clear(f.short)
 		clear(f.slots)
 		f.nshort, f.ents, f.arena = 0, f.ents[:0], f.arena[:0]
+		f.limit, f.over = 0, false
 		return f
 	}
 	return &Freq{short: make([]shortSlot, size)}
 }
 
-// runTop builds the frequency table of a top query. For whitespace tokens it
-// also returns the token count, which it gets for free.
-func runTop(q TopQuery, text []byte) (f *Freq, tokens int64, counted bool) {
+// runTop builds the frequency table of a top query, bounded to limit
+// bytes when limit > 0 (see Freq.Over). For whitespace tokens it also
+// returns the token count, which it gets for free.
+func runTop(q TopQuery, text []byte, limit int64) (f *Freq, tokens int64, counted bool) {
 	// Text has a few distinct short tokens per hundred bytes: sizing the
 	// table for that up front spares rehashing it as it fills.
-	f = reuseFreq(1 << bits.Len(uint(min(max(len(text)/32, 512), 1<<20))))
+	size := 1 << bits.Len(uint(min(max(len(text)/32, 512), 1<<20)))
+	for limit > 0 && size > 1024 && int64(size)*int64(unsafe.Sizeof(shortSlot{})) > limit/2 {
+		size /= 2 // a bound below the usual first size: start small
+	}
+	f = reuseFreq(size)
+	if limit > 0 && f.Bytes() > limit/2 {
+		f = &Freq{short: make([]shortSlot, size)}
+	}
+	f.limit = limit
 	var buf []byte
 	if q.WordsOnly {
 		for i := skipNonWord(text, 0); i < len(text); i = skipNonWord(text, i) {

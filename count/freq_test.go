@@ -1,8 +1,11 @@
 package count
 
 import (
+	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -122,5 +125,90 @@ func TestReleasedTables(t *testing.T) {
 	}
 	if !slices.Equal(total.Top(0), want.Top(0)) {
 		t.Fatal("a table merged before its parts were released changed")
+	}
+}
+
+// TestMergeBytesBoundsMerge: MergeBytes, asked before a merge, is at least
+// the memory the table holds after it.
+func TestMergeBytesBoundsMerge(t *testing.T) {
+	f := NewFreq()
+	for i := range 40 {
+		o := NewFreq()
+		for j := range 1000 * (i%5 + 1) {
+			o.Add([]byte(fmt.Sprintf("token-%d-%d", i, j)), 1)
+			o.Add([]byte(fmt.Sprintf("a-token-longer-than-sixteen-bytes-%d-%d", i, j)), 1)
+		}
+		want := f.MergeBytes(o)
+		f.Merge(o)
+		if got := f.Bytes(); got > want {
+			t.Fatalf("merge %d: table holds %d bytes, MergeBytes said at most %d", i, got, want)
+		}
+	}
+}
+
+// TestHashSeedDefeatsCraftedTokens crafts, knowing the seeds, tokens that
+// all start their probe at the same slot of a 1024-slot table (as anyone
+// could for the fixed constants that seeded the hash before), and checks
+// that under the process's own random seeds they spread out.
+func TestHashSeedDefeatsCraftedTokens(t *testing.T) {
+	random := [3]uint64{seedLo, seedHi, seedMix}
+	known := [3]uint64{0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0xa0761d6478bd642f ^ 0xe7037ed1a0b428db}
+	setSeeds := func(s [3]uint64) { seedLo, seedHi, seedMix = s[0], s[1], s[2] }
+	defer setSeeds(random)
+	for _, long := range []bool{false, true} {
+		hash := func(tok []byte) uint64 {
+			if long {
+				return hashToken(tok)
+			}
+			lo, hi := loadWords(tok)
+			return hashWords(lo, hi, len(tok))
+		}
+		setSeeds(known)
+		var crafted [][]byte
+		for i := 0; len(crafted) < 300; i++ {
+			tok := []byte(strconv.Itoa(i))
+			if long {
+				tok = []byte(fmt.Sprintf("a-long-token-of-more-than-16-bytes-%d", i))
+			}
+			if home(hash(tok), 1024) == 0 {
+				crafted = append(crafted, tok)
+			}
+		}
+		setSeeds(random)
+		slots := map[int]int{}
+		worst := 0
+		for _, tok := range crafted {
+			i := home(hash(tok), 1024)
+			slots[i]++
+			worst = max(worst, slots[i])
+		}
+		if worst > 20 {
+			t.Errorf("long %t: %d of %d crafted tokens share a slot under the random seeds, want them spread", long, worst, len(crafted))
+		}
+	}
+	a1, b1, c1 := newSeeds()
+	a2, b2, c2 := newSeeds()
+	if a1 == a2 || b1 == b2 || c1 == c2 {
+		t.Errorf("two draws of seeds are equal: %x %x %x", a1, b1, c1)
+	}
+}
+
+// TestRunLimitedTable: a chunk's table stops growing at its limit and says
+// so; within the limit it is Run's table.
+func TestRunLimitedTable(t *testing.T) {
+	var b bytes.Buffer
+	for i := range 100_000 {
+		fmt.Fprintf(&b, "tok%d and a-token-longer-than-sixteen-bytes-%d\n", i, i)
+	}
+	prog := mustCompile(t, Spec{Top: &TopQuery{}})
+	const limit = 1 << 20
+	p := prog.RunLimited(b.Bytes(), limit)
+	if !p.Freq.Over() || p.Freq.Bytes() > limit {
+		t.Errorf("limited to %d: got over %t and %d bytes, want over within the limit", limit, p.Freq.Over(), p.Freq.Bytes())
+	}
+	p.Freq.Release()
+	got, want := prog.RunLimited(b.Bytes(), 1<<30), prog.Run(b.Bytes())
+	if got.Freq.Over() || got.Freq.Len() != want.Freq.Len() || got.Freq.Len() != 200_001 {
+		t.Errorf("within the limit: got over %t and %d tokens, want %d tokens", got.Freq.Over(), got.Freq.Len(), want.Freq.Len())
 	}
 }

@@ -114,12 +114,18 @@ func (p *Program) Spec() Spec { return cloneSpec(p.spec) }
 
 // Run computes the spec over text. Stats are always filled; Counts (one per
 // target) for a count job, Freq for a top job.
-func (p *Program) Run(text []byte) Partial {
+func (p *Program) Run(text []byte) Partial { return p.RunLimited(text, 0) }
+
+// RunLimited is Run with a top job's frequency table bounded to tableLimit
+// bytes (no bound when 0): a table that would grow beyond it drops the
+// tokens that do not fit and reports Over, so that a worker can refuse a
+// chunk of too many distinct tokens instead of running out of memory.
+func (p *Program) RunLimited(text []byte, tableLimit int64) Partial {
 	out := Partial{Stats: Stats{Bytes: int64(len(text))}}
 	var lines, tokens int64
 	if t := p.spec.Top; t != nil {
 		var measured bool
-		out.Freq, tokens, measured = runTop(*t, text)
+		out.Freq, tokens, measured = runTop(*t, text, tableLimit)
 		if measured {
 			lines = int64(bytes.Count(text, newline))
 		} else {

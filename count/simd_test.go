@@ -164,6 +164,15 @@ func withOnePass(fn func()) {
 	fn()
 }
 
+// withSparse runs fn with automata built of at most entries dense entries
+// (at least the root's row).
+func withSparse(entries int, fn func()) {
+	saved := maxDenseEntries
+	defer func() { maxDenseEntries = saved }()
+	maxDenseEntries = entries
+	fn()
+}
+
 // TestRunSIMDAndPortable runs the property test's random jobs with the
 // kernels on and off, and with the one-pass matchers.
 func TestRunSIMDAndPortable(t *testing.T) {
@@ -179,6 +188,14 @@ func TestRunSIMDAndPortable(t *testing.T) {
 			withOnePass(func() { prog = mustCompile(t, s) })
 			if d := diffPartial(prog.Run(text), naiveRun(s, text)); d != "" {
 				t.Fatalf("trial %d, one-pass matchers: %s on %q: %s", i, specString(s), text, d)
+			}
+			// Automata with few dense states (only the root for 0), so
+			// that scans step through sparse states.
+			for _, dense := range []int{0, 40} {
+				withSparse(dense, func() { withOnePass(func() { prog = mustCompile(t, s) }) })
+				if d := diffPartial(prog.Run(text), naiveRun(s, text)); d != "" {
+					t.Fatalf("trial %d, automaton of %d dense entries: %s on %q: %s", i, dense, specString(s), text, d)
+				}
 			}
 		}
 	})

@@ -17,3 +17,20 @@ type inputError string
 
 func (e inputError) Error() string        { return string(e) }
 func (e inputError) Is(target error) bool { return target == ErrInput }
+
+// ErrMemory marks a task that a worker refused because it would take more
+// memory than the worker allows itself (a matcher too large for its
+// --max-matcher-memory, a frequency table beyond its budget). It fails the
+// job at once, naming the limit, instead of trying the task on every
+// worker in turn: a worker that crashed or was killed trying would take the
+// cluster down one worker at a time. It crosses gRPC as an error kind.
+var ErrMemory = errors.New("over a memory limit")
+
+// MemoryError returns an error with msg as its text that wraps ErrMemory:
+// a memory refusal as received from a worker.
+func MemoryError(msg string) error { return memoryError(msg) }
+
+type memoryError string
+
+func (e memoryError) Error() string        { return string(e) }
+func (e memoryError) Is(target error) bool { return target == ErrMemory }

@@ -33,9 +33,10 @@ type Task struct {
 }
 
 // Result is the answer to a Task. Err is set when the task could not be
-// counted; Partial is then empty. An Err that wraps ErrInput fails the job
-// at once (the input is at fault, and would fail on any worker); any other
-// is tried again, on another worker when there is one.
+// counted; Partial is then empty. An Err that wraps ErrInput or ErrMemory
+// fails the job at once (the input is at fault, or too large for the
+// worker's memory, and would fail on any worker); any other is tried
+// again, on another worker when there is one.
 type Result struct {
 	JobID   string
 	ChunkID uint64

@@ -74,8 +74,11 @@ func ResultToProto(r task.Result) *tallyv1.TaskResult {
 	m := &tallyv1.TaskResult{JobId: r.JobID, ChunkId: r.ChunkID, Attempt: r.Attempt}
 	if r.Err != nil {
 		m.Error = r.Err.Error()
-		if errors.Is(r.Err, task.ErrInput) {
+		switch {
+		case errors.Is(r.Err, task.ErrInput):
 			m.ErrorKind = tallyv1.ErrorKind_ERROR_KIND_INPUT
+		case errors.Is(r.Err, task.ErrMemory):
+			m.ErrorKind = tallyv1.ErrorKind_ERROR_KIND_MEMORY
 		}
 		return m
 	}
@@ -94,9 +97,13 @@ func ResultFromProto(m *tallyv1.TaskResult) task.Result {
 		if msg == "" {
 			msg = "worker sent an error without a message"
 		}
-		r.Err = errors.New(msg)
-		if m.GetErrorKind() == tallyv1.ErrorKind_ERROR_KIND_INPUT {
+		switch m.GetErrorKind() {
+		case tallyv1.ErrorKind_ERROR_KIND_INPUT:
 			r.Err = task.InputError(msg)
+		case tallyv1.ErrorKind_ERROR_KIND_MEMORY:
+			r.Err = task.MemoryError(msg)
+		default:
+			r.Err = errors.New(msg)
 		}
 		return r
 	}

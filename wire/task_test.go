@@ -2,6 +2,7 @@ package wire
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -68,5 +69,13 @@ func TestResultErrorKinds(t *testing.T) {
 	// A kind without a message is still an error, never an empty result.
 	if r := ResultFromProto(&tallyv1.TaskResult{ErrorKind: tallyv1.ErrorKind_ERROR_KIND_INPUT}); !errors.Is(r.Err, task.ErrInput) {
 		t.Errorf("a bare input kind: got %v, want an input error", r.Err)
+	}
+}
+
+func TestResultMemoryKind(t *testing.T) {
+	err := fmt.Errorf("compile job j: %w", task.MemoryError("matcher above the limit of 1.0 MiB"))
+	r := ResultFromProto(ResultToProto(task.Result{JobID: "j", ChunkID: 1, Err: err}))
+	if !errors.Is(r.Err, task.ErrMemory) || errors.Is(r.Err, task.ErrInput) || r.Err.Error() != err.Error() {
+		t.Errorf("got %v (memory %t), want %v as a memory error", r.Err, errors.Is(r.Err, task.ErrMemory), err)
 	}
 }

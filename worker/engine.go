@@ -45,9 +45,16 @@ type Engine struct {
 	storage task.Storage     // what open reads
 	open    source.Opener    // nil: the engine reads no refs
 
-	mu       sync.Mutex // guards programs and order
-	programs map[string]*count.Program
+	// maxMatcher bounds the memory of one program's matcher, and of the
+	// programs cached, as count.MatcherBytes estimates them; 0 is no bound.
+	maxMatcher int64
+	// maxTop bounds the frequency table of one task; 0 is no bound.
+	maxTop int64
+
+	mu       sync.Mutex // guards programs, order and cached
+	programs map[string]*compiled
 	order    []string // insertion order, for eviction
+	cached   int64    // the estimated bytes of the programs in programs
 
 	buffers sync.Pool // *[]byte: buffers for reading refs, one per thread at a time
 }
@@ -57,8 +64,29 @@ func NewEngine(threads int) *Engine {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	return &Engine{threads: threads, sem: make(chan struct{}, threads), programs: map[string]*count.Program{}}
+	return &Engine{threads: threads, sem: make(chan struct{}, threads), programs: map[string]*compiled{}}
 }
+
+// compiled is a program in the cache: ready is closed once p or err is set,
+// so that the threads counting a job's first chunks wait for one compile
+// instead of each building the same matcher at once.
+type compiled struct {
+	ready chan struct{}
+	p     *count.Program
+	err   error
+	size  int64 // estimated bytes
+}
+
+// SetMaxMatcher makes the engine refuse a task whose matcher would take
+// more than limit bytes (as count.MatcherBytes estimates it), with an
+// error that wraps task.ErrMemory, and keep the cached programs' matchers
+// within it too; call it before use. 0 sets no bound.
+func (e *Engine) SetMaxMatcher(limit int64) { e.maxMatcher = limit }
+
+// SetMaxTop makes the engine refuse a top task whose frequency table would
+// grow beyond limit bytes, with an error that wraps task.ErrMemory; call
+// it before use. 0 sets no bound.
+func (e *Engine) SetMaxTop(limit int64) { e.maxTop = limit }
 
 // SetMetrics records the engine's work in m; call it before use.
 func (e *Engine) SetMetrics(m *metrics.Metrics) { e.metrics = m }
@@ -106,11 +134,22 @@ func (e *Engine) count(prog *count.Program, data []byte) (count.Partial, error) 
 		return count.Partial{}, err
 	}
 	start := time.Now()
-	p := prog.Run(data)
+	p := prog.RunLimited(data, e.maxTop)
+	if p.Freq.Over() {
+		p.Freq.Release()
+		return count.Partial{}, e.tableError()
+	}
 	if e.faults.Throttle > 0 {
 		time.Sleep(time.Until(start.Add(time.Duration(float64(len(data)) / float64(e.faults.Throttle) * float64(time.Second)))))
 	}
 	return p, nil
+}
+
+// tableError is the refusal of a chunk or split whose frequency table
+// would be above the engine's budget.
+func (e *Engine) tableError() error {
+	return task.MemoryError(fmt.Sprintf("the frequency table of a chunk would take more than %s, the worker's --max-top-memory; "+
+		"count fewer distinct tokens, or in smaller chunks", count.FormatBytes(e.maxTop)))
 }
 
 // injectFaults applies FailOn and CrashOn to a chunk.
@@ -132,26 +171,60 @@ func (e *Engine) injectFaults(data []byte) error {
 func (e *Engine) program(t task.Task) (*count.Program, error) {
 	key := specKey(t.Query.Spec)
 	e.mu.Lock()
-	p, ok := e.programs[key]
-	e.mu.Unlock()
+	c, ok := e.programs[key]
 	if ok {
-		return p, nil
+		e.mu.Unlock()
+		<-c.ready
+		return c.p, c.err
 	}
-	p, err := count.Compile(t.Query.Spec)
-	if err != nil {
-		return nil, err
+	var size int64
+	if q := t.Query.Spec.Count; q != nil {
+		size = count.MatcherBytes(*q)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, ok := e.programs[key]; !ok {
-		if len(e.order) >= programCacheSize {
-			delete(e.programs, e.order[0])
-			e.order = e.order[1:]
+	if err := count.CheckMatcher(t.Query.Spec, e.maxMatcher); err != nil {
+		e.mu.Unlock()
+		return nil, task.MemoryError(err.Error() + " (the worker's --max-matcher-memory)")
+	}
+	c = &compiled{ready: make(chan struct{}), size: size}
+	e.evictLocked(size)
+	e.programs[key] = c
+	e.order = append(e.order, key)
+	e.cached += size
+	e.mu.Unlock()
+
+	c.p, c.err = count.Compile(t.Query.Spec)
+	close(c.ready)
+	if c.err != nil {
+		e.mu.Lock()
+		e.forgetLocked(key)
+		e.mu.Unlock()
+	}
+	return c.p, c.err
+}
+
+// evictLocked forgets the oldest programs until one more of size bytes
+// fits the cache's count and memory. A program still in use by a thread
+// stays alive with it. e.mu is held.
+func (e *Engine) evictLocked(size int64) {
+	for len(e.order) > 0 && (len(e.order) >= programCacheSize || e.maxMatcher > 0 && e.cached+size > e.maxMatcher) {
+		e.forgetLocked(e.order[0])
+	}
+}
+
+// forgetLocked drops key from the cache. e.mu is held.
+func (e *Engine) forgetLocked(key string) {
+	c, ok := e.programs[key]
+	if !ok {
+		return
+	}
+	delete(e.programs, key)
+	e.cached -= c.size
+	for i, k := range e.order {
+		if k == key {
+			e.order = append(e.order[:i], e.order[i+1:]...)
+			break
 		}
-		e.programs[key] = p
-		e.order = append(e.order, key)
 	}
-	return p, nil
 }
 
 // specKey is an unambiguous string form of a spec (targets are length-prefixed).

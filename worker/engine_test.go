@@ -1,9 +1,13 @@
 package worker
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -178,5 +182,57 @@ func TestNewEngineThreads(t *testing.T) {
 	}
 	if got := NewEngine(0).Threads(); got < 1 {
 		t.Errorf("got %d threads for 0, want GOMAXPROCS (>= 1)", got)
+	}
+}
+
+// TestEngineMatcherBudget: a task whose matcher would be above the
+// engine's budget is refused with a memory error, before compiling; the
+// cached programs' matchers stay within the budget together.
+func TestEngineMatcherBudget(t *testing.T) {
+	long := make([]string, 60)
+	for i := range long {
+		long[i] = strings.Repeat(string(rune('a'+i%26)), 4000) + strconv.Itoa(i)
+	}
+	big := count.Query{Mode: count.Substring, Targets: long}
+	e := NewEngine(1)
+	e.SetMaxMatcher(count.MatcherBytes(big) - 1)
+	res := e.Process(context.Background(), task.Task{JobID: "j", Query: task.Query{Spec: count.Spec{Count: &big}}, Data: []byte("a\n")})
+	if !errors.Is(res.Err, task.ErrMemory) || !strings.Contains(res.Err.Error(), "--max-matcher-memory") {
+		t.Fatalf("got %v, want a memory error naming the flag", res.Err)
+	}
+	if len(e.programs) != 0 {
+		t.Errorf("got %d cached programs, want none", len(e.programs))
+	}
+	// Programs of half the budget each: at most two are cached at once.
+	e.SetMaxMatcher(2*count.MatcherBytes(count.Query{Mode: count.Substring, Targets: long[:50]}) + 4096)
+	for i := range 5 {
+		q := count.Query{Mode: count.Substring, Targets: long[i : i+50]}
+		res := e.Process(context.Background(), task.Task{JobID: "j", Query: task.Query{Spec: count.Spec{Count: &q}}, Data: []byte("a\n")})
+		if res.Err != nil {
+			t.Fatalf("job %d: %v", i, res.Err)
+		}
+	}
+	if e.cached > e.maxMatcher || len(e.programs) != 2 {
+		t.Errorf("got %d programs of %d bytes cached, want 2 within %d", len(e.programs), e.cached, e.maxMatcher)
+	}
+}
+
+// TestEngineTopBudget: a top task whose table would grow beyond the
+// engine's budget is refused with a memory error; a small one is counted.
+func TestEngineTopBudget(t *testing.T) {
+	var b bytes.Buffer
+	for i := range 200_000 {
+		fmt.Fprintf(&b, "tok%d\n", i)
+	}
+	e := NewEngine(1)
+	e.SetMaxTop(1 << 20)
+	top := task.Query{Spec: count.Spec{Top: &count.TopQuery{}}}
+	res := e.Process(context.Background(), task.Task{JobID: "j", Query: top, Data: b.Bytes()})
+	if !errors.Is(res.Err, task.ErrMemory) || !strings.Contains(res.Err.Error(), "--max-top-memory") {
+		t.Fatalf("got %v, want a memory error naming the flag", res.Err)
+	}
+	res = e.Process(context.Background(), task.Task{JobID: "j", Query: top, Data: []byte("a b a\n")})
+	if res.Err != nil || res.Partial.Freq.Len() != 2 {
+		t.Errorf("small task: got %v and %d tokens, want 2 tokens", res.Err, res.Partial.Freq.Len())
 	}
 }

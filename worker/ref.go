@@ -105,6 +105,10 @@ func (e *Engine) readWhole(prog *count.Program, obj source.Object, ref task.Ref)
 			return count.Partial{}, err
 		}
 		total = merge(total, p)
+		if e.maxTop > 0 && total.Freq.Bytes() > e.maxTop {
+			total.Freq.Release()
+			return count.Partial{}, e.tableError()
+		}
 	}
 }
 

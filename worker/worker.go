@@ -52,14 +52,35 @@ type Config struct {
 	Storage task.Storage
 	// Open opens the refs that Storage says the worker reads; nil reads none.
 	Open source.Opener
+	// MaxMatcherMemory bounds the memory, in bytes, of one job's matcher
+	// (as count.MatcherBytes estimates it from the targets) and of the
+	// matchers kept between chunks: a task above it is refused with an
+	// error of its own kind, which fails the job rather than being tried on
+	// other workers. 0 sets no bound.
+	MaxMatcherMemory int64
+	// MaxTopMemory bounds the memory, in bytes, of the frequency table of
+	// one task of a top job (a chunk, or a split read here): a task whose
+	// table would grow beyond it is refused as MaxMatcherMemory's are. 0
+	// sets no bound.
+	MaxTopMemory int64
 	// DrainTimeout bounds how long Close waits for in-flight chunks before stopping hard.
 	DrainTimeout time.Duration
 }
 
 // DefaultConfig returns a worker config for a single machine.
 func DefaultConfig() Config {
-	return Config{ListenAddr: "127.0.0.1:0", Cluster: cluster.DefaultConfig(), DrainTimeout: 5 * time.Second}
+	return Config{ListenAddr: "127.0.0.1:0", Cluster: cluster.DefaultConfig(), DrainTimeout: 5 * time.Second,
+		MaxMatcherMemory: DefaultMaxMatcherMemory, MaxTopMemory: DefaultMaxTopMemory}
 }
+
+// DefaultMaxMatcherMemory is a worker's default bound of a job's matcher,
+// the same as the coordinator's default.
+const DefaultMaxMatcherMemory = 1 << 30
+
+// DefaultMaxTopMemory is a worker's default bound of one task's frequency
+// table: a chunk of the default 1 MiB takes at most tens of megabytes, a
+// 16 MiB split some hundreds.
+const DefaultMaxTopMemory = 1 << 30
 
 // Worker is a running worker: a gRPC server and a cluster member.
 type Worker struct {
@@ -100,6 +121,8 @@ func Start(cfg Config) (*Worker, error) {
 	engine := NewEngine(cfg.Threads)
 	engine.SetFaults(cfg.Faults)
 	engine.SetMetrics(cfg.Metrics)
+	engine.SetMaxMatcher(cfg.MaxMatcherMemory)
+	engine.SetMaxTop(cfg.MaxTopMemory)
 	if cfg.Open != nil {
 		engine.SetStorage(cfg.Storage, cfg.Open)
 	}

@@ -48,6 +48,8 @@ func startEmbedded(sf storeFlags) (*embedded, error) {
 		return nil, err
 	}
 	engine := worker.NewEngine(0)
+	engine.SetMaxMatcher(worker.DefaultMaxMatcherMemory)
+	engine.SetMaxTop(worker.DefaultMaxTopMemory)
 	engine.SetStorage(storage, stores)
 	cfg := coordinator.DefaultConfig()
 	cfg.ListenAddr = "" // no client API: jobs come through Submit

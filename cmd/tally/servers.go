@@ -215,6 +215,10 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	maxTargets := fs.Int("max-targets", def.MaxTargets, "targets per count job")
 	maxTargetBytes := fs.Int("max-target-bytes", def.MaxTargetBytes, "bytes per target")
 	maxAttempts := fs.Int("max-attempts", def.MaxAttempts, "failures of one chunk (error or crashed worker) before its job fails")
+	maxMatcher := sizeFlag(def.MaxMatcherMemory)
+	fs.Var(&maxMatcher, "max-matcher-memory", "memory a count job's matcher may take, estimated from its targets; a job above it is refused (ResourceExhausted)")
+	maxTop := sizeFlag(def.MaxTopMemory)
+	fs.Var(&maxTop, "max-top-memory", "memory a top job's merged frequency table may take; a job whose table grows beyond it fails (ResourceExhausted)")
 	if _, err := parse(fs, args, e.stdout); err != nil {
 		return err
 	}
@@ -244,6 +248,7 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	cfg.TLS, cfg.Token, cfg.Insecure = tlsCfg, tok, n.posture.Insecure
 	cfg.MaxJobs, cfg.MaxTargets, cfg.MaxTargetBytes = *maxJobs, *maxTargets, *maxTargetBytes
 	cfg.MaxJobsPerClient, cfg.IdleTimeout = *maxJobsPerClient, *idleTimeout
+	cfg.MaxMatcherMemory, cfg.MaxTopMemory = int64(maxMatcher), int64(maxTop)
 	if cfg.MaxLine < cfg.ChunkSize {
 		cfg.MaxLine = cfg.ChunkSize
 	}
@@ -273,6 +278,10 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	fs.Var(&throttle, "throttle", "testing: slow each thread to SIZE bytes per second, e.g. 5MB (a straggler)")
 	fs.StringVar(&faults.FailOn, "fail-on", "", "testing: answer every chunk containing this text with an error")
 	fs.StringVar(&faults.CrashOn, "crash-on", "", "testing: exit the process (status 3) on a chunk containing this text")
+	maxMatcher := sizeFlag(worker.DefaultMaxMatcherMemory)
+	fs.Var(&maxMatcher, "max-matcher-memory", "memory a count job's matcher may take here, estimated from its targets; a task above it is refused and its job fails, without trying other workers")
+	maxTop := sizeFlag(worker.DefaultMaxTopMemory)
+	fs.Var(&maxTop, "max-top-memory", "memory one top task's frequency table may take here; a task whose table grows beyond it is refused and its job fails")
 	var g gossipFlags
 	g.register(fs, "127.0.0.1:0")
 	fs.StringVar(&g.join, "join", "", "comma-separated memberlist addresses of any members, e.g. the coordinator's --gossip (required)")
@@ -302,6 +311,7 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	faults.Throttle = int(throttle)
 	cfg.TLS, cfg.Insecure, cfg.MaxSessions = tlsCfg, n.posture.Insecure, *maxSessions
 	cfg.Faults = faults
+	cfg.MaxMatcherMemory, cfg.MaxTopMemory = int64(maxMatcher), int64(maxTop)
 	w, err := worker.Start(cfg)
 	if err != nil {
 		return err

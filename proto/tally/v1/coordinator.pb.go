@@ -873,9 +873,19 @@ type Job struct {
 	// result is set when state is JOB_STATE_SUCCEEDED (GetJob and WatchJob only; ListJobs leaves it out).
 	Result *JobResult `protobuf:"bytes,8,opt,name=result,proto3" json:"result,omitempty"`
 	// documents is how many documents the job has received.
-	Documents     uint32 `protobuf:"varint,9,opt,name=documents,proto3" json:"documents,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Documents uint32 `protobuf:"varint,9,opt,name=documents,proto3" json:"documents,omitempty"`
+	// target_count is how many targets the count query has, and target_bytes
+	// their total length: once a job ends, the coordinator keeps only the first
+	// few targets (cut to a few dozen bytes each) in spec, and says so in
+	// targets_summarized, so that its history stays small.
+	TargetCount uint32 `protobuf:"varint,10,opt,name=target_count,json=targetCount,proto3" json:"target_count,omitempty"`
+	// target_bytes is the total length of the count query's targets.
+	TargetBytes uint64 `protobuf:"varint,11,opt,name=target_bytes,json=targetBytes,proto3" json:"target_bytes,omitempty"`
+	// targets_summarized is set when spec holds only some of the targets, or
+	// cut ones: the client that ran the job has them all.
+	TargetsSummarized bool `protobuf:"varint,12,opt,name=targets_summarized,json=targetsSummarized,proto3" json:"targets_summarized,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Job) Reset() {
@@ -969,6 +979,27 @@ func (x *Job) GetDocuments() uint32 {
 		return x.Documents
 	}
 	return 0
+}
+
+func (x *Job) GetTargetCount() uint32 {
+	if x != nil {
+		return x.TargetCount
+	}
+	return 0
+}
+
+func (x *Job) GetTargetBytes() uint64 {
+	if x != nil {
+		return x.TargetBytes
+	}
+	return 0
+}
+
+func (x *Job) GetTargetsSummarized() bool {
+	if x != nil {
+		return x.TargetsSummarized
+	}
+	return false
 }
 
 // CountTextsRequest carries small texts and the targets to count in each.
@@ -1174,9 +1205,14 @@ func (x *GetJobResponse) GetJob() *Job {
 	return nil
 }
 
-// ListJobsRequest has no parameters yet.
+// ListJobsRequest asks for one page of the remembered jobs, newest first.
 type ListJobsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// page_size is the most jobs to return: 0 means 50, and more than 200 is
+	// taken as 200.
+	PageSize uint32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token is the next_page_token of the previous page; empty for the first.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1211,11 +1247,27 @@ func (*ListJobsRequest) Descriptor() ([]byte, []int) {
 	return file_tally_v1_coordinator_proto_rawDescGZIP(), []int{14}
 }
 
+func (x *ListJobsRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListJobsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // ListJobsResponse lists jobs, newest first.
 type ListJobsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// jobs are the remembered jobs, without results.
-	Jobs          []*Job `protobuf:"bytes,1,rep,name=jobs,proto3" json:"jobs,omitempty"`
+	// jobs are the remembered jobs, without results, their targets summarized.
+	Jobs []*Job `protobuf:"bytes,1,rep,name=jobs,proto3" json:"jobs,omitempty"`
+	// next_page_token asks for the next page; empty on the last one.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1255,6 +1307,13 @@ func (x *ListJobsResponse) GetJobs() []*Job {
 		return x.Jobs
 	}
 	return nil
+}
+
+func (x *ListJobsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // WatchJobRequest names the job to follow.
@@ -1740,7 +1799,7 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\bTopTable\x12\x16\n" +
 	"\x06tokens\x18\x01 \x01(\fR\x06tokens\x12\x18\n" +
 	"\alengths\x18\x02 \x03(\rR\alengths\x12\x16\n" +
-	"\x06counts\x18\x03 \x03(\x04R\x06counts\"\xf2\x02\n" +
+	"\x06counts\x18\x03 \x03(\x04R\x06counts\"\xe7\x03\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12(\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x12.tally.v1.JobStateR\x05state\x12%\n" +
@@ -1752,7 +1811,11 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\bprogress\x18\x06 \x01(\v2\x15.tally.v1.JobProgressR\bprogress\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12+\n" +
 	"\x06result\x18\b \x01(\v2\x13.tally.v1.JobResultR\x06result\x12\x1c\n" +
-	"\tdocuments\x18\t \x01(\rR\tdocuments\"U\n" +
+	"\tdocuments\x18\t \x01(\rR\tdocuments\x12!\n" +
+	"\ftarget_count\x18\n" +
+	" \x01(\rR\vtargetCount\x12!\n" +
+	"\ftarget_bytes\x18\v \x01(\x04R\vtargetBytes\x12-\n" +
+	"\x12targets_summarized\x18\f \x01(\bR\x11targetsSummarized\"U\n" +
 	"\x11CountTextsRequest\x12\x14\n" +
 	"\x05texts\x18\x01 \x03(\tR\x05texts\x12*\n" +
 	"\x05query\x18\x02 \x01(\v2\x14.tally.v1.CountQueryR\x05query\"|\n" +
@@ -1762,10 +1825,14 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\rGetJobRequest\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\"1\n" +
 	"\x0eGetJobResponse\x12\x1f\n" +
-	"\x03job\x18\x01 \x01(\v2\r.tally.v1.JobR\x03job\"\x11\n" +
-	"\x0fListJobsRequest\"5\n" +
+	"\x03job\x18\x01 \x01(\v2\r.tally.v1.JobR\x03job\"M\n" +
+	"\x0fListJobsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"]\n" +
 	"\x10ListJobsResponse\x12!\n" +
-	"\x04jobs\x18\x01 \x03(\v2\r.tally.v1.JobR\x04jobs\"(\n" +
+	"\x04jobs\x18\x01 \x03(\v2\r.tally.v1.JobR\x04jobs\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"(\n" +
 	"\x0fWatchJobRequest\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\"3\n" +
 	"\x10WatchJobResponse\x12\x1f\n" +

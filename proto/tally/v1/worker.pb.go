@@ -31,6 +31,11 @@ const (
 	// ERROR_KIND_INPUT is the input's fault and would fail anywhere (a line too
 	// long, a missing or changed document, denied credentials): the job fails.
 	ErrorKind_ERROR_KIND_INPUT ErrorKind = 1
+	// ERROR_KIND_MEMORY is a task the worker refused because it would take more
+	// memory than the worker's budget (a matcher for very many or very long
+	// targets): the job fails at once, naming the limit, rather than trying the
+	// task on every worker in turn.
+	ErrorKind_ERROR_KIND_MEMORY ErrorKind = 2
 )
 
 // Enum value maps for ErrorKind.
@@ -38,10 +43,12 @@ var (
 	ErrorKind_name = map[int32]string{
 		0: "ERROR_KIND_UNSPECIFIED",
 		1: "ERROR_KIND_INPUT",
+		2: "ERROR_KIND_MEMORY",
 	}
 	ErrorKind_value = map[string]int32{
 		"ERROR_KIND_UNSPECIFIED": 0,
 		"ERROR_KIND_INPUT":       1,
+		"ERROR_KIND_MEMORY":      2,
 	}
 )
 
@@ -742,10 +749,11 @@ const file_tally_v1_worker_proto_rawDesc = "" +
 	"error_kind\x18\b \x01(\x0e2\x13.tally.v1.ErrorKindR\terrorKind\";\n" +
 	"\tFreqTable\x12\x16\n" +
 	"\x06tokens\x18\x01 \x03(\fR\x06tokens\x12\x16\n" +
-	"\x06counts\x18\x02 \x03(\x04R\x06counts*=\n" +
+	"\x06counts\x18\x02 \x03(\x04R\x06counts*T\n" +
 	"\tErrorKind\x12\x1a\n" +
 	"\x16ERROR_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
-	"\x10ERROR_KIND_INPUT\x10\x012S\n" +
+	"\x10ERROR_KIND_INPUT\x10\x01\x12\x15\n" +
+	"\x11ERROR_KIND_MEMORY\x10\x022S\n" +
 	"\rWorkerService\x12B\n" +
 	"\aProcess\x12\x18.tally.v1.ProcessRequest\x1a\x19.tally.v1.ProcessResponse(\x010\x01B\x1eZ\x1ctally/proto/tally/v1;tallyv1b\x06proto3"
 
