@@ -191,7 +191,7 @@ func (p Policy) Interceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerIn
 			}
 			return status.Error(codes.Unauthenticated, "missing or wrong bearer token (set --token-file, or TALLY_TOKEN)")
 		}
-		return status.Errorf(codes.Unauthenticated, "this server wants a TLS certificate from its CA for %s (--tls-cert, --tls-key)", roleList(p.Roles))
+		return status.Errorf(codes.Unauthenticated, "a %s certificate from this server's CA is required (--tls-cert, --tls-key)", roleList(p.Roles))
 	}
 	unary := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if err := check(ctx, info.FullMethod); err != nil {
