@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // naiveBlock is the block definition applied byte by byte to the whole
@@ -213,5 +214,45 @@ func TestRangeBounds(t *testing.T) {
 		if _, _, _, err := ReadRange(bytes.NewReader(doc), int64(len(doc)), r[0], r[1], cfg, nil); err == nil {
 			t.Errorf("range %v of an %d-byte document: no error", r, len(doc))
 		}
+	}
+}
+
+// TestReadRangePageAligned: every range is read into memory whose address
+// is congruent to its document offset modulo the page size, whatever the
+// buffer passed in, and a buffer handed back is reused as it is.
+func TestReadRangePageAligned(t *testing.T) {
+	doc := bytes.Repeat([]byte("one two three\nfour five\n"), 20000)
+	cfg := DefaultConfig()
+	cfg.Size = 64 << 10
+	var buf []byte
+	for _, lo := range []int64{0, 1, 4095, 4096, 4097, 100000, 65535, 300001} {
+		for _, shift := range []int{0, 1, 7, 4095} {
+			in := buf
+			if len(in) > shift {
+				in = in[shift:] // a buffer that starts anywhere
+			}
+			data, off, used, err := ReadRange(bytes.NewReader(doc), int64(len(doc)), lo, min(lo+int64(cfg.Size), int64(len(doc))), cfg, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(data) > 0 {
+				addr := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(data))))
+				if (addr-uint64(off))%pageSize != 0 {
+					t.Errorf("range at %d (buffer shifted %d): data at address %#x for offset %d, want congruent modulo %d", lo, shift, addr, off, pageSize)
+				}
+			}
+			if !bytes.Equal(data, doc[off:off+int64(len(data))]) {
+				t.Fatalf("range at %d: got other bytes than the document's at %d", lo, off)
+			}
+			buf = used
+		}
+	}
+	before := cap(buf)
+	_, _, used, err := ReadRange(bytes.NewReader(doc), int64(len(doc)), 8192, 8192+int64(cfg.Size), cfg, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unsafe.SliceData(used) != unsafe.SliceData(buf) || cap(used) != before {
+		t.Errorf("a large enough buffer was not reused: cap %d -> %d", before, cap(used))
 	}
 }
