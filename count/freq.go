@@ -252,11 +252,13 @@ func (f *Freq) grow() {
 	}
 }
 
-// Merge adds every count of o to f; o may be nil.
+// Merge adds every count of o to f; o may be nil. A table over its limit
+// makes the merge over too: its counts are incomplete.
 func (f *Freq) Merge(o *Freq) {
 	if o == nil {
 		return
 	}
+	f.over = f.over || o.over
 	// Room for both tables at once, rather than doubling as they merge.
 	if need := f.nshort + o.nshort; need >= len(f.short)/2 {
 		f.resizeShort(1 << bits.Len(uint(2*need)))

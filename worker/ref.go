@@ -55,7 +55,7 @@ func (e *Engine) readRef(ctx context.Context, prog *count.Program, ref task.Ref)
 		buf = new([]byte)
 	}
 	defer e.buffers.Put(buf)
-	var total count.Partial
+	total := prog.Run(nil) // an empty text's answer, with a table of no limit to merge into
 	for lo := ref.Offset; lo < ref.End(); lo += int64(ref.Cut.ReadSize) {
 		hi := min(lo+int64(ref.Cut.ReadSize), ref.End())
 		var data []byte
@@ -72,8 +72,21 @@ func (e *Engine) readRef(ctx context.Context, prog *count.Program, ref task.Ref)
 			return count.Partial{}, err
 		}
 		total = merge(total, p)
+		if err := e.checkTable(total); err != nil {
+			return count.Partial{}, err
+		}
 	}
 	return total, nil
+}
+
+// checkTable refuses a split's merged table that grew beyond the budget,
+// or that lost counts to a limit on the way (never returned as a result).
+func (e *Engine) checkTable(total count.Partial) error {
+	if total.Freq.Over() || (e.maxTop > 0 && total.Freq.Bytes() > e.maxTop) {
+		total.Freq.Release()
+		return e.tableError()
+	}
+	return nil
 }
 
 // readWhole counts a whole document read as a stream, in one request where
@@ -105,9 +118,8 @@ func (e *Engine) readWhole(prog *count.Program, obj source.Object, ref task.Ref)
 			return count.Partial{}, err
 		}
 		total = merge(total, p)
-		if e.maxTop > 0 && total.Freq.Bytes() > e.maxTop {
-			total.Freq.Release()
-			return count.Partial{}, e.tableError()
+		if err := e.checkTable(total); err != nil {
+			return count.Partial{}, err
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -242,5 +243,31 @@ func TestSplitInOneStream(t *testing.T) {
 	}
 	if s, r := st.streams.Load(), st.reads.Load(); s != int32(len(refs)) || r > int32(len(refs)) {
 		t.Errorf("%d splits read with %d streams and %d reads at offsets, want one stream each and few reads", len(refs), s, r)
+	}
+}
+
+// TestSplitTopBudget: a split read in many pieces whose merged table grows
+// beyond the worker's --max-top-memory is refused, never answered with a
+// table that lost tokens to the limit on the way (whole or split).
+func TestSplitTopBudget(t *testing.T) {
+	e, v := mustFileEngine(t, 1)
+	e.SetMaxTop(4 << 20)
+	var b bytes.Buffer
+	for i := 0; b.Len() < 4<<20; i++ {
+		fmt.Fprintf(&b, "long-distinct-token-%08d\n", i)
+	}
+	info := mustStore(t, v, "distinct.txt", b.Bytes())
+	top := task.Query{Spec: count.Spec{Top: &count.TopQuery{}}}
+	for _, whole := range []bool{false, true} {
+		ref := splits(info, info.Size, 256<<10, task.Cut{MaxLine: 1 << 20})[0]
+		ref.Whole = whole
+		res := e.Process(context.Background(), task.Task{JobID: "j", Query: top, Ref: &ref})
+		if !errors.Is(res.Err, task.ErrMemory) {
+			n := 0
+			if res.Partial.Freq != nil {
+				n = res.Partial.Freq.Len()
+			}
+			t.Errorf("whole=%t: got %v with %d tokens, want a memory error", whole, res.Err, n)
+		}
 	}
 }
