@@ -144,7 +144,7 @@ func (p *pool) run(s *session) {
 	backoff := 100 * time.Millisecond
 	for s.ctx.Err() == nil {
 		link, err := p.dial(s.ctx, s.addr)
-		if err == nil && !s.static && link.Name() != "" && link.Name() != s.name {
+		if err == nil && !s.static && link.Name() != s.name {
 			// Another process holds the member's address (the member died
 			// and its port was taken): with a gossip key or TLS it could
 			// not have got this far; without them the name is all there is.
@@ -292,6 +292,22 @@ func (p *pool) serve(s *session, link task.Link) (silent bool) {
 	return silent
 }
 
+// wholeRate is the slowest a worker is expected to read a whole document
+// (one task, decompressed on the way, with no answer until its end).
+const wholeRate = 4 << 20 // bytes per second
+
+// wholeTime is the time the whole documents in flight on s may take
+// beyond the answer timeout. s.mu is held.
+func (s *session) wholeTime() time.Duration {
+	var bytes int64
+	for t := range s.inflight {
+		if t.ref != nil && t.ref.Whole {
+			bytes += t.ref.Size
+		}
+	}
+	return time.Duration(bytes / wholeRate * int64(time.Second))
+}
+
 // watchSilence cuts the link (cut) when s holds chunks and has answered
 // none for p.silence: a worker that takes chunks and never answers (hung,
 // or not a real worker) cannot hold a job forever.
@@ -308,7 +324,7 @@ func (p *pool) watchSilence(ctx context.Context, s *session, cut func()) {
 		case <-tick.C:
 		}
 		s.mu.Lock()
-		quiet := len(s.inflight) > 0 && time.Since(s.heard) > p.silence
+		quiet := len(s.inflight) > 0 && time.Since(s.heard) > p.silence+s.wholeTime()
 		s.silent = s.silent || quiet
 		s.mu.Unlock()
 		if quiet {

@@ -4,14 +4,18 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 )
 
 // A cluster with a gossip key but without TLS still binds a worker link to
 // the cluster: each end proves it holds the key by answering the other's
 // fresh nonce with an HMAC, before any text crosses. A process that took a
 // dead worker's port, or a stranger opening sessions on a worker, cannot.
-// It does not hide the text from an eavesdropper, nor stop an attacker who
-// sits in the middle of the connection: that is what TLS is for.
+// Each proof names the worker and the address the coordinator dialled (the
+// one the worker advertises): a proof relayed from a session with another
+// worker, or at another address, does not verify. It does not hide the
+// text from an eavesdropper, nor stop an attacker who sits in the middle
+// of the connection to the right address: that is what TLS is for.
 
 // Labels keep a worker's proof from serving as a coordinator's and back.
 const (
@@ -38,18 +42,25 @@ func Nonce() []byte {
 	return b
 }
 
-// Prove answers nonce with an HMAC of label, the nonce and name under key.
-func Prove(key []byte, label string, nonce []byte, name string) []byte {
+// Prove answers nonce with an HMAC under key of label, the nonce and the
+// fields (the worker's name and address), each length-prefixed so that
+// no two lists of fields read the same.
+func Prove(key []byte, label string, nonce []byte, fields ...string) []byte {
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte(label))
-	m.Write([]byte{0})
-	m.Write(nonce)
-	m.Write([]byte{0})
-	m.Write([]byte(name))
+	field := func(b []byte) {
+		m.Write(binary.BigEndian.AppendUint32(nil, uint32(len(b))))
+		m.Write(b)
+	}
+	field([]byte(label))
+	field(nonce)
+	for _, f := range fields {
+		field([]byte(f))
+	}
 	return m.Sum(nil)
 }
 
-// VerifyProof reports whether proof answers nonce under key, in constant time.
-func VerifyProof(key, proof []byte, label string, nonce []byte, name string) bool {
-	return len(nonce) >= 16 && hmac.Equal(proof, Prove(key, label, nonce, name))
+// VerifyProof reports whether proof answers nonce under key for fields,
+// in constant time.
+func VerifyProof(key, proof []byte, label string, nonce []byte, fields ...string) bool {
+	return len(nonce) >= 16 && hmac.Equal(proof, Prove(key, label, nonce, fields...))
 }

@@ -32,7 +32,8 @@ func countTask(j string) *tallyv1.Task {
 // brings no nonce, or answers the hello with a wrong proof, is refused
 // before any task is counted; the right proof opens it.
 func TestSessionMustProveKey(t *testing.T) {
-	c := MustServe(t, NewServer("w", NewEngine(1), ServerOptions{GossipKey: testKey}))
+	const addr = "10.0.0.7:7071" // as the worker advertises it
+	c := MustServe(t, NewServer("w", NewEngine(1), ServerOptions{GossipKey: testKey, Address: addr}))
 	open := func(nonce []byte) (tallyv1.WorkerService_ProcessClient, *tallyv1.ProcessResponse, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		t.Cleanup(cancel)
@@ -60,11 +61,14 @@ func TestSessionMustProveKey(t *testing.T) {
 	}{
 		{"no proof", func(*tallyv1.WorkerHello) []byte { return nil }, false},
 		{"proof under another key", func(h *tallyv1.WorkerHello) []byte {
-			return security.Prove(security.LinkKey([]byte("fedcba9876543210")), security.ProofCoordinator, h.GetNonce(), h.GetName())
+			return security.Prove(security.LinkKey([]byte("fedcba9876543210")), security.ProofCoordinator, h.GetNonce(), h.GetName(), addr)
 		}, false},
 		{"the worker's own proof replayed", func(h *tallyv1.WorkerHello) []byte { return h.GetProof() }, false},
+		{"proof for another address (relayed)", func(h *tallyv1.WorkerHello) []byte {
+			return security.Prove(key, security.ProofCoordinator, h.GetNonce(), h.GetName(), "10.0.0.9:7071")
+		}, false},
 		{"right proof", func(h *tallyv1.WorkerHello) []byte {
-			return security.Prove(key, security.ProofCoordinator, h.GetNonce(), h.GetName())
+			return security.Prove(key, security.ProofCoordinator, h.GetNonce(), h.GetName(), addr)
 		}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,10 +78,13 @@ func TestSessionMustProveKey(t *testing.T) {
 				t.Fatal(err)
 			}
 			h := m.GetHello()
-			if !security.VerifyProof(key, h.GetProof(), security.ProofWorker, nonce, "w") {
-				t.Fatalf("the hello does not prove the key")
+			if !security.VerifyProof(key, h.GetProof(), security.ProofWorker, nonce, "w", addr) {
+				t.Fatalf("the hello does not prove the key for its address")
 			}
-			if err := s.Send(&tallyv1.ProcessRequest{Proof: tt.proof(h), Task: countTask("j")}); err != nil {
+			if security.VerifyProof(key, h.GetProof(), security.ProofWorker, nonce, "w", "10.0.0.9:7071") {
+				t.Fatalf("the hello proves the key for another address")
+			}
+			if err := s.Send(&tallyv1.ProcessRequest{Proof: tt.proof(h)}); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Send(&tallyv1.ProcessRequest{Task: countTask("j")}); err != nil && tt.ok {
@@ -192,5 +199,49 @@ func TestWorkerTLSRoles(t *testing.T) {
 				t.Errorf("session: got %v, want success %t", err, tt.session)
 			}
 		})
+	}
+}
+
+// TestUnprovenSessionsTakeNoSlot: sessions that open and never prove the
+// key do not take the slots of proven ones, and a first request that
+// carries a task besides the proof is refused.
+func TestUnprovenSessionsTakeNoSlot(t *testing.T) {
+	const addr = "10.0.0.7:7071"
+	c := MustServe(t, NewServer("w", NewEngine(1), ServerOptions{GossipKey: testKey, MaxSessions: 2, Address: addr}))
+	key := security.LinkKey(testKey)
+	open := func() (tallyv1.WorkerService_ProcessClient, *tallyv1.WorkerHello) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		t.Cleanup(cancel)
+		s, err := c.Process(metadata.AppendToOutgoingContext(ctx, NonceHeader, string(security.Nonce())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, m.GetHello()
+	}
+	for range 4 {
+		open() // never proves
+	}
+	for i := range 2 {
+		s, h := open()
+		if err := s.Send(&tallyv1.ProcessRequest{Proof: security.Prove(key, security.ProofCoordinator, h.GetNonce(), "w", addr)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Send(&tallyv1.ProcessRequest{Task: countTask("j")}); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := s.Recv(); err != nil || m.GetResult() == nil {
+			t.Fatalf("proven session %d beside 4 unproven ones: got %v, %v; want a result", i+1, m, err)
+		}
+	}
+	s, h := open()
+	if err := s.Send(&tallyv1.ProcessRequest{Proof: security.Prove(key, security.ProofCoordinator, h.GetNonce(), "w", addr), Task: countTask("j")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Recv(); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("a task in the proof's request: got %v, want InvalidArgument", err)
 	}
 }

@@ -86,8 +86,11 @@ func dialGRPC(ctx context.Context, addr string, creds credentials.TransportCrede
 	if err == nil {
 		hello, err = stream.Recv()
 	}
+	if err == nil && hello.GetHello().GetName() == "" {
+		err = errors.New("the hello names no worker")
+	}
 	if err == nil && key != nil {
-		err = prove(stream, key, nonce, hello.GetHello())
+		err = prove(stream, key, nonce, hello.GetHello(), addr)
 	}
 	if !stop() || err != nil {
 		cancel()
@@ -107,12 +110,14 @@ func dialGRPC(ctx context.Context, addr string, creds credentials.TransportCrede
 	return &grpcLink{name: h.GetName(), conn: conn, stream: stream, cancel: cancel, slots: int(h.GetSlots()), storage: storage}, nil
 }
 
-// prove checks that the worker's hello proves the key, and proves it back.
-func prove(stream tallyv1.WorkerService_ProcessClient, key, nonce []byte, h *tallyv1.WorkerHello) error {
-	if !security.VerifyProof(key, h.GetProof(), security.ProofWorker, nonce, h.GetName()) {
-		return fmt.Errorf("worker %q did not prove the cluster's gossip key: not a member", h.GetName())
+// prove checks that the worker's hello proves the key for the address
+// dialled, and proves it back for the same address: a hello relayed from
+// a worker at another address proves nothing, and gets no proof to relay.
+func prove(stream tallyv1.WorkerService_ProcessClient, key, nonce []byte, h *tallyv1.WorkerHello, addr string) error {
+	if !security.VerifyProof(key, h.GetProof(), security.ProofWorker, nonce, h.GetName(), addr) {
+		return fmt.Errorf("worker %q did not prove the cluster's gossip key at %s: not a member there", h.GetName(), addr)
 	}
-	return stream.Send(&tallyv1.ProcessRequest{Proof: security.Prove(key, security.ProofCoordinator, h.GetNonce(), h.GetName())})
+	return stream.Send(&tallyv1.ProcessRequest{Proof: security.Prove(key, security.ProofCoordinator, h.GetNonce(), h.GetName(), addr)})
 }
 
 func (l *grpcLink) Slots() int            { return l.slots }

@@ -29,8 +29,9 @@ type Server struct {
 	// that more sessions do not mean more memory.
 	running chan struct{}
 
-	mu       sync.Mutex // guards sessions
-	sessions int
+	mu         sync.Mutex // guards sessions and handshakes
+	sessions   int        // proven (or, without a key, open) sessions
+	handshakes int        // sessions still to prove the key
 
 	drainOnce sync.Once
 	draining  chan struct{} // closed by Drain
@@ -44,8 +45,17 @@ type ServerOptions struct {
 	GossipKey []byte
 	// MaxSessions bounds the sessions open at once (one per coordinator,
 	// and one more while a coordinator reconnects); 0 means DefaultMaxSessions.
+	// Sessions count once they proved the key: strangers who never do
+	// have a bound of their own (maxHandshakes) and cannot take these.
 	MaxSessions int
+	// Address is the gRPC address the worker advertises, which coordinators
+	// dial: the proofs name it, so that a proof relayed from a session at
+	// another address does not verify.
+	Address string
 }
+
+// maxHandshakes bounds the sessions that have yet to prove the key.
+const maxHandshakes = 32
 
 // DefaultMaxSessions is the default bound on a worker's open sessions.
 const DefaultMaxSessions = 4
@@ -83,6 +93,22 @@ func (s *Server) close() {
 	s.mu.Unlock()
 }
 
+// handshake counts in a session that has yet to prove the key, unless
+// maxHandshakes are pending; done counts it out.
+func (s *Server) handshake() (done func(), err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.handshakes >= maxHandshakes {
+		return nil, status.Errorf(codes.ResourceExhausted, "worker %s has %d sessions proving the key, its limit", s.name, maxHandshakes)
+	}
+	s.handshakes++
+	return func() {
+		s.mu.Lock()
+		s.handshakes--
+		s.mu.Unlock()
+	}, nil
+}
+
 // hello says who the worker is and, with a key, answers the coordinator's nonce.
 func (s *Server) hello(ctx context.Context) (*tallyv1.WorkerHello, error) {
 	slots := s.engine.Threads()
@@ -97,7 +123,7 @@ func (s *Server) hello(ctx context.Context) (*tallyv1.WorkerHello, error) {
 		return nil, status.Error(codes.Unauthenticated, "this worker's cluster has a gossip key: a session must open with a nonce and prove the key")
 	}
 	h.Nonce = security.Nonce()
-	h.Proof = security.Prove(s.key, security.ProofWorker, []byte(nonces[0]), s.name)
+	h.Proof = security.Prove(s.key, security.ProofWorker, []byte(nonces[0]), s.name, s.opts.Address)
 	return h, nil
 }
 
@@ -106,8 +132,12 @@ func (s *Server) verify(stream tallyv1.WorkerService_ProcessServer, nonce []byte
 	got := make(chan error, 1)
 	go func() {
 		req, err := stream.Recv()
-		if err == nil && !security.VerifyProof(s.key, req.GetProof(), security.ProofCoordinator, nonce, s.name) {
+		switch {
+		case err != nil:
+		case !security.VerifyProof(s.key, req.GetProof(), security.ProofCoordinator, nonce, s.name, s.opts.Address):
 			err = status.Error(codes.PermissionDenied, "the session did not prove the cluster's gossip key")
+		case req.GetTask() != nil:
+			err = status.Error(codes.InvalidArgument, "the first request of a session carries only the proof")
 		}
 		got <- err
 	}()
@@ -131,22 +161,36 @@ func (s *Server) Drain() { s.drainOnce.Do(func() { close(s.draining) }) }
 // is slowed by gRPC flow control, not buffered. When the coordinator closes its
 // side, the tasks already received are finished and answered before returning.
 func (s *Server) Process(stream tallyv1.WorkerService_ProcessServer) error {
-	if err := s.open(); err != nil {
-		return err
+	if s.key == nil {
+		if err := s.open(); err != nil {
+			return err
+		}
+		defer s.close()
 	}
-	defer s.close()
 	ctx := stream.Context()
 	hello, err := s.hello(ctx)
 	if err != nil {
 		return err
 	}
-	if err := stream.Send(&tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Hello{Hello: hello}}); err != nil {
-		return err
-	}
 	if s.key != nil {
-		if err := s.verify(stream, hello.Nonce); err != nil {
+		done, err := s.handshake()
+		if err != nil {
 			return err
 		}
+		err = stream.Send(&tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Hello{Hello: hello}})
+		if err == nil {
+			err = s.verify(stream, hello.Nonce)
+		}
+		done()
+		if err != nil {
+			return err
+		}
+		if err := s.open(); err != nil {
+			return err
+		}
+		defer s.close()
+	} else if err := stream.Send(&tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Hello{Hello: hello}}); err != nil {
+		return err
 	}
 	slots := int(hello.Slots)
 
@@ -205,8 +249,9 @@ func (s *Server) receive(stream tallyv1.WorkerService_ProcessServer, sem chan st
 			return io.EOF
 		}
 		ok := started.start(func() {
-			defer func() { <-s.running; <-sem }()
+			defer func() { <-sem }()
 			res := s.run(ctx, req.GetTask())
+			<-s.running // before a send that a stalled coordinator may block: other sessions need the thread
 			out <- &tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Result{Result: wire.ResultToProto(res)}}
 		})
 		if !ok {

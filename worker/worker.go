@@ -162,7 +162,7 @@ func Start(cfg Config) (*Worker, error) {
 			return nil, fmt.Errorf("advertise grpc address: %w", err)
 		}
 	}
-	w.server = NewServer(node.Name(), engine, ServerOptions{GossipKey: cfg.Cluster.SecretKey, MaxSessions: cfg.MaxSessions})
+	w.server = NewServer(node.Name(), engine, ServerOptions{GossipKey: cfg.Cluster.SecretKey, MaxSessions: cfg.MaxSessions, Address: ccfg.Meta.GRPCAddr})
 	tallyv1.RegisterWorkerServiceServer(w.grpc, w.server)
 	cfg.Metrics.InitGRPC(w.grpc)
 	go func() { w.served <- w.grpc.Serve(lis) }()

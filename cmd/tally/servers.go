@@ -140,7 +140,7 @@ func (g *gossipFlags) serveMetrics(ctx context.Context, role string, log *slog.L
 	opts := metrics.ServeOptions{Pprof: g.pprof, Token: token}
 	scheme := "http"
 	if !security.Loopback(g.metricsAddr) && t.Mutual() {
-		cfg, err := t.ServerConfig(false)
+		cfg, err := t.ServerConfig(false, security.RoleCoordinator, security.RoleWorker, security.RoleClient)
 		if err != nil {
 			return nil, fmt.Errorf("metrics TLS: %w", err)
 		}
