@@ -14,6 +14,7 @@ import (
 // fakeLink is a task.Link made of funcs, so that each test says only what differs
 // (the style of WTF's mock package).
 type fakeLink struct {
+	name        string // as its hello would say: the address it was dialled at
 	SlotsFn     func() int
 	StorageFn   func() task.Storage // nil: the worker reads nothing by reference
 	SendFn      func(task.Task) error
@@ -23,7 +24,7 @@ type fakeLink struct {
 }
 
 func (l *fakeLink) Slots() int   { return l.SlotsFn() }
-func (l *fakeLink) Name() string { return "" }
+func (l *fakeLink) Name() string { return l.name }
 func (l *fakeLink) Storage() task.Storage {
 	if l.StorageFn == nil {
 		return task.Storage{}
@@ -100,7 +101,11 @@ func fakeDialer(workers map[string]func() (task.Link, error)) task.Dialer {
 		if !ok {
 			return nil, fmt.Errorf("no fake worker at %q", addr)
 		}
-		return dial()
+		l, err := dial()
+		if fl, ok := l.(*fakeLink); ok && fl.name == "" {
+			fl.name = addr // fake workers are named by their address
+		}
+		return l, err
 	}
 }
 

@@ -100,6 +100,7 @@ func (f *fleet) dial(ctx context.Context, addr string) (task.Link, error) {
 			return true
 		})
 	})
+	l.name = addr // fake workers are named by their address
 	send := l.SendFn
 	l.SendFn = func(t task.Task) error {
 		f.record(linkEvent{addr: addr, dial: n, sent: true, job: t.JobID, chunk: t.ChunkID, attempt: t.Attempt})
