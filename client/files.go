@@ -39,7 +39,7 @@ func FileDocuments(paths []string, stdin io.Reader, opts FileOptions) ([]Documen
 				return nil, fmt.Errorf("stdin (-) can be given only once")
 			}
 			usedStdin = true
-			docs = append(docs, Document{Name: "-", Open: func() (io.ReadCloser, error) { return openText(io.NopCloser(stdin)) }})
+			docs = append(docs, Document{Name: "-", Open: func() (io.ReadCloser, error) { return decompress.Open(io.NopCloser(stdin)) }})
 			continue
 		}
 		expanded, err := expandGlob(p, opts)
@@ -147,29 +147,9 @@ func fileDocument(path string) (Document, error) {
 		if err != nil {
 			return nil, unwrapPathError(err) // the caller names the document
 		}
-		return openText(f)
+		return decompress.Open(f)
 	}
 	return Document{Name: name, Size: size, Open: open, Path: path}, nil
-}
-
-// openText decompresses r if it is compressed; closing the result closes r.
-func openText(r io.ReadCloser) (io.ReadCloser, error) {
-	text, _, err := decompress.NewReader(r)
-	if err != nil {
-		r.Close()
-		return nil, err
-	}
-	return closeBoth{text, r}, nil
-}
-
-type closeBoth struct {
-	io.ReadCloser
-	under io.Closer
-}
-
-func (c closeBoth) Close() error {
-	c.ReadCloser.Close()
-	return c.under.Close()
 }
 
 // unwrapPathError drops the *PathError wrapper, whose path the caller already names.

@@ -71,6 +71,28 @@ func NewReader(r io.Reader) (io.ReadCloser, Format, error) {
 	return io.NopCloser(br), None, nil
 }
 
+// Open is NewReader for a stream handed over with its text: closing the
+// text closes r too, and r is closed when the text cannot be opened.
+func Open(r io.ReadCloser) (io.ReadCloser, error) {
+	text, _, err := NewReader(r)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return closeBoth{text, r}, nil
+}
+
+// closeBoth closes a text and the stream under it.
+type closeBoth struct {
+	io.ReadCloser
+	under io.Closer
+}
+
+func (c closeBoth) Close() error {
+	c.ReadCloser.Close()
+	return c.under.Close()
+}
+
 // ErrCorrupt reports compressed data that cannot be decompressed: corrupt
 // or truncated. An error reading the compressed data is returned as it is,
 // so that a caller can tell a bad archive from a failing source.

@@ -151,3 +151,36 @@ func TestSourceErrorsPassThrough(t *testing.T) {
 		})
 	}
 }
+
+// closeCounter is a stream that counts its Close calls.
+type closeCounter struct {
+	io.Reader
+	closed int
+}
+
+func (c *closeCounter) Close() error { c.closed++; return nil }
+
+// TestOpenClosesTheStream: the text Open returns closes the stream under
+// it, and a stream whose text cannot be opened is closed at once.
+func TestOpenClosesTheStream(t *testing.T) {
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	w.Write([]byte("a b a\n"))
+	w.Close()
+	r := &closeCounter{Reader: bytes.NewReader(gz.Bytes())}
+	text, err := Open(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(text); err != nil || string(b) != "a b a\n" {
+		t.Fatalf("got %q, %v; want the text", b, err)
+	}
+	text.Close()
+	if r.closed != 1 {
+		t.Errorf("closing the text closed the stream %d times, want 1", r.closed)
+	}
+	bad := &closeCounter{Reader: bytes.NewReader([]byte{0x1f, 0x8b, 0x08, 0xff})}
+	if _, err := Open(bad); err == nil || bad.closed != 1 {
+		t.Errorf("a corrupt header: got %v and %d closes, want an error and 1", err, bad.closed)
+	}
+}

@@ -47,23 +47,11 @@ func Text(obj Object, url string, size int) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, ReadError(url, err)
 	}
-	text, _, err := decompress.NewReader(body)
+	text, err := decompress.Open(body)
 	if err != nil {
-		body.Close()
 		return nil, ReadError(url, err)
 	}
-	return textCloser{ReadCloser: text, body: body}, nil
-}
-
-// textCloser closes a decompressed text and the stream under it.
-type textCloser struct {
-	io.ReadCloser
-	body io.Closer
-}
-
-func (t textCloser) Close() error {
-	t.ReadCloser.Close()
-	return t.body.Close()
+	return text, nil
 }
 
 // Opener opens the documents that refs name.
