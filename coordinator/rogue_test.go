@@ -14,50 +14,19 @@ import (
 	"tally/client"
 	"tally/cluster"
 	"tally/count"
+	"tally/internal/forger"
 	tallyv1 "tally/proto/tally/v1"
 	"tally/security"
 	"tally/task"
-	"tally/wire"
 	"tally/worker"
 )
 
 // rogue is a process that is not a worker of the cluster but poses as one:
-// a WorkerService that answers every task with forged counts (the true
-// ones plus 14000), advertised at Addr by a memberlist member of its own.
+// a forger, advertised at addr by a memberlist member of its own.
 type rogue struct {
-	tallyv1.UnimplementedWorkerServiceServer
 	name  string
 	addr  string
 	tasks atomic.Int64 // tasks it received
-}
-
-func (r *rogue) Process(stream tallyv1.WorkerService_ProcessServer) error {
-	hello := &tallyv1.WorkerHello{Name: r.name, Slots: 2}
-	if err := stream.Send(&tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Hello{Hello: hello}}); err != nil {
-		return err
-	}
-	engine := worker.NewEngine(1)
-	for {
-		req, err := stream.Recv()
-		if err != nil {
-			return nil
-		}
-		if req.GetTask() == nil {
-			continue
-		}
-		r.tasks.Add(1)
-		t, err := wire.TaskFromProto(req.GetTask())
-		if err != nil {
-			return err
-		}
-		res := engine.Process(stream.Context(), t)
-		for i := range res.Partial.Counts {
-			res.Partial.Counts[i] += 14000
-		}
-		if err := stream.Send(&tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Result{Result: wire.ResultToProto(res)}}); err != nil {
-			return err
-		}
-	}
 }
 
 // startRogue serves a rogue WorkerService with creds and, when join is
@@ -70,7 +39,7 @@ func startRogue(tb testing.TB, name string, creds credentials.TransportCredentia
 	}
 	r := &rogue{name: name, addr: lis.Addr().String()}
 	s := grpc.NewServer(grpc.Creds(creds), grpc.MaxRecvMsgSize(task.MaxMessageBytes))
-	tallyv1.RegisterWorkerServiceServer(s, r)
+	tallyv1.RegisterWorkerServiceServer(s, &forger.Forger{Name: name, Tasks: &r.tasks})
 	go s.Serve(lis)
 	tb.Cleanup(s.Stop)
 	if join == "" {

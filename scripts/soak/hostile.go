@@ -13,9 +13,8 @@ import (
 	"google.golang.org/grpc"
 
 	"tally/cluster"
+	"tally/internal/forger"
 	tallyv1 "tally/proto/tally/v1"
-	"tally/wire"
-	"tally/worker"
 )
 
 // hostile plays the strangers of a shared network against the soak's
@@ -91,7 +90,7 @@ func (h *hostile) serve(addr, name string) (string, error) {
 		return "", err
 	}
 	s := grpc.NewServer()
-	tallyv1.RegisterWorkerServiceServer(s, &forger{name: name, tasks: &h.tasks})
+	tallyv1.RegisterWorkerServiceServer(s, &forger.Forger{Name: name, Tasks: &h.tasks})
 	h.mu.Lock()
 	h.servers[lis.Addr().String()] = s
 	h.mu.Unlock()
@@ -121,40 +120,4 @@ func (h *hostile) close() {
 
 func (h *hostile) report() string {
 	return fmt.Sprintf("stranger joined %t; %d dead workers' ports taken; %d tasks reached a stranger", h.joined(), h.taken.Load(), h.tasks.Load())
-}
-
-// forger says hello as name and answers every task with forged counts.
-type forger struct {
-	tallyv1.UnimplementedWorkerServiceServer
-	name  string
-	tasks *atomic.Int64
-}
-
-func (f *forger) Process(stream tallyv1.WorkerService_ProcessServer) error {
-	hello := &tallyv1.WorkerHello{Name: f.name, Slots: 4}
-	if err := stream.Send(&tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Hello{Hello: hello}}); err != nil {
-		return err
-	}
-	engine := worker.NewEngine(1)
-	for {
-		req, err := stream.Recv()
-		if err != nil {
-			return nil
-		}
-		if req.GetTask() == nil {
-			continue
-		}
-		f.tasks.Add(1)
-		t, err := wire.TaskFromProto(req.GetTask())
-		if err != nil {
-			return err
-		}
-		res := engine.Process(stream.Context(), t)
-		for i := range res.Partial.Counts {
-			res.Partial.Counts[i] += 14000
-		}
-		if err := stream.Send(&tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Result{Result: wire.ResultToProto(res)}}); err != nil {
-			return err
-		}
-	}
 }
