@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"net"
 
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
 
+	"tally/security"
 	"tally/task"
 )
 
@@ -65,8 +65,8 @@ func clientKey(ctx context.Context) string {
 	if !ok || p.Addr == nil {
 		return ""
 	}
-	if info, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(info.State.VerifiedChains) > 0 && len(info.State.VerifiedChains[0]) > 0 {
-		return "certificate " + info.State.VerifiedChains[0][0].Subject.String()
+	if cert := security.PeerCertificate(ctx); cert != nil {
+		return "certificate " + cert.Subject.String()
 	}
 	host, _, err := net.SplitHostPort(p.Addr.String())
 	if err != nil {

@@ -5,15 +5,15 @@ package metrics
 
 import (
 	"context"
-	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"strings"
 	"time"
+
+	"tally/security"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
@@ -268,10 +268,7 @@ func guard(next http.Handler, opts ServeOptions) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		certified := r.TLS != nil && len(r.TLS.VerifiedChains) > 0
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		tokened := opts.Token != "" && ok && subtle.ConstantTimeCompare([]byte(got), []byte(opts.Token)) == 1
-		if !certified && !tokened {
+		if security.VerifiedLeaf(r.TLS) == nil && !security.BearerMatches(r.Header.Get("Authorization"), opts.Token) {
 			w.Header().Set("WWW-Authenticate", "Bearer")
 			http.Error(w, "unauthorized: present a client certificate from the cluster's CA or the bearer token", http.StatusUnauthorized)
 			return

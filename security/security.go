@@ -156,12 +156,6 @@ var unauthenticated = map[string]bool{
 	"/grpc.health.v1.Health/List":  true,
 }
 
-// TokenInterceptors return server interceptors that refuse calls without the
-// bearer token (codes.Unauthenticated). The comparison takes constant time.
-func TokenInterceptors(token string) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
-	return Policy{Token: token}.Interceptors()
-}
-
 // Policy says who may call a server's methods (health checks aside, which
 // container engines make without credentials): a peer whose TLS
 // certificate, verified against the CA, names one of Roles, or a peer that
@@ -178,14 +172,13 @@ func (p Policy) Interceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerIn
 		if unauthenticated[method] || (p.Token == "" && !p.RequireCert) {
 			return nil
 		}
-		if p.certified(ctx) {
+		if cert := PeerCertificate(ctx); cert != nil && checkRole(cert, p.Roles) == nil {
 			return nil
 		}
 		if p.Token != "" {
 			md, _ := metadata.FromIncomingContext(ctx)
 			for _, v := range md.Get("authorization") {
-				got, ok := strings.CutPrefix(v, "Bearer ")
-				if ok && subtle.ConstantTimeCompare([]byte(got), []byte(p.Token)) == 1 {
+				if BearerMatches(v, p.Token) {
 					return nil
 				}
 			}
@@ -208,16 +201,32 @@ func (p Policy) Interceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerIn
 	return unary, stream
 }
 
-// certified reports whether the peer presented a certificate that was
-// verified against the CA and names one of p.Roles.
-func (p Policy) certified(ctx context.Context) bool {
+// BearerMatches reports whether an Authorization header value carries
+// the bearer token, compared in constant time.
+func BearerMatches(header, token string) bool {
+	got, ok := strings.CutPrefix(header, "Bearer ")
+	return ok && token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+// VerifiedLeaf returns the certificate the peer of cs presented, once
+// verified against the CA; nil if it presented none.
+func VerifiedLeaf(cs *tls.ConnectionState) *x509.Certificate {
+	if cs == nil || len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
+		return nil
+	}
+	return cs.VerifiedChains[0][0]
+}
+
+// PeerCertificate returns the verified certificate of a gRPC call's peer,
+// or nil.
+func PeerCertificate(ctx context.Context) *x509.Certificate {
 	pr, ok := peer.FromContext(ctx)
 	if !ok {
-		return false
+		return nil
 	}
 	info, ok := pr.AuthInfo.(credentials.TLSInfo)
-	if !ok || len(info.State.VerifiedChains) == 0 || len(info.State.VerifiedChains[0]) == 0 {
-		return false
+	if !ok {
+		return nil
 	}
-	return checkRole(info.State.VerifiedChains[0][0], p.Roles) == nil
+	return VerifiedLeaf(&info.State)
 }

@@ -75,7 +75,7 @@ func call(tb testing.TB, addr string, opts ...grpc.DialOption) (healthErr, apiEr
 }
 
 func TestToken(t *testing.T) {
-	unary, stream := security.TokenInterceptors("s3cret")
+	unary, stream := security.Policy{Token: "s3cret"}.Interceptors()
 	addr := mustServe(t, grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
 	plain := security.TLS{}
 	creds, _ := plain.ClientCredentials("")
