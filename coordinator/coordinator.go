@@ -576,9 +576,9 @@ func (c *Coordinator) chunkConfig(q task.Query, size int) (chunk.Config, error) 
 
 // posture is how the coordinator is secured, for ListWorkers.
 func (c *Coordinator) posture() security.Posture {
-	return security.Posture{
-		TLS:       c.cfg.TLS.Mutual(),
-		GossipKey: c.cfg.Cluster != nil && len(c.cfg.Cluster.SecretKey) > 0,
-		Insecure:  c.cfg.Insecure,
+	var key []byte
+	if c.cfg.Cluster != nil {
+		key = c.cfg.Cluster.SecretKey
 	}
+	return security.NewPosture(c.cfg.TLS, key, c.cfg.Insecure)
 }

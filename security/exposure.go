@@ -38,6 +38,14 @@ type Posture struct {
 	Insecure bool
 }
 
+// NewPosture is the posture of a node with t, gossipKey and the
+// operator's --insecure, which changes nothing on a secure node.
+func NewPosture(t TLS, gossipKey []byte, insecure bool) Posture {
+	p := Posture{TLS: t.Mutual(), GossipKey: len(gossipKey) > 0}
+	p.Insecure = insecure && !p.Secure()
+	return p
+}
+
 // Secure reports whether the node has both TLS and a gossip key.
 func (p Posture) Secure() bool { return p.TLS && p.GossipKey }
 

@@ -109,8 +109,7 @@ func (g *gossipFlags) setup(ctx context.Context, e env, role string, t security.
 		return n, err
 	}
 	n.cluster = ccfg
-	n.posture = security.Posture{TLS: t.Mutual(), GossipKey: len(ccfg.SecretKey) > 0}
-	n.posture.Insecure = g.insecure && !n.posture.Secure() // --insecure on a secure node changes nothing
+	n.posture = security.NewPosture(t, ccfg.SecretKey, g.insecure)
 	exposed = append(exposed, security.Exposed{Flag: "--gossip", Addr: g.gossip}, security.Exposed{Flag: "--gossip-advertise", Addr: g.advertise},
 		security.Exposed{Flag: "--metrics-listen", Addr: g.metricsAddr})
 	if err := n.posture.Check(exposed...); err != nil {
