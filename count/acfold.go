@@ -88,6 +88,8 @@ func (m *runeAC) match(text []byte, counts []int64) (lines, tokens int64) {
 			i, n, s = m.sparse(text, i, n, s, ring, counts, lastEnd)
 			continue
 		}
+		// report's body, written out, as in byteAC.match: a call per match
+		// costs the dense path too much.
 		p := s / a.k
 		if a.own[p] < 0 {
 			p = a.dict[p]
