@@ -205,13 +205,16 @@ cluster_table() {
 # ready_names: names of the workers in state ready.
 ready_names() { cluster_table | awk '$2 == "ready" {print $1}'; }
 
-# wait_ready N DEADLINE_S: until exactly N workers are ready.
+# wait_ready N DEADLINE_S: until exactly N workers are listed, all ready.
 wait_ready() {
-	local want=$1 t0 n
+	local want=$1 t0 n all
 	t0=$(now_us)
 	while :; do
 		n=$(ready_names 2>/dev/null | wc -l) || n=0
-		((n == want)) && return 0
+		# Workers scaled away are listed (not ready) until memberlist drops
+		# them; their chunks would count in a step's baseline and vanish.
+		all=$(cluster_table 2>/dev/null | wc -l) || all=0
+		((n == want && all == want)) && return 0
 		if (($(now_us) - t0 > $2 * 1000000)); then
 			fail "$n ready workers after $2 s, want $want:"
 			cluster_table 2>&1 | sed 's/^/        /' || cat "$TMP/cluster.err"
