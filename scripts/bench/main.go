@@ -58,7 +58,7 @@ func main() {
 	flag.StringVar(&cfg.countwords, "countwords", os.Getenv("COUNTWORDS_C"), "path to benhoyt/countwords optimized.c (compiled with gcc; its table is enlarged to hold this corpus); empty skips it")
 	flag.StringVar(&cfg.seedDir, "seed", "scripts/bench", "directory of seed.py and rust/ (the seed's Python and Rust word counts); empty skips them")
 	flag.StringVar(&cfg.limits, "limits", "../shared/tools/limits", "the limits tool's directory, to measure the loopback gRPC ceiling (not in -quick); empty skips it")
-	flag.BoolVar(&cfg.quick, "quick", false, "a short run: the corpus once (not x8), 3 runs per tool, no memory or ceiling test")
+	flag.BoolVar(&cfg.quick, "quick", false, "a short run: the corpus once (not x8), 3 runs per tool, -max-run 1, no memory or ceiling test")
 	flag.BoolVar(&cfg.noCluster, "no-cluster", false, "skip the local cluster")
 	flag.IntVar(&cfg.reps, "reps", 5, "timed runs per tool after one warm-up, the tools of a job taking turns (tools slower than -max-run are run 3 times, the warm-up counted)")
 	flag.IntVar(&cfg.copies, "copies", 8, "copies of the corpus in the large input")
@@ -66,6 +66,11 @@ func main() {
 	flag.Parse()
 	if cfg.quick {
 		cfg.reps, cfg.copies, cfg.limits = 3, 1, ""
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["max-run"] {
+			cfg.maxRunSeconds = 1 // Python's rows: 3 runs, the warm-up counted
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, cfg)
@@ -92,7 +97,7 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	b := &bench{cfg: cfg, ctx: ctx, in: in, refs: map[string]string{}}
+	b := &bench{cfg: cfg, ctx: ctx, in: in, refs: map[string]string{}, start: time.Now()}
 	b.logf("cpu: %s; machine: %s", cpuModel(), machine())
 	b.logf("inputs: %s (%.1f MB), %s (%.1f MB)", in.small, mb(in.smallSize), in.large, mb(in.largeSize))
 	if !cfg.noCluster {
@@ -137,6 +142,7 @@ func run(ctx context.Context, cfg config) error {
 type bench struct {
 	cfg        config
 	ctx        context.Context
+	start      time.Time
 	in         inputs
 	cluster    *cluster
 	countwords string
@@ -174,8 +180,10 @@ func (r row) median() float64 {
 	return r.runs[len(r.runs)/2]
 }
 
+// logf logs to stderr with the time since the start, so that a run's slow
+// parts show.
 func (b *bench) logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	fmt.Fprintf(os.Stderr, "bench %4.0fs: "+format+"\n", append([]any{time.Since(b.start).Seconds()}, args...)...)
 }
 
 // timed is a tool's runs in a job: its first output (the answer) and the

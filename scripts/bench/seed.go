@@ -43,6 +43,9 @@ func (b *bench) seedPeers() {
 // work directory. Cargo reads src's .cargo/config.toml (which replaces
 // crates.io by Debian's /usr/share/cargo/registry) only when it runs there.
 func buildSeedcount(cfg config, src string) (string, error) {
+	if !exists(filepath.Join(src, "Cargo.toml")) {
+		return "", fmt.Errorf("no %s", filepath.Join(src, "Cargo.toml"))
+	}
 	cargo, err := exec.LookPath("cargo")
 	if err != nil {
 		home, _ := os.UserHomeDir()
