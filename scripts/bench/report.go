@@ -27,7 +27,9 @@ func (b *bench) report() error {
 	fmt.Fprintf(w, "seconds: median wall time of a whole process run (the tools of a job take turns, one run each per round);\n")
 	fmt.Fprintf(w, "MB/s: 10^6 bytes of input per second; x tally-1T and %s: the tool's time per MB / tally's embedded\n", nT)
 	fmt.Fprintf(w, "time per MB on one thread and on %d (above 1: tally is faster). A row whose input is smaller than its\n", cores())
-	fmt.Fprintf(w, "job's (the seed's Python counts) ran on that input and is compared per MB.\n\n")
+	fmt.Fprintf(w, "job's (the seed's Python counts) ran on that input and is compared per MB. cpu s: median user+system\n")
+	fmt.Fprintf(w, "seconds of the process and its children (a cluster row: the client's alone); on a loaded machine it\n")
+	fmt.Fprintf(w, "moves less than the wall time.\n\n")
 	var cells [][]string
 	prev := ""
 	for _, r := range b.rows {
@@ -36,10 +38,11 @@ func (b *bench) report() error {
 			job = ""
 		}
 		prev = r.job
-		cells = append(cells, []string{job, r.input, r.tool, fmt.Sprintf("%.3f", r.median()),
+		cells = append(cells, []string{job, r.input, r.tool, fmt.Sprintf("%.3f", r.median()), r.cpuCell(),
 			fmt.Sprintf("%.1f", mb(r.bytes)/r.median()), fmt.Sprintf("%.2f", r.ratio), fmt.Sprintf("%.2f", r.ratioAll), r.check})
 	}
-	writeTable(w, []string{"job", "input", "tool", "seconds", "MB/s", "x tally-1T", nT, "check"}, cells, []bool{false, true, false, true, true, true, true, false})
+	writeTable(w, []string{"job", "input", "tool", "seconds", "cpu s", "MB/s", "x tally-1T", nT, "check"}, cells,
+		[]bool{false, true, false, true, true, true, true, true, false})
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Targets of issue 13, measured side by side in this run on the CPU above:")
 	writeTargets(w, b.targets13())
@@ -122,8 +125,8 @@ func (b *bench) writeCSV(path string) error {
 		"mb_per_s", "ratio_to_tally_1t", "ratio_to_tally_all_cores", "check"})
 	for _, r := range b.rows {
 		cpu := "" // kernel rows are not a process; a cluster row's is the client's alone
-		if len(r.cpu) > 0 {
-			cpu = fmtF(r.cpu[len(r.cpu)/2])
+		if v, ok := r.cpuMedian(); ok {
+			cpu = fmtF(v)
 		}
 		w.Write([]string{r.job, strconv.FormatInt(r.bytes, 10), r.tool,
 			fmtF(r.median()), fmtF(r.runs[0]), fmtF(r.runs[len(r.runs)-1]), strconv.Itoa(len(r.runs)), cpu,
@@ -135,6 +138,20 @@ func (b *bench) writeCSV(path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+func (r row) cpuMedian() (float64, bool) {
+	if len(r.cpu) == 0 {
+		return 0, false
+	}
+	return r.cpu[len(r.cpu)/2], true
+}
+
+func (r row) cpuCell() string {
+	if v, ok := r.cpuMedian(); ok {
+		return fmt.Sprintf("%.3f", v)
+	}
+	return "-"
 }
 
 func fmtF(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
