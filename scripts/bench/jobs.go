@@ -224,8 +224,8 @@ func (b *bench) jobs() []job {
 			tallyArgs: append([]string{"count"}, targetFlags("-e", rare)...), tallyAnswer: countsAnswer(rare),
 		},
 		{
-			name: "stats only (bytes, lines, tokens)", kernel: "stats", input: "large", serverPath: true,
-			tallyArgs: []string{"count", "-e", "Holmes"}, tallyAnswer: statsAnswer,
+			name: "statistics (--stats: bytes, lines, tokens)", kernel: "stats", input: "large", serverPath: true,
+			tallyArgs: []string{"count", "--stats", "-e", "Holmes"}, tallyAnswer: statsAnswer,
 			peers: []tool{
 				{name: "wc -l -w -c", argv: []string{"wc", "-l", "-w", "-c", large}, env: []string{"LC_ALL=C.UTF-8"}, answer: wcAnswer, want: "tally",
 					note: "wc -w splits on the locale's whitespace"},
