@@ -216,7 +216,7 @@ func (b *bench) maxMBps() float64 {
 
 func shortJob(s string) string {
 	for _, k := range []struct{ prefix, short string }{
-		{"count token, 3 rare", "seed"}, {"streamed", "seed stdin"}, {"stats", "stats"}, {"count token, the (Python", "the tok 52MB"},
+		{"count token, 3 rare", "seed"}, {"streamed", "seed stdin"}, {"statistics", "stats"}, {"count token, the (Python", "the tok 52MB"},
 		{"count token, the", "the tok"}, {"count word, the", "the word"}, {"count substring", "the substr"},
 		{"count word, 10", "10 words"}, {"top", "top"}, {"small job", "3 books"},
 	} {
