@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -32,6 +33,7 @@ import (
 	"tally/source"
 	"tally/source/file"
 	"tally/task"
+	"tally/wire"
 )
 
 // Config configures a Coordinator.
@@ -299,7 +301,7 @@ func (c *Coordinator) listen() error {
 		return fmt.Errorf("client API TLS: %w", err)
 	}
 	dec := &decoder{}
-	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(maxClientMessage), grpc.Creds(serverCreds), grpc.ForceServerCodecV2(dec.codec()),
+	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(maxClientMessage), grpc.Creds(serverCreds), grpc.ForceServerCodecV2(dec.codec()), experimental.BufferPool(wire.Buffers),
 		grpc.KeepaliveEnforcementPolicy(keepaliveClients), grpc.KeepaliveParams(keepaliveServer)},
 		c.cfg.Metrics.ServerOptions()...)
 	policy := security.Policy{Token: c.cfg.Token, Roles: []security.Role{security.RoleClient}, RequireCert: c.cfg.TLS.Mutual()}
