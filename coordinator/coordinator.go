@@ -216,12 +216,15 @@ type Coordinator struct {
 	// few spare buffers are enough: merged chunks give theirs back as the
 	// reader needs new ones.
 	buffers *chunk.Pool
-	lis     net.Listener
-	grpc    *grpc.Server
-	health  *health.Server
-	ctx     context.Context // ends when the coordinator closes
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
+	// splitBuffers (*[]byte) recycles the buffers that splits are read
+	// into for workers that cannot read them (readSplit).
+	splitBuffers sync.Pool
+	lis          net.Listener
+	grpc         *grpc.Server
+	health       *health.Server
+	ctx          context.Context // ends when the coordinator closes
+	stop         context.CancelFunc
+	wg           sync.WaitGroup
 	// admitting makes the check of the job limits and the registration of
 	// the job one step, so that calls at once cannot pass a limit together.
 	admitting sync.Mutex

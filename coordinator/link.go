@@ -6,10 +6,16 @@ import "tally/task"
 // longer reads it: until its transport has written it out for a gRPC link,
 // until the worker is done for an in-process one, and until Send returns
 // for any other.
-func send(link task.Link, t task.Task, u *unit) error {
-	if a, ok := link.(task.AsyncLink); ok {
-		return a.SendAsync(t, u.unhold)
+// release gives back a buffer that t's data was read into for this send
+// alone (a split read here), at the same time.
+func send(link task.Link, t task.Task, u *unit, release func()) error {
+	done := func() {
+		release()
+		u.unhold()
 	}
-	defer u.unhold()
+	if a, ok := link.(task.AsyncLink); ok {
+		return a.SendAsync(t, done)
+	}
+	defer done()
 	return link.Send(t)
 }
