@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/keepalive"
 
 	"tally/count"
@@ -92,7 +93,10 @@ func Dial(addr string, opts ...Option) (*Client, error) {
 	}
 	all := []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxResultBytes)),
+		// wire.Codec is protobuf that marshals uploads into buffers it
+		// does not clear first (gRPC's own clears 1 MiB per message).
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxResultBytes), grpc.ForceCodecV2(wire.Codec{})),
+		experimental.WithBufferPool(wire.Buffers),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: KeepaliveTime, Timeout: KeepaliveTimeout}),
 		grpc.WithChainUnaryInterceptor(explainUnary(addr)),
 		grpc.WithChainStreamInterceptor(explainStream(addr)),
