@@ -109,6 +109,7 @@ func BenchmarkCorpus(b *testing.B) {
 	}{
 		{"stats", count(Substring, "\x00")}, // a target that never occurs: the stats pass alone
 		{"seed", count(Token, "Holmes", "sand", "Rochester")},
+		{"seed-word", count(Word, "Holmes", "sand", "Rochester")},
 		{"the-token", count(Token, "the")},
 		{"the-word", count(Word, "the")},
 		{"the-substring", count(Substring, "the")},
@@ -117,22 +118,26 @@ func BenchmarkCorpus(b *testing.B) {
 	}
 	b.Run("memscan", func(b *testing.B) {
 		b.SetBytes(int64(len(text)))
+		start := cpuTime()
 		for b.Loop() {
 			if bytes.IndexByte(text, 0) >= 0 {
 				b.Fatal("the input holds a NUL byte")
 			}
 		}
+		reportCPU(b, start, int64(len(text)))
 	})
 	chunks := benchChunks(text)
 	for _, j := range jobs {
 		b.Run(j.name, func(b *testing.B) {
 			prog := mustCompile(b, j.spec)
 			b.SetBytes(int64(len(text)))
+			start := cpuTime()
 			for b.Loop() {
 				for _, c := range chunks {
 					prog.Run(c)
 				}
 			}
+			reportCPU(b, start, int64(len(text)))
 		})
 	}
 }
