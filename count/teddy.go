@@ -21,12 +21,11 @@ import (
 // teddyProbe bytes of each text and hands the rest to that matcher when the
 // work exceeds what the dense matcher would cost.
 //
-// Under ignore-case a target qualifies when its first bytes (up to three)
-// are ASCII characters whose whole ignore-case class is ASCII (not k, s or
-// i, which fold with U+212A, U+017F and U+0130/U+0131): their case variants
-// then go into the tables, and every match starts with them. The rest of a
-// target is compared character by character through fold, so a match may
-// hold multi-byte characters and be longer in bytes than its target.
+// Under ignore-case the tables hold the first bytes of every spelling of a
+// target's first characters (each replaced by any member of its class, so
+// 'k' also puts the lead byte of U+212A there), and the rest is compared
+// character by character through fold: a match may hold multi-byte
+// characters and be longer or shorter in bytes than its target.
 type teddy struct {
 	mode    Mode
 	pats    []string
@@ -95,17 +94,12 @@ func newTeddy(mode Mode, ignoreCase bool, pats []string, dense matcher) *teddy {
 	}
 	keys := make(map[string]int)
 	for id, p := range pats {
-		n := min(3, len(p))
+		spellings := []string{p[:min(3, len(p))]}
+		key := spellings[0]
 		if ignoreCase {
-			n = foldSafePrefix(p)
-			if n == 0 {
-				return nil
-			}
 			m.folded = append(m.folded, foldRunes(p))
-		}
-		key := p[:n]
-		if ignoreCase {
-			key = foldString(key)
+			spellings = foldSpellings(p)
+			key = string(m.folded[id][:min(3, len(m.folded[id]))])
 		}
 		b, ok := keys[key]
 		if !ok {
@@ -113,7 +107,9 @@ func newTeddy(mode Mode, ignoreCase bool, pats []string, dense matcher) *teddy {
 			keys[key] = b
 		}
 		m.buckets[b] = append(m.buckets[b], int32(id))
-		m.addFingerprint(p[:n], ignoreCase, b)
+		for _, sp := range spellings {
+			m.addFingerprint(sp, b)
+		}
 	}
 	if m.pre {
 		reject := tokenReject
@@ -136,9 +132,9 @@ func newTeddy(mode Mode, ignoreCase bool, pats []string, dense matcher) *teddy {
 }
 
 // addFingerprint adds bucket b to the tables of the bytes fp, and of every
-// byte at the positions past it: a target shorter than three bytes, or one
-// whose later bytes may fold to other bytes, leaves them free.
-func (m *teddy) addFingerprint(fp string, ignoreCase bool, b int) {
+// byte at the positions past it, which a target shorter than three bytes
+// leaves free.
+func (m *teddy) addFingerprint(fp string, b int) {
 	bit := byte(1) << b
 	for k := range 3 {
 		lo, hi := m.masks[64*k:64*k+32], m.masks[64*k+32:64*k+64]
@@ -149,36 +145,42 @@ func (m *teddy) addFingerprint(fp string, ignoreCase bool, b int) {
 			}
 			continue
 		}
-		variants := []byte{fp[k]}
-		if ignoreCase {
-			variants = variants[:0]
-			for _, r := range foldClass(rune(fp[k])) {
-				variants = append(variants, byte(r))
-			}
-		}
-		for _, v := range variants {
-			lo[v&15] |= bit
-			lo[16+v&15] |= bit
-			hi[v>>4] |= bit
-			hi[16+v>>4] |= bit
-		}
+		v := fp[k]
+		lo[v&15] |= bit
+		lo[16+v&15] |= bit
+		hi[v>>4] |= bit
+		hi[16+v>>4] |= bit
 	}
 }
 
-// foldSafePrefix returns how many of p's first three bytes are ASCII
-// characters whose ignore-case class holds only ASCII characters, up to
-// the first that is not.
-func foldSafePrefix(p string) int {
-	n := 0
-	for n < min(3, len(p)) && p[n] < utf8.RuneSelf {
-		for _, r := range foldClass(rune(p[n])) {
-			if r >= utf8.RuneSelf {
-				return n
+// foldSpellings returns the first three bytes (or fewer, for a shorter
+// text) of every way a text may spell the start of p under ignore-case:
+// each of p's first characters replaced by any member of its class, in
+// UTF-8. Every match of p starts with one of them.
+func foldSpellings(p string) []string {
+	spellings := []string{""}
+	for _, r := range p {
+		var next []string
+		grew := false
+		for _, sp := range spellings {
+			if len(sp) >= 3 {
+				next = append(next, sp)
+				continue
+			}
+			grew = true
+			for _, v := range foldClass(r) {
+				next = append(next, string(utf8.AppendRune([]byte(sp), v)))
 			}
 		}
-		n++
+		spellings = next
+		if !grew {
+			break
+		}
 	}
-	return n
+	for i, sp := range spellings {
+		spellings[i] = sp[:min(3, len(sp))]
+	}
+	return spellings
 }
 
 // foldRunes returns the canonical runes of a valid UTF-8 string.

@@ -44,6 +44,7 @@ var teddyFamilies = [][]string{
 	{"the", "and", "of", "to", "a", "in", "that", "he", "was", "it", "his", "i", "with", "is", "for", "as"},
 	{"x", "xy", "xyz", "xyzzy", "Holmes", "HOLMES", "holmes", "--", "-", "é", "éa", "日本", "\ufffd"},
 	{"Rochester", "Rochesters", "Roch", "Ro", "R", "rochester", "ROCHESTER"},
+	{"kelvin", "sand", "\u017fand", "\u212aelvin", "\u017f", "\ufb05x", "\u03c3\u03c2", "\u0130i", "\u0390", "ss", "k"},
 }
 
 // teddyText builds a text of pieces and the family's targets, long enough
@@ -54,8 +55,16 @@ func teddyText(rng *rand.Rand, targets []string, size int) []byte {
 		switch rng.IntN(4) {
 		case 0:
 			t := targets[rng.IntN(len(targets))]
-			if rng.IntN(3) == 0 {
+			switch rng.IntN(3) {
+			case 0:
 				t = strings.ToUpper(t)
+			case 1: // any spelling under ignore-case
+				var sb strings.Builder
+				for _, r := range t {
+					class := foldClass(r)
+					sb.WriteRune(class[rng.IntN(len(class))])
+				}
+				t = sb.String()
 			}
 			b = append(b, t...)
 		default:
@@ -188,8 +197,8 @@ func TestTeddyOverlaps(t *testing.T) {
 	}
 }
 
-// TestTeddyTakes checks which jobs teddy serves: under ignore-case only
-// targets whose first byte folds within ASCII.
+// TestTeddyTakes checks which jobs teddy serves: several targets, or one
+// under ignore-case, up to maxTeddyTargets.
 func TestTeddyTakes(t *testing.T) {
 	for _, tc := range []struct {
 		mode       Mode
@@ -198,14 +207,11 @@ func TestTeddyTakes(t *testing.T) {
 		want       bool
 	}{
 		{Token, false, []string{"Holmes", "sand", "Rochester"}, true},
-		{Word, true, []string{"Holmes", "Rochester"}, true},
-		{Word, true, []string{"Holmes", "sand"}, false},   // s folds with U+017F
-		{Token, true, []string{"kelvin"}, false},          // k folds with U+212A
-		{Substring, true, []string{"index"}, false},       // i folds with U+0130, U+0131
-		{Substring, true, []string{"Hi", "éa"}, false},    // é is not ASCII
-		{Substring, true, []string{"Holmes", "Ho"}, true}, // s past the fingerprint
-		{Substring, false, []string{"the"}, false},        // one target: the dense pass
+		{Word, true, []string{"Holmes", "sand", "Rochester"}, true},
+		{Token, true, []string{"kelvin"}, true},
+		{Substring, false, []string{"the"}, false}, // one target: the dense pass
 		{Substring, true, []string{"the"}, true},
+		{Substring, true, []string{"\u03c3\u03c3", "\u0130x"}, true},
 	} {
 		prog := mustCompile(t, Spec{Count: &Query{Mode: tc.mode, IgnoreCase: tc.ignoreCase, Targets: tc.targets}})
 		if _, got := prog.m.(*teddy); got != tc.want {
