@@ -27,10 +27,11 @@ func MatcherBytes(q Query) int64 {
 	}
 	if len(q.Targets) <= maxTeddyTargets {
 		// teddy's tables and buckets, its map of fingerprints and, under
-		// ignore-case, the targets' canonical runes.
+		// ignore-case, the targets' canonical runes and the spellings of
+		// their first characters (at most 4x4x4 strings of 3 bytes each).
 		est += 4096 + 64*n
 		if q.IgnoreCase {
-			est += 4*size + 24*n
+			est += 4*size + 24*n + 2048*n
 		}
 	}
 	switch {
