@@ -24,6 +24,20 @@ func withDense(fn func()) {
 	fn()
 }
 
+// teddyProgram compiles s with teddy as its matcher, or returns nil if
+// teddy cannot take its targets.
+func teddyProgram(s Spec) *Program {
+	p := &Program{spec: cloneSpec(s)}
+	q := p.spec.Count
+	pats := p.distinct(q)
+	m := newTeddy(q.Mode, q.IgnoreCase, pats, newDenseMatcher(q.Mode, q.IgnoreCase, pats))
+	if m == nil {
+		return nil
+	}
+	p.m = m
+	return p
+}
+
 // probes are the settings under which the teddy tests run: the default,
 // which never hands over on texts this short; a hand-over to the dense
 // matcher after the first line past 8 bytes whenever there was any work;
@@ -118,13 +132,18 @@ func checkTeddy(t *testing.T, trials int) {
 		if d := diffPartial(prog.Run(text), want); d != "" {
 			t.Fatalf("trial %d: %s on %q: %s", i, specString(s), text, d)
 		}
+		if tp := teddyProgram(s); tp != nil { // also where newMatcher prefers the dense matcher
+			if d := diffPartial(tp.Run(text), want); d != "" {
+				t.Fatalf("trial %d, teddy: %s on %q: %s", i, specString(s), text, d)
+			}
+		}
 		chunks := lineChunks(rng, text, 0.3)
 		if d := diffPartial(runChunked(rng, prog, chunks), want); d != "" {
 			t.Fatalf("trial %d: %s on %q chunked as %q: %s", i, specString(s), text, chunks, d)
 		}
 	}
-	if used < trials/2 {
-		t.Fatalf("teddy served %d of %d jobs, want at least half", used, trials)
+	if used < trials/5 {
+		t.Fatalf("teddy served %d of %d jobs, want at least a fifth", used, trials)
 	}
 }
 
@@ -183,7 +202,7 @@ func TestTeddyOverlaps(t *testing.T) {
 			withSIMD(t, func(t *testing.T) {
 				s := Spec{Count: &Query{Mode: tc.mode, Targets: tc.targets}}
 				prog := mustCompile(t, s)
-				if _, ok := prog.m.(*teddy); !ok {
+				if _, ok := prog.m.(*teddy); !ok && useSIMD {
 					t.Fatalf("matcher %T, want teddy", prog.m)
 				}
 				got := prog.Run([]byte(tc.text)).Counts
@@ -206,7 +225,7 @@ func TestTeddyTakes(t *testing.T) {
 		targets    []string
 		want       bool
 	}{
-		{Token, false, []string{"Holmes", "sand", "Rochester"}, true},
+		{Token, false, []string{"Holmes", "sand", "Rochester"}, useSIMD}, // else bytes.Index per target
 		{Word, true, []string{"Holmes", "sand", "Rochester"}, true},
 		{Token, true, []string{"kelvin"}, true},
 		{Substring, false, []string{"the"}, false}, // one target: the dense pass
@@ -224,7 +243,7 @@ func TestTeddyTakes(t *testing.T) {
 	}
 	for _, n := range []int{maxTeddyTargets, maxTeddyTargets + 1} {
 		prog := mustCompile(t, Spec{Count: &Query{Mode: Word, Targets: many[:n]}})
-		if _, got := prog.m.(*teddy); got != (n <= maxTeddyTargets) {
+		if _, got := prog.m.(*teddy); got != (n <= maxTeddyTargets && useSIMD) {
 			t.Errorf("%d targets: teddy %t, want %t", n, got, !got)
 		}
 	}
