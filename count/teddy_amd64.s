@@ -172,3 +172,113 @@ done:
 	MOVQ R14, n+56(FP)
 	MOVQ CX, next+64(FP)
 	RET
+
+// LOOKUP512 sets dst to lo[src&15] & hi[src>>4] for each byte of the ZMM
+// src, like LOOKUP but leaving the AND of the two halves, lo part in src
+// and hi part in t. Z15 must hold t0F in every byte.
+#define HALVES512(src, lo, hi, t) \
+	VPSRLW $4, src, t; \
+	VPANDQ Z15, src, src; \
+	VPANDQ Z15, t, t; \
+	VPSHUFB src, lo, src; \
+	VPSHUFB t, hi, t
+
+// FINGERPRINT512 sets Z5 to the buckets whose first three bytes may start
+// at each of the 64 positions from SI+CX.
+#define FINGERPRINT512 \
+	VMOVDQU64 (SI)(CX*1), Z0; \
+	HALVES512(Z0, Z8, Z9, Z1); \
+	VMOVDQU64 1(SI)(CX*1), Z2; \
+	HALVES512(Z2, Z10, Z11, Z3); \
+	VPTERNLOGD $0x80, Z2, Z1, Z0; \
+	VMOVDQU64 2(SI)(CX*1), Z1; \
+	HALVES512(Z1, Z12, Z13, Z2); \
+	VPTERNLOGD $0x80, Z2, Z1, Z3; \
+	VPANDQ Z3, Z0, Z5
+
+// EMIT512 writes the bytes of Z5 whose bits are set in AX (the block at
+// CX) to out as position<<8 | buckets, in order, then jumps to next.
+#define EMIT512(bits, next) \
+	TESTQ AX, AX; \
+	JZ next; \
+	VMOVDQU64 Z5, block-64(SP); \
+bits: \
+	BSFQ AX, BX; \
+	MOVBQZX block-64(SP)(BX*1), DX; \
+	ADDQ CX, BX; \
+	SHLQ $8, BX; \
+	ORQ DX, BX; \
+	MOVQ BX, (R12)(R14*8); \
+	INCQ R14; \
+	LEAQ -1(AX), BX; \
+	ANDQ BX, AX; \
+	JNZ bits
+
+// func teddyAVX512(text *byte, from, stop int, masks *[256]byte, pre bool, out *uint64, outLen int) (n, next int)
+//
+// It is teddyAVX2 on 64-byte blocks (AVX-512 F and BW): the same tables,
+// each 16-byte table broadcast to the four 128-bit lanes, and the same
+// candidates in the same order. The caller keeps text[from-1] (with pre)
+// and text[stop+1] readable; next is the first block not scanned.
+TEXT ·teddyAVX512(SB), NOSPLIT, $64-72
+	MOVQ text+0(FP), SI
+	MOVQ from+8(FP), CX
+	MOVQ stop+16(FP), DI
+	SUBQ $64, DI            // last block start
+	MOVQ masks+24(FP), R8
+	MOVQ out+40(FP), R12
+	MOVQ outLen+48(FP), R13
+	SUBQ $64, R13           // room needed for one more block
+	XORQ R14, R14           // n
+	VPBROADCASTD t0F<>(SB), Z15
+	VBROADCASTI32X4 0(R8), Z8
+	VBROADCASTI32X4 32(R8), Z9
+	VBROADCASTI32X4 64(R8), Z10
+	VBROADCASTI32X4 96(R8), Z11
+	VBROADCASTI32X4 128(R8), Z12
+	VBROADCASTI32X4 160(R8), Z13
+	VBROADCASTI32X4 192(R8), Z6
+	VBROADCASTI32X4 224(R8), Z7
+	MOVBLZX pre+32(FP), AX
+	TESTL AX, AX
+	JNZ ploop
+
+loop:
+	CMPQ CX, DI
+	JG done512
+	CMPQ R14, R13
+	JG done512
+	PREFETCHT0 4096(SI)(CX*1)
+	FINGERPRINT512
+	VPTESTMB Z5, Z5, K1
+	KMOVQ K1, AX
+	EMIT512(bits, next)
+
+next:
+	ADDQ $64, CX
+	JMP loop
+
+ploop:
+	CMPQ CX, DI
+	JG done512
+	CMPQ R14, R13
+	JG done512
+	PREFETCHT0 4096(SI)(CX*1)
+	FINGERPRINT512
+	VMOVDQU64 -1(SI)(CX*1), Z0
+	HALVES512(Z0, Z6, Z7, Z1)
+	VPTESTMB Z0, Z1, K2     // the byte before rules a match out
+	KNOTQ K2, K2
+	VPTESTMB Z5, Z5, K2, K1
+	KMOVQ K1, AX
+	EMIT512(pbits, pnext)
+
+pnext:
+	ADDQ $64, CX
+	JMP ploop
+
+done512:
+	VZEROUPPER
+	MOVQ R14, n+56(FP)
+	MOVQ CX, next+64(FP)
+	RET

@@ -16,6 +16,19 @@ func withProbe(probe, work int, fn func()) {
 	fn()
 }
 
+// withKernels runs fn with each of teddy's vector kernels that the CPU
+// has, then as withSIMD does without them. Like withSIMD, it switches
+// package variables.
+func withKernels(t *testing.T, fn func(t *testing.T)) {
+	saved := useAVX512
+	defer func() { useAVX512 = saved }()
+	if saved {
+		t.Run("avx512", func(t *testing.T) { withSIMD(t, fn) })
+	}
+	useAVX512 = false
+	withSIMD(t, fn)
+}
+
 // withDense runs fn with every count job sent to the dense matchers.
 func withDense(fn func()) {
 	saved := useTeddy
@@ -92,7 +105,7 @@ func teddyText(rng *rand.Rand, targets []string, size int) []byte {
 // scan, under every probe setting, on random texts and targets and on the
 // families, against the reference and against chunking.
 func TestTeddyMatchesNaive(t *testing.T) {
-	withSIMD(t, func(t *testing.T) {
+	withKernels(t, func(t *testing.T) {
 		for _, pr := range probes {
 			t.Run(pr.name, func(t *testing.T) {
 				withProbe(pr.probe, pr.work, func() { checkTeddy(t, 1000) })
@@ -153,7 +166,7 @@ func checkTeddy(t *testing.T, trials int) {
 // text's edges.
 func TestTeddyAtEveryOffset(t *testing.T) {
 	fillers := []string{"ab cd ", "        ", "x\u00a0y ", "sandsand ", "\xff\xfe-_"}
-	withSIMD(t, func(t *testing.T) {
+	withKernels(t, func(t *testing.T) {
 		for fi, targets := range teddyFamilies {
 			for _, mode := range []Mode{Token, Word, Substring} {
 				for _, ic := range []bool{false, true} {
@@ -265,29 +278,27 @@ func TestTeddyPortableScan(t *testing.T) {
 	if !useSIMD {
 		t.Skip("no vector kernels")
 	}
-	rng := rand.New(rand.NewPCG(23, 24))
-	for i := range 300 {
-		targets := teddyFamilies[i%len(teddyFamilies)]
-		mode := Mode(1 + i%3)
-		m := newTeddy(mode, i%2 == 0 && i%len(teddyFamilies) != 1, targets, nil)
-		if m == nil {
-			m = newTeddy(mode, false, targets, nil)
+	withKernels(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(23, 24))
+		for i := range 300 {
+			targets := teddyFamilies[i%len(teddyFamilies)]
+			m := newTeddy(Mode(1+i%3), i%2 == 0, targets, nil)
+			text := teddyText(rng, targets, 40+rng.IntN(2000))
+			var simd, portable []uint64
+			var buf [256]uint64
+			for next := 0; next < len(text); {
+				var n int
+				n, next = m.candidates(text, next, buf[:])
+				simd = append(simd, buf[:n]...)
+			}
+			for next := 0; next < len(text); {
+				var n int
+				n, next = m.scan(text, next, len(text), buf[:])
+				portable = append(portable, buf[:n]...)
+			}
+			if fmt.Sprint(simd) != fmt.Sprint(portable) {
+				t.Fatalf("trial %d on %q: kernel %x, portable %x", i, text, simd, portable)
+			}
 		}
-		text := teddyText(rng, targets, 40+rng.IntN(2000))
-		var simd, portable []uint64
-		var buf [256]uint64
-		for next := 0; next < len(text); {
-			var n int
-			n, next = m.candidates(text, next, buf[:])
-			simd = append(simd, buf[:n]...)
-		}
-		for next := 0; next < len(text); {
-			var n int
-			n, next = m.scan(text, next, len(text), buf[:])
-			portable = append(portable, buf[:n]...)
-		}
-		if fmt.Sprint(simd) != fmt.Sprint(portable) {
-			t.Fatalf("trial %d on %q: kernel %x, portable %x", i, text, simd, portable)
-		}
-	}
+	})
 }
