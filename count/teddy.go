@@ -11,9 +11,9 @@ import (
 // target is put in one of 8 buckets, and a position is a candidate for the
 // buckets whose targets may start with the text's next three bytes. Each of
 // the three bytes is looked up in two 16-entry tables of bucket bits, one
-// per nibble, 32 positions at a time (VPSHUFB), and the lookups are ANDed;
-// in token and word mode the byte before must also be one that can border
-// a match. Only candidates are verified, with the mode's rules. That is one
+// per nibble, 32 or 64 positions at a time (VPSHUFB, AVX2 or AVX-512), and
+// the lookups are ANDed; in token and word mode, with a target of up to
+// three bytes, the byte before must also be one that can border a match. Only candidates are verified, with the mode's rules. That is one
 // pass for all targets where the per-target matchers make one each, and it
 // runs near memory speed while candidates are rare. When they are not (a
 // common word, a one-letter target), the dense matcher (automaton, token
@@ -30,7 +30,7 @@ type teddy struct {
 	mode    Mode
 	pats    []string
 	folded  [][]rune // under ignore-case: each target's canonical runes
-	pre     bool     // token or word mode: check the byte before
+	pre     bool     // token or word mode and a short target: check the byte before
 	buckets [teddyBuckets][]int32
 	// masks holds the kernel's nibble tables (see teddyAVX2); tabs and keep
 	// are the same tables per byte, for the portable scan.
@@ -82,7 +82,7 @@ var tokenReject = newBoundary(
 
 // newTeddy returns a teddy matcher for pats, which falls back to dense for
 // texts where candidates are common, or nil when teddy cannot take them.
-// The probe's limits are read here: tests set them before compiling.
+// teddyWork and teddyFoldWork are read here, teddyProbe by each match.
 func newTeddy(mode Mode, ignoreCase bool, pats []string, dense matcher) *teddy {
 	if len(pats) > maxTeddyTargets {
 		return nil
