@@ -109,6 +109,7 @@ func BenchmarkCorpus(b *testing.B) {
 	}{
 		{"stats", Spec{Count: &Query{Mode: Substring, Targets: []string{"\x00"}}, Stats: true}}, // a target that never occurs: the stats pass alone
 		{"seed", count(Token, "Holmes", "sand", "Rochester")},
+		{"seed-word", count(Word, "Holmes", "sand", "Rochester")},
 		{"the-token", count(Token, "the")},
 		{"the-word", count(Word, "the")},
 		{"the-substring", count(Substring, "the")},
@@ -117,22 +118,26 @@ func BenchmarkCorpus(b *testing.B) {
 	}
 	b.Run("memscan", func(b *testing.B) {
 		b.SetBytes(int64(len(text)))
+		start := cpuTime()
 		for b.Loop() {
 			if bytes.IndexByte(text, 0) >= 0 {
 				b.Fatal("the input holds a NUL byte")
 			}
 		}
+		reportCPU(b, start, int64(len(text)))
 	})
 	chunks := benchChunks(text)
 	for _, j := range jobs {
 		b.Run(j.name, func(b *testing.B) {
 			prog := mustCompile(b, j.spec)
 			b.SetBytes(int64(len(text)))
+			start := cpuTime()
 			for b.Loop() {
 				for _, c := range chunks {
 					prog.Run(c)
 				}
 			}
+			reportCPU(b, start, int64(len(text)))
 		})
 	}
 }
@@ -195,6 +200,76 @@ func BenchmarkFold(b *testing.B) {
 		var job Freq
 		for _, f := range tables {
 			job.Merge(f)
+		}
+	}
+}
+
+// BenchmarkTeddy compares, over TALLY_BENCH_FILE in 1 MiB pieces, teddy's
+// one pass with its probe (auto), teddy alone (teddy) and the dense matcher
+// (dense) for the bench's jobs and for sets of common words, without the
+// statistics pass: the measurement behind teddyBytesPerWork. It reports
+// teddy's work (candidates plus verifications) per KiB of text.
+func BenchmarkTeddy(b *testing.B) {
+	text := benchFile(b)
+	chunks := benchChunks(text)
+	words := strings.Fields("the and of to a in that he was it his i with is for as had you not be " +
+		"her on at by which have or from this but him she they were all my are me one their so an said " +
+		"them we who would been will no when there if more out up into do any your what has man could")
+	seed := []string{"Holmes", "sand", "Rochester"}
+	jobs := []struct {
+		name    string
+		mode    Mode
+		ic      bool
+		targets []string
+	}{
+		{"seed-token", Token, false, seed},
+		{"seed-word", Word, false, seed},
+		{"seed-substring", Substring, false, seed},
+		{"seed-token-i", Token, true, seed},
+		{"seed-word-i", Word, true, seed},
+		{"the-word-i", Word, true, words[:1]},
+		{"ten-word-i", Word, true, words[:10]},
+		{"the-token", Token, false, words[:1]},
+		{"the-word", Word, false, words[:1]},
+		{"the-substring", Substring, false, words[:1]},
+		{"said-word", Word, false, []string{"said"}},
+		{"ten-token", Token, false, words[:10]},
+		{"ten-word", Word, false, words[:10]},
+		{"ten-rare-word", Word, false, strings.Fields("Holmes Rochester Watson Bilbo Elizabeth Darcy Jane Baskerville Moriarty Lestrade")},
+		{"forty-word", Word, false, words[:40]},
+	}
+	for _, j := range jobs {
+		for _, kind := range []string{"auto", "teddy", "dense"} {
+			b.Run(j.name+"/"+kind, func(b *testing.B) {
+				dense := newDenseMatcher(j.mode, j.ic, j.targets)
+				var m matcher = dense
+				var t *teddy
+				if kind != "dense" {
+					if t = newTeddy(j.mode, j.ic, j.targets, dense); t == nil {
+						b.Skip("teddy does not take these targets")
+					}
+					m = t
+					if kind == "teddy" {
+						t.fallback = nil
+					}
+				}
+				counts := make([]int64, len(j.targets))
+				b.SetBytes(int64(len(text)))
+				start := cpuTime()
+				for b.Loop() {
+					for _, c := range chunks {
+						m.match(c, counts)
+					}
+				}
+				reportCPU(b, start, int64(len(text)))
+				if kind == "teddy" {
+					work := 0
+					for _, c := range chunks {
+						work += t.count(c, counts)
+					}
+					b.ReportMetric(float64(work)/float64(len(text)>>10), "work/KiB")
+				}
+			})
 		}
 	}
 }

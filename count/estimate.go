@@ -25,6 +25,15 @@ func MatcherBytes(q Query) int64 {
 	if q.IgnoreCase {
 		est += 6*size + 4*foldTableSize
 	}
+	if len(q.Targets) <= maxTeddyTargets {
+		// teddy's tables and buckets, its map of fingerprints and, under
+		// ignore-case, the targets' canonical runes and the spellings of
+		// their first characters (at most 4x4x4 strings of 3 bytes each).
+		est += 4096 + 64*n
+		if q.IgnoreCase {
+			est += 4*size + 24*n + 2048*n
+		}
+	}
 	switch {
 	case q.Mode == Token && (q.IgnoreCase || len(q.Targets) > maxIndexTokens):
 		// A map of the targets (its keys are the folded copies above).

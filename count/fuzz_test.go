@@ -68,6 +68,7 @@ func FuzzRun(f *testing.F) {
 		s := Spec{Count: &Query{Mode: m, IgnoreCase: ignoreCase, Targets: ts}}
 		checkFuzz(t, s, text)
 		withOnePass(func() { checkFuzz(t, s, text) })
+		withProbe(8, 0, func() { checkFuzz(t, s, text) }) // teddy hands over after the first line
 	})
 }
 

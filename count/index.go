@@ -3,8 +3,10 @@ package count
 import "bytes"
 
 // The matchers here serve jobs with at most maxIndexTargets case-sensitive
-// targets: one vectorised candidate pass per target (see finder) beats a
-// one-pass automaton for that many targets, even for common words. With the
+// targets that teddy does not take (one target; no vector kernels) or hands
+// back (texts dense in its candidates): one vectorised candidate pass per
+// target (see finder) beats a one-pass automaton for that many targets,
+// even for common words. With the
 // vector kernels and a short target (whose three checked bytes often occur
 // inside other words), the token and word matchers first classify the
 // text's bytes in one pass that also measures it, so that each target's pass

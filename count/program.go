@@ -73,7 +73,30 @@ func (p *Program) distinct(q *Query) []string {
 	return pats
 }
 
+// newMatcher returns teddy's one pass where it can take the targets, with
+// the dense matcher to fall back on, and the dense matcher otherwise. One
+// case-sensitive target gets one vector pass either way, and the dense
+// one's (first, second and last byte compared) costs less than teddy's
+// lookups (BenchmarkTeddy: "said" 8.2 against 7.1 GB/s of CPU). Without
+// the vector kernels, the dense passes' bytes.Index beats teddy's portable
+// scan on case-sensitive targets (the seed job: 1.36 against 0.87 GB/s),
+// while under ignore-case teddy still beats the automaton.
 func newMatcher(mode Mode, ignoreCase bool, pats []string) matcher {
+	dense := newDenseMatcher(mode, ignoreCase, pats)
+	if useTeddy && (ignoreCase || len(pats) > 1 && useSIMD) {
+		if m := newTeddy(mode, ignoreCase, pats, dense); m != nil {
+			return m
+		}
+	}
+	return dense
+}
+
+// useTeddy lets tests run jobs on the dense matchers alone.
+var useTeddy = true
+
+// newDenseMatcher returns the matcher for targets too common for teddy's
+// candidates, or too many, or that teddy cannot take.
+func newDenseMatcher(mode Mode, ignoreCase bool, pats []string) matcher {
 	switch {
 	case mode == Token && (ignoreCase || len(pats) > maxIndexTokens):
 		return newTokenSet(pats, ignoreCase)

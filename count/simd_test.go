@@ -155,12 +155,12 @@ func TestTargetsAtEveryOffset(t *testing.T) {
 }
 
 // withOnePass runs fn with every count job sent to the one-pass matchers
-// (automaton, token lookup), however few its targets. Like withSIMD, it
-// switches package variables.
+// (automaton, token lookup), however few its targets, and never to teddy.
+// Like withSIMD, it switches package variables.
 func withOnePass(fn func()) {
-	saved1, saved2 := maxIndexTokens, maxIndexTargets
-	defer func() { maxIndexTokens, maxIndexTargets = saved1, saved2 }()
-	maxIndexTokens, maxIndexTargets = 0, 0
+	saved1, saved2, saved3 := maxIndexTokens, maxIndexTargets, useTeddy
+	defer func() { maxIndexTokens, maxIndexTargets, useTeddy = saved1, saved2, saved3 }()
+	maxIndexTokens, maxIndexTargets, useTeddy = 0, 0, false
 	fn()
 }
 
@@ -185,6 +185,10 @@ func TestRunSIMDAndPortable(t *testing.T) {
 				t.Fatalf("trial %d: %s on %q: %s", i, specString(s), text, d)
 			}
 			var prog *Program
+			withDense(func() { prog = mustCompile(t, s) })
+			if d := diffPartial(prog.Run(text), naiveRun(s, text)); d != "" {
+				t.Fatalf("trial %d, dense matchers: %s on %q: %s", i, specString(s), text, d)
+			}
 			withOnePass(func() { prog = mustCompile(t, s) })
 			if d := diffPartial(prog.Run(text), naiveRun(s, text)); d != "" {
 				t.Fatalf("trial %d, one-pass matchers: %s on %q: %s", i, specString(s), text, d)
