@@ -9,11 +9,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
-
-	"net/http"
 
 	"tally/source"
 	"tally/task"
