@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/keepalive"
 
 	"tally/count"
@@ -92,7 +93,10 @@ func Dial(addr string, opts ...Option) (*Client, error) {
 	}
 	all := []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxResultBytes)),
+		// wire.Codec is protobuf that marshals uploads into buffers it
+		// does not clear first (gRPC's own clears 1 MiB per message).
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxResultBytes), grpc.ForceCodecV2(wire.Codec{})),
+		experimental.WithBufferPool(wire.Buffers),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: KeepaliveTime, Timeout: KeepaliveTimeout}),
 		grpc.WithChainUnaryInterceptor(explainUnary(addr)),
 		grpc.WithChainStreamInterceptor(explainStream(addr)),
@@ -155,7 +159,9 @@ type Progress struct {
 	Waiting       string // why the job is not progressing, or ""
 }
 
-// DocumentResult is one document's answer. Counts is parallel to the query's targets.
+// DocumentResult is one document's answer. Counts is parallel to the query's
+// targets. Stats.Lines and Stats.Tokens are measured only when the job asked
+// for them (Result.Stats); Stats.Bytes always is.
 type DocumentResult struct {
 	Name   string
 	Stats  count.Stats
@@ -170,6 +176,9 @@ type Result struct {
 	Top       []count.Entry // top jobs only, in SPEC order
 	Workers   int
 	Elapsed   time.Duration
+	// Stats is set when the documents' lines and tokens were measured:
+	// the job's query asked for them (task.Query.Spec.Stats).
+	Stats bool
 }
 
 // Run uploads the job's documents, reports progress to onProgress (which may be
@@ -341,10 +350,11 @@ func receive(stream tallyv1.CoordinatorService_RunJobClient, onProgress func(Pro
 	}
 }
 
-// CountTexts counts q's targets in each of texts (a unary call, for small texts).
-// The texts travel as protobuf strings, so they must be valid UTF-8; Run takes
+// CountTexts counts q's targets in each of texts (a unary call, for small
+// texts), with the texts' lines and tokens when stats is set. The texts
+// travel as protobuf strings, so they must be valid UTF-8; Run takes
 // documents of any bytes.
-func (c *Client) CountTexts(ctx context.Context, texts []string, q count.Query) (*Result, error) {
+func (c *Client) CountTexts(ctx context.Context, texts []string, q count.Query, stats bool) (*Result, error) {
 	for i, t := range texts {
 		if !utf8.ValidString(t) {
 			return nil, fmt.Errorf("text %d is not valid UTF-8: CountTexts carries UTF-8 strings; use Run for arbitrary bytes", i)
@@ -353,6 +363,7 @@ func (c *Client) CountTexts(ctx context.Context, texts []string, q count.Query) 
 	resp, err := c.api.CountTexts(ctx, &tallyv1.CountTextsRequest{
 		Texts: texts,
 		Query: &tallyv1.CountQuery{Mode: wire.ModeToProto(q.Mode), Targets: q.Targets, IgnoreCase: q.IgnoreCase},
+		Stats: stats,
 	})
 	if err != nil {
 		return nil, err
@@ -382,6 +393,7 @@ func ResultFromProto(id string, m *tallyv1.JobResult) (*Result, error) {
 		Top:     wire.EntriesFromProto(m.GetTop()),
 		Workers: int(m.GetWorkers()),
 		Elapsed: time.Duration(m.GetElapsedSeconds() * float64(time.Second)),
+		Stats:   m.GetTotal().GetStats().Lines != nil,
 	}
 	if t := m.GetTopTable(); t != nil {
 		top, err := wire.TopFromTable(t)

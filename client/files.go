@@ -39,6 +39,7 @@ func FileDocuments(paths []string, stdin io.Reader, opts FileOptions) ([]Documen
 				return nil, fmt.Errorf("stdin (-) can be given only once")
 			}
 			usedStdin = true
+			growPipe(stdin)
 			docs = append(docs, Document{Name: "-", Open: func() (io.ReadCloser, error) { return decompress.Open(io.NopCloser(stdin)) }})
 			continue
 		}

@@ -87,10 +87,10 @@ func resultToProto(r *Result, packed bool) *tallyv1.JobResult {
 	if r == nil {
 		return nil
 	}
-	m := &tallyv1.JobResult{Total: docToProto(r.Total), Workers: uint32(r.Workers),
+	m := &tallyv1.JobResult{Total: docToProto(r.Total, r.Stats), Workers: uint32(r.Workers),
 		ElapsedSeconds: r.Elapsed.Seconds(), TopDropped: r.TopDropped}
 	for _, d := range r.Documents {
-		m.Documents = append(m.Documents, docToProto(d))
+		m.Documents = append(m.Documents, docToProto(d, r.Stats))
 	}
 	if packed && r.Top != nil {
 		m.TopTable = wire.TopToTable(r.Top)
@@ -100,8 +100,8 @@ func resultToProto(r *Result, packed bool) *tallyv1.JobResult {
 	return m
 }
 
-func docToProto(d DocumentResult) *tallyv1.DocumentResult {
-	return &tallyv1.DocumentResult{Name: d.Name, Stats: wire.StatsToProto(d.Stats), Counts: wire.CountsToProto(d.Counts)}
+func docToProto(d DocumentResult, stats bool) *tallyv1.DocumentResult {
+	return &tallyv1.DocumentResult{Name: d.Name, Stats: wire.StatsToProto(d.Stats, stats), Counts: wire.CountsToProto(d.Counts)}
 }
 
 // toProto describes the session's worker.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -32,6 +33,7 @@ import (
 	"tally/source"
 	"tally/source/file"
 	"tally/task"
+	"tally/wire"
 )
 
 // Config configures a Coordinator.
@@ -214,12 +216,15 @@ type Coordinator struct {
 	// few spare buffers are enough: merged chunks give theirs back as the
 	// reader needs new ones.
 	buffers *chunk.Pool
-	lis     net.Listener
-	grpc    *grpc.Server
-	health  *health.Server
-	ctx     context.Context // ends when the coordinator closes
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
+	// splitBuffers (*[]byte) recycles the buffers that splits are read
+	// into for workers that cannot read them (readSplit).
+	splitBuffers sync.Pool
+	lis          net.Listener
+	grpc         *grpc.Server
+	health       *health.Server
+	ctx          context.Context // ends when the coordinator closes
+	stop         context.CancelFunc
+	wg           sync.WaitGroup
 	// admitting makes the check of the job limits and the registration of
 	// the job one step, so that calls at once cannot pass a limit together.
 	admitting sync.Mutex
@@ -299,7 +304,7 @@ func (c *Coordinator) listen() error {
 		return fmt.Errorf("client API TLS: %w", err)
 	}
 	dec := &decoder{}
-	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(maxClientMessage), grpc.Creds(serverCreds), grpc.ForceServerCodecV2(dec.codec()),
+	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(maxClientMessage), grpc.Creds(serverCreds), grpc.ForceServerCodecV2(dec.codec()), experimental.BufferPool(wire.Buffers),
 		grpc.KeepaliveEnforcementPolicy(keepaliveClients), grpc.KeepaliveParams(keepaliveServer)},
 		c.cfg.Metrics.ServerOptions()...)
 	policy := security.Policy{Token: c.cfg.Token, Roles: []security.Role{security.RoleClient}, RequireCert: c.cfg.TLS.Mutual()}

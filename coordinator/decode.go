@@ -8,12 +8,13 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
-	"google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 	protov2 "google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	tallyv1 "tally/proto/tally/v1"
+	"tally/wire"
 )
 
 // A request message that does not decode (invalid UTF-8 in a string field,
@@ -32,9 +33,10 @@ type decoder struct {
 	failed sync.Map // message (a pointer) → why it did not decode; taken back by check
 }
 
-// codec is the server's codec: protobuf, with the failures above recorded.
+// codec is the server's codec: protobuf (wire.Codec, which receives into
+// buffers it does not clear), with the failures above recorded.
 func (d *decoder) codec() encoding.CodecV2 {
-	return recordingCodec{CodecV2: encoding.GetCodecV2(proto.Name), failed: &d.failed}
+	return recordingCodec{CodecV2: wire.Codec{}, failed: &d.failed}
 }
 
 type recordingCodec struct {
@@ -44,18 +46,33 @@ type recordingCodec struct {
 
 func (c recordingCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	err := c.CodecV2.Unmarshal(data, v)
-	if m, ok := v.(protov2.Message); ok && err != nil && m.ProtoReflect().Descriptor().ParentFile().Package() == "tally.v1" {
+	if _, ours := tallyMessage(v); ours && err != nil {
 		c.failed.Store(v, err)
 		return nil
 	}
 	return err
 }
 
+// tallyMessage names the tally.v1 message that v receives, if it is one.
+func tallyMessage(v any) (protoreflect.FullName, bool) {
+	var m protov2.Message
+	switch v := v.(type) {
+	case *wire.ReceivedUpload:
+		m = (*tallyv1.RunJobRequest)(nil)
+	case protov2.Message:
+		m = v
+	default:
+		return "", false
+	}
+	d := m.ProtoReflect().Descriptor()
+	return d.FullName(), d.ParentFile().Package() == "tally.v1"
+}
+
 // check is the error of a receive into m: the decoding failure recorded for
 // m, as InvalidArgument, if there is one.
 func (d *decoder) check(m any, err error) error {
 	if bad, ok := d.failed.LoadAndDelete(m); ok {
-		name := m.(protov2.Message).ProtoReflect().Descriptor().FullName()
+		name, _ := tallyMessage(m)
 		return status.Errorf(codes.InvalidArgument, "malformed %s from the client: %v", name, bad)
 	}
 	return err

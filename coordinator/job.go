@@ -444,7 +444,7 @@ func (j *job) dropTable() {
 // buildResult assembles the final answer, but for the frequency table,
 // which it keeps in j.top. j.mu is held.
 func (j *job) buildResult() *Result {
-	res := &Result{Workers: len(j.workers), Elapsed: time.Since(j.created)}
+	res := &Result{Workers: len(j.workers), Elapsed: time.Since(j.created), Stats: j.query.Spec.Stats}
 	var total count.Partial
 	for _, d := range j.docs {
 		res.Documents = append(res.Documents, DocumentResult{Name: d.name, Stats: d.stats, Counts: d.counts})

@@ -22,7 +22,7 @@ func TestLimits(t *testing.T) {
 	t.Run("too many targets", func(t *testing.T) {
 		_, err := cl.Run(ctx, client.Job{Query: countQ(count.Token, false, "a", "b", "c", "d"), Documents: clientDocs(docs)}, nil)
 		wantCode(t, err, codes.InvalidArgument)
-		_, err = cl.CountTexts(ctx, []string{"a"}, count.Query{Mode: count.Token, Targets: []string{"a", "b", "c", "d"}})
+		_, err = cl.CountTexts(ctx, []string{"a"}, count.Query{Mode: count.Token, Targets: []string{"a", "b", "c", "d"}}, false)
 		wantCode(t, err, codes.InvalidArgument)
 	})
 	t.Run("target too long", func(t *testing.T) {
@@ -30,7 +30,7 @@ func TestLimits(t *testing.T) {
 		wantCode(t, err, codes.InvalidArgument)
 	})
 	t.Run("unary request too large", func(t *testing.T) {
-		_, err := cl.CountTexts(ctx, []string{strings.Repeat("a", maxClientMessage+1)}, count.Query{Mode: count.Token, Targets: []string{"a"}})
+		_, err := cl.CountTexts(ctx, []string{strings.Repeat("a", maxClientMessage+1)}, count.Query{Mode: count.Token, Targets: []string{"a"}}, false)
 		wantCode(t, err, codes.ResourceExhausted)
 	})
 	t.Run("too many jobs", func(t *testing.T) {

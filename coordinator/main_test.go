@@ -168,7 +168,7 @@ func MustCompile(tb testing.TB, s count.Spec) *count.Program {
 func reference(tb testing.TB, q task.Query, ds []doc) *client.Result {
 	tb.Helper()
 	p := MustCompile(tb, q.Spec)
-	res := &client.Result{Total: client.DocumentResult{Name: "total"}}
+	res := &client.Result{Total: client.DocumentResult{Name: "total"}, Stats: q.Spec.Stats}
 	var total count.Partial
 	for _, d := range ds {
 		part := p.Run(d.data)
@@ -201,6 +201,9 @@ func diffResult(got, want *client.Result) string {
 	}
 	if s := diffDoc(got.Total, want.Total); s != "" {
 		d = append(d, "total: "+s)
+	}
+	if got.Stats != want.Stats {
+		d = append(d, fmt.Sprintf("stats measured: got %t, want %t", got.Stats, want.Stats))
 	}
 	if !slices.Equal(got.Top, want.Top) {
 		d = append(d, fmt.Sprintf("top: got %d entries %.300v, want %d entries %.300v", len(got.Top), got.Top, len(want.Top), want.Top))
@@ -248,8 +251,10 @@ func wantCode(tb testing.TB, err error, want codes.Code) {
 	}
 }
 
+// countQ asks for statistics too, so that the tests see them merged across
+// chunks and workers; topQ does not, so that the tests see them left out.
 func countQ(m count.Mode, ignoreCase bool, targets ...string) task.Query {
-	return task.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: ignoreCase}}}
+	return task.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: ignoreCase}, Stats: true}}
 }
 
 func topQ(wordsOnly, lower bool, limit int) task.Query {

@@ -56,7 +56,7 @@ func TestMatcherMemoryRefused(t *testing.T) {
 	wantCode(t, err, codes.ResourceExhausted)
 	est := count.FormatBytes(count.MatcherBytes(*q.Spec.Count))
 	wantMessage(t, err, est, "limit of 1.0 MiB", "--max-matcher-memory")
-	_, err = cl.CountTexts(ctx, []string{"a"}, *q.Spec.Count)
+	_, err = cl.CountTexts(ctx, []string{"a"}, *q.Spec.Count, false)
 	wantCode(t, err, codes.ResourceExhausted)
 	if jobs := c.jobs.list(); len(jobs) != 0 {
 		t.Errorf("got %d jobs registered, want none", len(jobs))

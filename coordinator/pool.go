@@ -37,8 +37,9 @@ type pool struct {
 	sched   *scheduler
 	deliver func(workerName string, t *unit, r task.Result)
 	backup  func(workerName string, can func(*unit) bool) *unit // a straggler to copy, or nil
-	// read reads a split for a worker that cannot reach its store.
-	read  func(ctx context.Context, ref task.Ref) ([]byte, error)
+	// read reads a split for a worker that cannot reach its store;
+	// release, if not nil, takes the buffer back once nothing reads it.
+	read  func(ctx context.Context, ref task.Ref) (data []byte, release func(), err error)
 	drain time.Duration
 	// silence is how long a worker holding chunks may go without
 	// answering any before its link is cut; 0 waits forever.
@@ -215,7 +216,7 @@ func (p *pool) serve(s *session, link task.Link) (silent bool) {
 			free <- struct{}{}
 			continue
 		}
-		wt, err := p.prepare(lctx, s, t)
+		wt, release, err := p.prepare(lctx, s, t)
 		if err != nil {
 			t.unhold()
 			free <- struct{}{}
@@ -224,6 +225,7 @@ func (p *pool) serve(s *session, link task.Link) (silent bool) {
 		}
 		alone := t.runsAlone() && link.Slots() > 1
 		if alone && !takeAll(lctx, free, link.Slots()-1) {
+			release()
 			t.unhold()
 			p.sched.requeue(t)
 			break
@@ -236,7 +238,7 @@ func (p *pool) serve(s *session, link task.Link) (silent bool) {
 		s.mu.Unlock()
 		t.started(s.name)
 		t.job.dispatched()
-		if err := send(link, wt, t); err != nil {
+		if err := send(link, wt, t, release); err != nil {
 			p.log.Warn("send to worker failed", "worker", s.name, "err", err)
 			break
 		}
@@ -362,18 +364,19 @@ func (p *pool) someoneReads(url string) bool {
 }
 
 // prepare returns the task to send s for t: a split that s's worker cannot
-// read goes with its bytes, which the coordinator reads from the store.
-func (p *pool) prepare(ctx context.Context, s *session, t *unit) (task.Task, error) {
-	wt := t.workerTask()
+// read goes with its bytes, which the coordinator reads from the store
+// into a buffer that release gives back once the send is done with it.
+func (p *pool) prepare(ctx context.Context, s *session, t *unit) (wt task.Task, release func(), err error) {
+	wt = t.workerTask()
 	if t.ref == nil || s.reads(t.ref.URL) {
-		return wt, nil
+		return wt, func() {}, nil
 	}
-	data, err := p.read(ctx, *t.ref)
+	data, release, err := p.read(ctx, *t.ref)
 	if err != nil {
-		return wt, err
+		return wt, nil, err
 	}
 	wt.Data, wt.Ref = data, nil
-	return wt, nil
+	return wt, release, nil
 }
 
 // reads reports whether s's worker reads url by reference.

@@ -14,6 +14,7 @@ import (
 func TestHistoryDropsOldTables(t *testing.T) {
 	ds := MustReadDocs(t, "alice.txt")
 	q := topQ(false, false, 0)
+	q.Spec.Stats = true
 	entries := len(reference(t, q, ds).Top)
 	c := MustEmbedded(t, 1, 2, func(cfg *Config) { cfg.HistoryTopEntries = entries + entries/2 })
 	cl := MustClient(t, c)

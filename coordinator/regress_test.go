@@ -328,7 +328,7 @@ func TestCountTextsInvalidUTF8(t *testing.T) {
 	cl := MustClient(t, c)
 	ctx := testCtx(t, 10*time.Second)
 	q := countQ(count.Token, false, "the")
-	_, err := cl.CountTexts(ctx, []string{"ok", "\xffthe the\n"}, *q.Spec.Count)
+	_, err := cl.CountTexts(ctx, []string{"ok", "\xffthe the\n"}, *q.Spec.Count, false)
 	if err == nil || !strings.Contains(err.Error(), "text 1 is not valid UTF-8") {
 		t.Fatalf("got error %v, want one naming text 1 as not valid UTF-8", err)
 	}

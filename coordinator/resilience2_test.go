@@ -633,7 +633,7 @@ func TestCloseDuringJob(t *testing.T) {
 		waitFor(t, 10*time.Second, "chunks sent", func() bool { return len(f.sends(id, "")) == 2 })
 		texts := make(chan error, 1)
 		go func() {
-			_, err := cl.CountTexts(ctx, []string{"the cat", "the hat"}, *q.Spec.Count)
+			_, err := cl.CountTexts(ctx, []string{"the cat", "the hat"}, *q.Spec.Count, false)
 			texts <- err
 		}()
 		waitFor(t, 10*time.Second, "the CountTexts job", func() bool { jobs, err := cl.Jobs(ctx); return err == nil && len(jobs) == 2 })

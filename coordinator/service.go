@@ -171,7 +171,7 @@ func (s *service) CountTexts(ctx context.Context, req *tallyv1.CountTextsRequest
 	for i, text := range req.GetTexts() {
 		docs[i] = Input{Name: strconv.Itoa(i), Size: int64(len(text)), Reader: strings.NewReader(text)}
 	}
-	h, err := s.c.Submit(ctx, Request{Query: task.Query{Spec: count.Spec{Count: &cq}}, Inputs: List(docs, nil)})
+	h, err := s.c.Submit(ctx, Request{Query: task.Query{Spec: count.Spec{Count: &cq, Stats: req.GetStats()}}, Inputs: List(docs, nil)})
 	if err != nil {
 		return nil, toStatus(err, codes.Internal)
 	}

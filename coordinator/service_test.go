@@ -102,7 +102,7 @@ func TestCountTexts(t *testing.T) {
 		{Mode: count.Substring, Targets: []string{"he", "e t"}},
 	} {
 		t.Run(q.Mode.String(), func(t *testing.T) {
-			res, err := cl.CountTexts(testCtx(t, 10*time.Second), texts, q)
+			res, err := cl.CountTexts(testCtx(t, 10*time.Second), texts, q, true)
 			if err != nil {
 				t.Fatalf("count texts: %v", err)
 			}
@@ -110,11 +110,11 @@ func TestCountTexts(t *testing.T) {
 			for i, s := range texts {
 				ds[i] = doc{strconv.Itoa(i), []byte(s)}
 			}
-			checkExact(t, res, task.Query{Spec: count.Spec{Count: &q}}, ds)
+			checkExact(t, res, task.Query{Spec: count.Spec{Count: &q, Stats: true}}, ds)
 		})
 	}
 	t.Run("invalid target", func(t *testing.T) {
-		_, err := cl.CountTexts(testCtx(t, 10*time.Second), texts, count.Query{Mode: count.Token, Targets: []string{"a b"}})
+		_, err := cl.CountTexts(testCtx(t, 10*time.Second), texts, count.Query{Mode: count.Token, Targets: []string{"a b"}}, false)
 		wantCode(t, err, codes.InvalidArgument)
 	})
 }

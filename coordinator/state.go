@@ -62,6 +62,9 @@ type Result struct {
 	TopDropped bool
 	Workers    int // distinct workers that counted tasks of the job
 	Elapsed    time.Duration
+	// Stats is set when the documents' Lines and Tokens were measured, as
+	// the job's spec asked; otherwise they are zero and mean nothing.
+	Stats bool
 }
 
 // Snapshot is a job as it is at one moment.

@@ -85,7 +85,7 @@ func submit(tb testing.TB, c *Coordinator, req Request) (*client.Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &client.Result{JobID: h.ID(), Documents: clientDocResults(r.Documents), Total: client.DocumentResult(r.Total), Top: r.Top, Workers: r.Workers}, nil
+	return &client.Result{JobID: h.ID(), Documents: clientDocResults(r.Documents), Total: client.DocumentResult(r.Total), Top: r.Top, Workers: r.Workers, Stats: r.Stats}, nil
 }
 
 func clientDocResults(ds []DocumentResult) []client.DocumentResult {
@@ -211,7 +211,7 @@ func TestSharedVolume(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				checkExact(t, &client.Result{Documents: clientDocResults(r.Documents), Total: client.DocumentResult(r.Total)}, q, want)
+				checkExact(t, &client.Result{Documents: clientDocResults(r.Documents), Total: client.DocumentResult(r.Total), Stats: r.Stats}, q, want)
 				size := len(docs[0].data) + len(docs[1].data)
 				if tasks := h.Snapshot(false).Progress.ChunksDone; block > 0 && tasks < int64(size/block) {
 					t.Errorf("blocks of %d: %d tasks for %d bytes, want a split per block", block, tasks, size)

@@ -11,6 +11,7 @@ import (
 
 	tallyv1 "tally/proto/tally/v1"
 	"tally/task"
+	"tally/wire"
 )
 
 // upload reads documents from a RunJob request stream: a header, then
@@ -18,6 +19,7 @@ import (
 type upload struct {
 	stream tallyv1.CoordinatorService_RunJobServer
 	idle   *idleTimer              // runs while a receive waits
+	msg    wire.ReceivedUpload     // the last message received, which buf lies in
 	buf    []byte                  // unread data of the current document
 	next   *tallyv1.DocumentHeader // header that ended the current document
 	begun  bool                    // a document header has been received
@@ -52,9 +54,11 @@ func (s *upload) Read(p []byte) (int, error) {
 		if s.next != nil || s.ended {
 			return 0, io.EOF
 		}
+		s.msg.Release() // its data is all read
 		s.idle.waiting()
-		m, err := s.stream.Recv()
+		err := s.stream.RecvMsg(&s.msg)
 		s.idle.received()
+		m := s.msg.Request
 		if errors.Is(err, io.EOF) {
 			s.ended = true
 			continue

@@ -18,8 +18,16 @@ func fuzzTargets(m Mode, s string) []string {
 	return ts
 }
 
-// checkFuzz compares Run with the reference and with line-aligned chunking.
+// checkFuzz compares Run with the reference and with line-aligned chunking,
+// with and without statistics.
 func checkFuzz(t *testing.T, s Spec, text []byte) {
+	for _, stats := range []bool{true, false} {
+		s.Stats = stats
+		checkFuzzSpec(t, s, text)
+	}
+}
+
+func checkFuzzSpec(t *testing.T, s Spec, text []byte) {
 	prog := mustCompile(t, s)
 	got := prog.Run(text)
 	if d := diffPartial(got, naiveRun(s, text)); d != "" {

@@ -55,7 +55,7 @@ func TestGolden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				s := Spec{Count: &Query{Mode: mode, Targets: c.Targets, IgnoreCase: c.IgnoreCase}}
+				s := Spec{Count: &Query{Mode: mode, Targets: c.Targets, IgnoreCase: c.IgnoreCase}, Stats: true}
 				want := Partial{Stats: Stats(g.Stats), Counts: c.Counts}
 				if !sampled(i) {
 					checkGolden(t, fmt.Sprintf("counts[%d] %s", i, specString(s)), s, text, nil, want)
@@ -64,7 +64,7 @@ func TestGolden(t *testing.T) {
 				checkGolden(t, fmt.Sprintf("counts[%d] %s", i, specString(s)), s, text, chunkings, want)
 			}
 			for _, top := range g.Top {
-				s := Spec{Top: &TopQuery{WordsOnly: top.WordsOnly, Lower: top.Lower}}
+				s := Spec{Top: &TopQuery{WordsOnly: top.WordsOnly, Lower: top.Lower}, Stats: true}
 				want := Partial{Stats: Stats(g.Stats), Freq: NewFreq()}
 				for _, e := range top.Entries {
 					want.Freq.Add([]byte(e.Token), e.Count)
@@ -92,6 +92,12 @@ func checkGolden(t *testing.T, name string, s Spec, text []byte, chunkings [][][
 	if d := diffPartial(prog.Run(text), want); d != "" {
 		t.Errorf("%s: %s", name, d)
 		return
+	}
+	// Without statistics the counts are the same and only Bytes is measured.
+	bare, bareWant := s, want
+	bare.Stats, bareWant.Stats = false, Stats{Bytes: want.Stats.Bytes}
+	if d := diffPartial(mustCompile(t, bare).Run(text), bareWant); d != "" {
+		t.Errorf("%s without stats: %s", name, d)
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, chunks := range chunkings {

@@ -165,6 +165,9 @@ func naiveCount(mode Mode, ignoreCase bool, target string, text []byte) int64 {
 
 func naiveRun(s Spec, text []byte) Partial {
 	p := Partial{Stats: naiveStats(text)}
+	if !s.Stats {
+		p.Stats = Stats{Bytes: p.Stats.Bytes}
+	}
 	if q := s.Count; q != nil {
 		for _, t := range q.Targets {
 			p.Counts = append(p.Counts, naiveCount(q.Mode, q.IgnoreCase, t, text))

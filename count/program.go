@@ -112,8 +112,9 @@ func cloneSpec(s Spec) Spec {
 // Spec returns a copy of the spec the program was compiled from.
 func (p *Program) Spec() Spec { return cloneSpec(p.spec) }
 
-// Run computes the spec over text. Stats are always filled; Counts (one per
-// target) for a count job, Freq for a top job.
+// Run computes the spec over text: Stats.Bytes always, Stats.Lines and
+// Stats.Tokens when the spec asks for them; Counts (one per target) for a
+// count job, Freq for a top job.
 func (p *Program) Run(text []byte) Partial { return p.RunLimited(text, 0) }
 
 // RunLimited is Run with a top job's frequency table bounded to tableLimit
@@ -122,17 +123,20 @@ func (p *Program) Run(text []byte) Partial { return p.RunLimited(text, 0) }
 // chunk of too many distinct tokens instead of running out of memory.
 func (p *Program) RunLimited(text []byte, tableLimit int64) Partial {
 	out := Partial{Stats: Stats{Bytes: int64(len(text))}}
+	want := p.spec.Stats
 	var lines, tokens int64
 	if t := p.spec.Top; t != nil {
 		var measured bool
 		out.Freq, tokens, measured = runTop(*t, text, tableLimit)
-		if measured {
+		switch {
+		case !want:
+		case measured:
 			lines = int64(bytes.Count(text, newline))
-		} else {
+		default:
 			lines, tokens = measure(text)
 		}
 	} else {
-		if !p.m.measures() {
+		if want && !p.m.measures() {
 			lines, tokens = measure(text)
 		}
 		uniq := make([]int64, p.npats)
@@ -144,7 +148,11 @@ func (p *Program) RunLimited(text []byte, tableLimit int64) Partial {
 			out.Counts[i] = uniq[id]
 		}
 	}
-	out.Stats.Lines, out.Stats.Tokens = lines, tokens
+	if want {
+		// A matcher that measures does so whether asked or not; the
+		// answer must not depend on which matcher ran.
+		out.Stats.Lines, out.Stats.Tokens = lines, tokens
+	}
 	return out
 }
 
@@ -152,7 +160,8 @@ func (p *Program) RunLimited(text []byte, tableLimit int64) Partial {
 // associatively and commutatively: merging the Partials of a document's
 // line-aligned chunks, in any order, equals Run over the whole document.
 type Partial struct {
-	// Stats are the text's statistics; Run always fills them.
+	// Stats are the text's statistics; Lines and Tokens only when the spec
+	// asks for them.
 	Stats Stats
 	// Counts holds, for a count job, one count per Query.Targets entry.
 	Counts []int64

@@ -51,7 +51,7 @@ func randTarget(rng *rand.Rand, mode Mode, text []byte) string {
 
 func randSpec(rng *rand.Rand, text []byte) Spec {
 	if rng.IntN(5) == 0 {
-		return Spec{Top: &TopQuery{WordsOnly: rng.IntN(2) == 0, Lower: rng.IntN(2) == 0}}
+		return Spec{Top: &TopQuery{WordsOnly: rng.IntN(2) == 0, Lower: rng.IntN(2) == 0}, Stats: rng.IntN(2) == 0}
 	}
 	q := &Query{Mode: Mode(1 + rng.IntN(3)), IgnoreCase: rng.IntN(2) == 0}
 	n := 1 + rng.IntN(3)
@@ -63,7 +63,7 @@ func randSpec(rng *rand.Rand, text []byte) Spec {
 			q.Targets = append(q.Targets, t)
 		}
 	}
-	return Spec{Count: q}
+	return Spec{Count: q, Stats: rng.IntN(2) == 0}
 }
 
 // TestRunMatchesNaive checks every fast path against the reference and

@@ -135,7 +135,7 @@ func TestTargetsAtEveryOffset(t *testing.T) {
 						q.Targets = append(q.Targets, tg)
 					}
 				}
-				s := Spec{Count: q}
+				s := Spec{Count: q, Stats: true}
 				prog := mustCompile(t, s)
 				for _, f := range fillers {
 					base := strings.Repeat(f, 150/len(f)+1)[:150]
@@ -250,7 +250,7 @@ func TestLongTexts(t *testing.T) {
 					q.Targets = append(q.Targets, tg)
 				}
 			}
-			s := Spec{Count: q}
+			s := Spec{Count: q, Stats: true}
 			if d := diffPartial(mustCompile(t, s).Run(b), naiveRun(s, b)); d != "" {
 				t.Fatalf("trial %d: %s on %d bytes: %s", i, specString(s), len(b), d)
 			}

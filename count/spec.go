@@ -33,6 +33,11 @@ type Spec struct {
 	Count *Query
 	// Top, if set, builds a frequency table.
 	Top *TopQuery
+	// Stats asks for each text's lines and tokens as well. They cost a pass
+	// over the text that most matchers do not make otherwise, so a job
+	// measures them only when its output shows them; without Stats a
+	// Partial's Lines and Tokens are zero.
+	Stats bool
 }
 
 // Validate reports the first problem with the spec as a one-line error that

@@ -6,7 +6,8 @@ import (
 	"math/bits"
 )
 
-// Stats are the per-document statistics every job reports.
+// Stats are a text's statistics: a job reports Bytes always, and Lines and
+// Tokens when its Spec asks for them.
 type Stats struct {
 	// Bytes is len(data).
 	Bytes int64

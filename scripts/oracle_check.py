@@ -323,7 +323,7 @@ class Tally:
 
 
 def count_args(mode, ic, targets, chunk):
-    args = ["count", "--json", "--mode", mode]
+    args = ["count", "--json", "--stats", "--mode", mode]
     if ic:
         args.append("-i")
     for t in targets:
@@ -334,7 +334,7 @@ def count_args(mode, ic, targets, chunk):
 
 
 def top_args(words_only, lower, chunk):
-    args = ["top", "--json", "-n", "0"]
+    args = ["top", "--json", "--stats", "-n", "0"]
     if words_only:
         args.append("--words-only")
     if lower:

@@ -29,8 +29,9 @@ type Link interface {
 	Close()
 }
 
-// AsyncLink is a Link whose sends return before the worker is done reading
-// the task's Data: an in-process one, which reads it in place. SendAsync
+// AsyncLink is a Link whose sends return before it is done reading the
+// task's Data: an in-process one, whose worker reads it in place, or a gRPC
+// one, whose transport writes it out after the send returns. SendAsync
 // calls done once nothing reads Data any more.
 type AsyncLink interface {
 	Link

@@ -82,7 +82,7 @@ func ResultToProto(r task.Result) *tallyv1.TaskResult {
 		}
 		return m
 	}
-	m.Stats = StatsToProto(r.Partial.Stats)
+	m.Stats = StatsToProto(r.Partial.Stats, true) // the coordinator knows whether its spec asked for lines
 	m.Counts = CountsToProto(r.Partial.Counts)
 	m.Freq = FreqToProto(r.Partial.Freq)
 	r.Partial.Freq.Release() // sent: its memory serves the next chunk

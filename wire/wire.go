@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"google.golang.org/protobuf/proto"
+
 	"tally/count"
 	tallyv1 "tally/proto/tally/v1"
 	"tally/task"
@@ -15,22 +17,23 @@ import (
 
 // QueryToProto converts q to its message.
 func QueryToProto(q task.Query) *tallyv1.JobSpec {
+	m := &tallyv1.JobSpec{Stats: q.Spec.Stats}
 	switch {
 	case q.Spec.Count != nil:
 		c := q.Spec.Count
-		return &tallyv1.JobSpec{Kind: &tallyv1.JobSpec_Count{Count: &tallyv1.CountQuery{
+		m.Kind = &tallyv1.JobSpec_Count{Count: &tallyv1.CountQuery{
 			Mode:       ModeToProto(c.Mode),
 			Targets:    c.Targets,
 			IgnoreCase: c.IgnoreCase,
-		}}}
+		}}
 	case q.Spec.Top != nil:
-		return &tallyv1.JobSpec{Kind: &tallyv1.JobSpec_Top{Top: &tallyv1.TopQuery{
+		m.Kind = &tallyv1.JobSpec_Top{Top: &tallyv1.TopQuery{
 			Limit:     uint32(q.TopLimit),
 			WordsOnly: q.Spec.Top.WordsOnly,
 			Lower:     q.Spec.Top.Lower,
-		}}}
+		}}
 	}
-	return &tallyv1.JobSpec{}
+	return m
 }
 
 // QueryFromProto converts and validates a job spec message.
@@ -49,6 +52,7 @@ func QueryFromProto(m *tallyv1.JobSpec) (task.Query, error) {
 	default:
 		return task.Query{}, fmt.Errorf("job spec has neither a count nor a top query")
 	}
+	q.Spec.Stats = m.GetStats()
 	if err := q.Spec.Validate(); err != nil {
 		return task.Query{}, err
 	}
@@ -88,9 +92,14 @@ func ModeFromProto(m tallyv1.Mode) (count.Mode, error) {
 	return 0, fmt.Errorf("unknown mode %d", m)
 }
 
-// StatsToProto converts document statistics.
-func StatsToProto(s count.Stats) *tallyv1.Stats {
-	return &tallyv1.Stats{Bytes: uint64(s.Bytes), Lines: uint64(s.Lines), Tokens: uint64(s.Tokens)}
+// StatsToProto converts document statistics; lines and tokens are set only
+// when measured, that is when the job's spec asked for them.
+func StatsToProto(s count.Stats, measured bool) *tallyv1.Stats {
+	m := &tallyv1.Stats{Bytes: uint64(s.Bytes)}
+	if measured {
+		m.Lines, m.Tokens = proto.Uint64(uint64(s.Lines)), proto.Uint64(uint64(s.Tokens))
+	}
+	return m
 }
 
 // StatsFromProto converts document statistics.

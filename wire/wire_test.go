@@ -18,7 +18,9 @@ func TestQueryRoundTrip(t *testing.T) {
 		"token":            {Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"the", "Holmes"}}}},
 		"word ignore-case": {Spec: count.Spec{Count: &count.Query{Mode: count.Word, Targets: []string{"of the"}, IgnoreCase: true}}},
 		"substring":        {Spec: count.Spec{Count: &count.Query{Mode: count.Substring, Targets: []string{"--"}}}},
+		"with stats":       {Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"a"}}, Stats: true}},
 		"top":              {Spec: count.Spec{Top: &count.TopQuery{WordsOnly: true, Lower: true}}, TopLimit: 7},
+		"top with stats":   {Spec: count.Spec{Top: &count.TopQuery{}, Stats: true}},
 	}
 	for name, q := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -130,8 +132,16 @@ func TestTopTableMalformed(t *testing.T) {
 
 func TestStatsAndCountsRoundTrip(t *testing.T) {
 	s := count.Stats{Bytes: 10, Lines: 2, Tokens: 3}
-	if got := StatsFromProto(StatsToProto(s)); got != s {
+	if got := StatsFromProto(StatsToProto(s, true)); got != s {
 		t.Errorf("got %+v, want %+v", got, s)
+	}
+	// Unmeasured lines and tokens are absent from the message, not zero.
+	m := StatsToProto(count.Stats{Bytes: 10}, false)
+	if m.GetBytes() != 10 || m.Lines != nil || m.Tokens != nil {
+		t.Errorf("unmeasured: got %v, want bytes 10 and no lines or tokens", m)
+	}
+	if m := StatsToProto(count.Stats{Bytes: 1}, true); m.Lines == nil || m.Tokens == nil {
+		t.Errorf("measured zeros: got %v, want lines and tokens present", m)
 	}
 	c := []int64{0, 7, 1 << 40}
 	if got := CountsFromProto(CountsToProto(c)); !reflect.DeepEqual(got, c) {

@@ -8,7 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -222,14 +224,27 @@ func (s *Server) Process(stream tallyv1.WorkerService_ProcessServer) error {
 	return recvErr
 }
 
+// GRPCOptions are the options of a gRPC server that offers a Server: its
+// codec receives each task into a pooled buffer that the Server gives
+// back once the task is counted (wire.Codec), and its messages may be as
+// large as a task.
+func GRPCOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.ForceServerCodecV2(wire.Codec{}),
+		experimental.BufferPool(wire.Buffers),
+		grpc.MaxRecvMsgSize(task.MaxMessageBytes),
+		grpc.MaxSendMsgSize(task.MaxMessageBytes),
+	}
+}
+
 // receive reads tasks until the stream ends or the server drains, starting
 // one goroutine per task once a slot is free. It returns the error that
 // ended the stream (io.EOF when clean).
 func (s *Server) receive(stream tallyv1.WorkerService_ProcessServer, sem chan struct{}, out chan<- *tallyv1.ProcessResponse, started *tasks) error {
 	ctx := stream.Context()
 	for {
-		req, err := stream.Recv()
-		if err != nil {
+		req := &wire.ReceivedTask{}
+		if err := stream.RecvMsg(req); err != nil {
 			return err
 		}
 		select {
@@ -250,11 +265,13 @@ func (s *Server) receive(stream tallyv1.WorkerService_ProcessServer, sem chan st
 		}
 		ok := started.start(func() {
 			defer func() { <-sem }()
-			res := s.run(ctx, req.GetTask())
-			<-s.running // before a send that a stalled coordinator may block: other sessions need the thread
+			res := s.run(ctx, req.Request.GetTask())
+			req.Release() // counted: its buffer serves a later chunk
+			<-s.running   // before a send that a stalled coordinator may block: other sessions need the thread
 			out <- &tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Result{Result: wire.ResultToProto(res)}}
 		})
 		if !ok {
+			req.Release()
 			<-s.running
 			return io.EOF // the session ended meanwhile: the task is not started
 		}

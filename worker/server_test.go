@@ -27,7 +27,7 @@ import (
 func MustServe(tb testing.TB, srv tallyv1.WorkerServiceServer) tallyv1.WorkerServiceClient {
 	tb.Helper()
 	lis := bufconn.Listen(1 << 20)
-	s := grpc.NewServer(grpc.MaxRecvMsgSize(task.MaxMessageBytes), grpc.MaxSendMsgSize(task.MaxMessageBytes))
+	s := grpc.NewServer(GRPCOptions()...)
 	tallyv1.RegisterWorkerServiceServer(s, srv)
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(lis) }()
@@ -226,6 +226,15 @@ func (s *countingStream) Recv() (*tallyv1.ProcessRequest, error) {
 		s.c.observe(s.c.recvs.Add(1), s.c.sends.Load())
 	}
 	return m, err
+}
+
+// RecvMsg is how the Server receives tasks (into a wire.ReceivedTask).
+func (s *countingStream) RecvMsg(m any) error {
+	err := s.WorkerService_ProcessServer.RecvMsg(m)
+	if err == nil {
+		s.c.observe(s.c.recvs.Add(1), s.c.sends.Load())
+	}
+	return err
 }
 
 func (s *countingStream) Send(m *tallyv1.ProcessResponse) error {

@@ -129,10 +129,8 @@ func Start(cfg Config) (*Worker, error) {
 	w := &Worker{cfg: cfg, log: log, engine: engine, lis: lis, served: make(chan error, 1)}
 	policy := security.Policy{Roles: []security.Role{security.RoleCoordinator}, RequireCert: cfg.TLS.Enabled()}
 	unary, stream := policy.Interceptors()
-	w.grpc = grpc.NewServer(append(cfg.Metrics.ServerOptions(),
+	w.grpc = grpc.NewServer(append(append(cfg.Metrics.ServerOptions(), GRPCOptions()...),
 		grpc.Creds(creds), grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream),
-		grpc.MaxRecvMsgSize(task.MaxMessageBytes),
-		grpc.MaxSendMsgSize(task.MaxMessageBytes),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		// A coordinator that stops answering (SIGSTOP, a frozen machine, a
 		// network gone without a close) loses its session within about 20 s:

@@ -227,8 +227,8 @@ func TestStdin(t *testing.T) {
 	t.Parallel()
 	text := "the cat and the hat\nThe end\r\nthe"
 	for _, args := range [][]string{
-		{"count", "-e", "the", "-e", "The", "--json", "-"},
-		{"count", "-e", "the", "-e", "The", "-", "--json"},
+		{"count", "-e", "the", "-e", "The", "--json", "--stats", "-"},
+		{"count", "-e", "the", "-e", "The", "-", "--json", "--stats"},
 	} {
 		r := runTally(t, text, args...)
 		if r.code != 0 {
@@ -355,16 +355,24 @@ func TestCountTable(t *testing.T) {
 	if len(lines) != 4 {
 		t.Fatalf("table: got %d lines, want a header, 2 documents and a total:\n%s", len(lines), out)
 	}
-	if got, want := strings.Fields(lines[0]), []string{"document", "bytes", "lines", "tokens", "the", "Alice", "is"}; !slices.Equal(got, want) {
+	if got, want := strings.Fields(lines[0]), []string{"document", "bytes", "the", "Alice", "is"}; !slices.Equal(got, want) {
 		t.Errorf("header: got %q, want %q", got, want)
+	}
+	withStats := strings.Split(strings.TrimSuffix(mustRun(t, append(args, "--stats")...), "\n"), "\n")
+	if got, want := strings.Fields(withStats[0]), []string{"document", "bytes", "lines", "tokens", "the", "Alice", "is"}; !slices.Equal(got, want) {
+		t.Errorf("header with --stats: got %q, want %q", got, want)
 	}
 	rows := append(slices.Clone(o.Documents), o.Total)
 	rows[2].Name = "total"
 	for i, d := range rows {
-		want := []string{d.Name, fmt.Sprint(d.Bytes), fmt.Sprint(d.Lines), fmt.Sprint(d.Tokens),
-			fmt.Sprint(d.Counts["the"]), fmt.Sprint(d.Counts["Alice"]), fmt.Sprint(d.Counts["is"])}
+		counts := []string{fmt.Sprint(d.Counts["the"]), fmt.Sprint(d.Counts["Alice"]), fmt.Sprint(d.Counts["is"])}
+		want := append([]string{d.Name, fmt.Sprint(d.Bytes)}, counts...)
 		if got := strings.Fields(lines[i+1]); !slices.Equal(got, want) {
 			t.Errorf("row %d: got %q, want %q", i+1, got, want)
+		}
+		want = append([]string{d.Name, fmt.Sprint(d.Bytes), fmt.Sprint(d.Lines), fmt.Sprint(d.Tokens)}, counts...)
+		if got := strings.Fields(withStats[i+1]); !slices.Equal(got, want) {
+			t.Errorf("row %d with --stats: got %q, want %q", i+1, got, want)
 		}
 	}
 	// Columns line up: every line is as wide as the header.
@@ -392,8 +400,12 @@ func TestTopTable(t *testing.T) {
 			t.Errorf("row %d: got %q, want %q", i+1, got, want)
 		}
 	}
-	if want := fmt.Sprintf("1 documents, %d bytes, %d lines, %d tokens", o.Total.Bytes, o.Total.Lines, o.Total.Tokens); lines[5] != want {
+	if want := fmt.Sprintf("1 documents, %d bytes", o.Total.Bytes); lines[5] != want {
 		t.Errorf("summary: got %q, want %q", lines[5], want)
+	}
+	withStats := strings.Split(strings.TrimSuffix(mustRun(t, "top", "-n", "4", "--stats", zen), "\n"), "\n")
+	if want := fmt.Sprintf("1 documents, %d bytes, %d lines, %d tokens", o.Total.Bytes, o.Total.Lines, o.Total.Tokens); withStats[5] != want {
+		t.Errorf("summary with --stats: got %q, want %q", withStats[5], want)
 	}
 }
 

@@ -324,7 +324,7 @@ func TestCluster(t *testing.T) {
 	jobs = append(jobs, o.Job)
 
 	// The binary as a client, with the coordinator from the environment.
-	cmd := exec.Command(tallyBin, "count", "-e", "the", alice, "--json")
+	cmd := exec.Command(tallyBin, "count", "-e", "the", alice, "--json", "--stats")
 	cmd.Env = append(os.Environ(), "TALLY_COORDINATOR="+addr)
 	out, err := cmd.Output()
 	if err != nil {

@@ -85,7 +85,12 @@ func keysOf(obj map[string]any) []string {
 	return ks
 }
 
-var statsKeys = map[string]jsonKind{"bytes": jInt, "lines": jInt, "tokens": jInt}
+// statsKeys are in every document and the total; lineKeys too when --stats
+// asked for them, and then in all of them.
+var (
+	statsKeys = map[string]jsonKind{"bytes": jInt}
+	lineKeys  = map[string]jsonKind{"lines": jInt, "tokens": jInt}
+)
 
 // checkContract checks the keys and types of the --json output of cmd (count or top).
 func checkContract(t testing.TB, cmd, stdout string) {
@@ -117,6 +122,7 @@ func checkContract(t testing.TB, cmd, stdout string) {
 		}
 		targets = append(targets, s)
 	}
+	_, withLines := obj["total"].(map[string]any)["lines"]
 	docs := obj["documents"].([]any)
 	for i, d := range docs {
 		where := fmt.Sprintf("%s.documents[%d]", cmd, i)
@@ -126,9 +132,9 @@ func checkContract(t testing.TB, cmd, stdout string) {
 			continue
 		}
 		requireKeys(t, where, doc, map[string]jsonKind{"name": jString})
-		checkStats(t, where, cmd, doc, targets)
+		checkStats(t, where, cmd, doc, withLines, targets)
 	}
-	checkStats(t, cmd+".total", cmd, obj["total"].(map[string]any), targets)
+	checkStats(t, cmd+".total", cmd, obj["total"].(map[string]any), withLines, targets)
 	if cmd == "top" {
 		for i, e := range obj["top"].([]any) {
 			where := fmt.Sprintf("top.top[%d]", i)
@@ -145,11 +151,21 @@ func checkContract(t testing.TB, cmd, stdout string) {
 	}
 }
 
-// checkStats checks one document's (or the total's) statistics and, for
-// count, that counts has exactly one integer per target.
-func checkStats(t testing.TB, where, cmd string, doc map[string]any, targets []string) {
+// checkStats checks one document's (or the total's) statistics, with lines
+// and tokens or without, and, for count, that counts has exactly one integer
+// per target.
+func checkStats(t testing.TB, where, cmd string, doc map[string]any, withLines bool, targets []string) {
 	t.Helper()
 	requireKeys(t, where, doc, statsKeys)
+	if withLines {
+		requireKeys(t, where, doc, lineKeys)
+	} else {
+		for k := range lineKeys {
+			if v, ok := doc[k]; ok {
+				t.Errorf("%s: got %s %v, want it only with the total's (and only with --stats)", where, k, v)
+			}
+		}
+	}
 	counts, has := doc["counts"]
 	if cmd == "top" {
 		if has {
@@ -232,5 +248,38 @@ func checkTotal(t testing.TB, o countOut) {
 	}
 	if fmt.Sprint(sum) != fmt.Sprint(o.Total) {
 		t.Errorf("total: got %+v, want the documents' sum %+v", o.Total, sum)
+	}
+}
+
+// TestStatsFlag: without --stats the answers are the same, lines and tokens
+// are absent (not zero) in the JSON, and the whole contract still holds.
+func TestStatsFlag(t *testing.T) {
+	t.Parallel()
+	alice, zen := "../../testdata/text/alice.txt", "../../testdata/text/zen.txt"
+	for _, args := range [][]string{
+		{"count", "-e", "the", "-e", "Alice", alice, zen},
+		{"count", "--mode", "word", "-i", "-e", "the", alice, zen},
+		{"count", "--mode", "substring", "-e", "he", "-e", "x", alice},
+		{"top", "-n", "20", "--lower", alice, zen},
+		{"top", "-n", "20", "--words-only", zen},
+	} {
+		withStats := runJSON(t, args...)
+		if withStats.Total.Lines == 0 || withStats.Total.Tokens == 0 {
+			t.Errorf("%q --stats: got lines %d, tokens %d; want both measured", args, withStats.Total.Lines, withStats.Total.Tokens)
+		}
+		out := mustRun(t, append(args, "--json")...)
+		checkContract(t, args[0], out)
+		if strings.Contains(out, `"lines"`) || strings.Contains(out, `"tokens"`) {
+			t.Errorf("%q: got %s, want no lines or tokens without --stats", args, clip(out))
+		}
+		var bare countOut
+		decodeOne(t, out, &bare)
+		for i := range withStats.Documents {
+			withStats.Documents[i].Lines, withStats.Documents[i].Tokens = 0, 0
+		}
+		withStats.Total.Lines, withStats.Total.Tokens = 0, 0
+		if g, w := fmt.Sprint(bare.Documents, bare.Total, bare.Top), fmt.Sprint(withStats.Documents, withStats.Total, withStats.Top); g != w {
+			t.Errorf("%q: without --stats got %s, want %s", args, clip(g), clip(w))
+		}
 	}
 }

@@ -29,6 +29,7 @@ type jobFlags struct {
 	stores      storeFlags
 	serverPaths multiFlag
 	hidden      bool
+	stats       bool
 }
 
 func (f *jobFlags) register(fs *flag.FlagSet) {
@@ -39,6 +40,7 @@ func (f *jobFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.json, "json", false, "print exactly one JSON object on stdout (same as --format json)")
 	fs.StringVar(&f.format, "format", "table", "output format: table, json or csv")
 	fs.BoolVar(&f.totalsOnly, "totals-only", false, "print only the total, not a row per document")
+	fs.BoolVar(&f.stats, "stats", false, "also count each document's lines and tokens (len(text.split())), shown as columns and JSON fields; they cost a pass over the text that counting does not make otherwise")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress line on stderr (same as --progress never)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress line on stderr: auto (when stderr is a terminal), always or never")
 	f.conn.register(fs, "", "coordinator HOST:PORT; empty runs an embedded coordinator and worker in this process")
@@ -46,7 +48,7 @@ func (f *jobFlags) register(fs *flag.FlagSet) {
 }
 
 func runCount(ctx context.Context, args []string, e env) error {
-	fs := newFlagSet("count", "tally count [--mode token|word|substring] [-i] -e TARGET [-e TARGET]... [--targets-file FILE] [--chunk-size SIZE] [--json] [--coordinator HOST:PORT] [--server-path PATH]... [PATH | s3://BUCKET/KEY...]")
+	fs := newFlagSet("count", "tally count [--mode token|word|substring] [-i] -e TARGET [-e TARGET]... [--targets-file FILE] [--stats] [--chunk-size SIZE] [--json] [--coordinator HOST:PORT] [--server-path PATH]... [PATH | s3://BUCKET/KEY...]")
 	var jf jobFlags
 	jf.register(fs)
 	mode := fs.String("mode", "token", "what a match is: token (whole whitespace-separated token), word (like grep -w) or substring")
@@ -75,7 +77,7 @@ func runCount(ctx context.Context, args []string, e env) error {
 	if len(targets) == 0 {
 		return usagef("no targets: give at least one -e TARGET or --targets-file FILE")
 	}
-	q := task.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: *ignoreCase}}}
+	q := task.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: *ignoreCase}, Stats: jf.stats}}
 	if err := q.Spec.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
@@ -93,7 +95,7 @@ func runCount(ctx context.Context, args []string, e env) error {
 }
 
 func runTop(ctx context.Context, args []string, e env) error {
-	fs := newFlagSet("top", "tally top [-n K] [--words-only] [--lower] [--chunk-size SIZE] [--json] [--coordinator HOST:PORT] [--server-path PATH]... [PATH | s3://BUCKET/KEY...]")
+	fs := newFlagSet("top", "tally top [-n K] [--words-only] [--lower] [--stats] [--chunk-size SIZE] [--json] [--coordinator HOST:PORT] [--server-path PATH]... [PATH | s3://BUCKET/KEY...]")
 	var jf jobFlags
 	jf.register(fs)
 	n := fs.Int("n", 10, "how many entries to show; 0 shows all")
@@ -109,7 +111,7 @@ func runTop(ctx context.Context, args []string, e env) error {
 	if *n < 0 {
 		return usagef("-n %d: give 0 (all) or a positive number", *n)
 	}
-	q := task.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: *wordsOnly, Lower: *lower}}, TopLimit: *n}
+	q := task.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: *wordsOnly, Lower: *lower}, Stats: jf.stats}, TopLimit: *n}
 	res, err := runJob(ctx, e, jf, q, paths)
 	if err != nil {
 		return err

@@ -163,7 +163,7 @@ func progressOf(id string, p coordinator.Progress) client.Progress {
 }
 
 func resultOf(id string, r *coordinator.Result) *client.Result {
-	out := &client.Result{JobID: id, Total: client.DocumentResult(r.Total), Top: r.Top, Workers: r.Workers, Elapsed: r.Elapsed}
+	out := &client.Result{JobID: id, Total: client.DocumentResult(r.Total), Top: r.Top, Workers: r.Workers, Elapsed: r.Elapsed, Stats: r.Stats}
 	for _, d := range r.Documents {
 		out.Documents = append(out.Documents, client.DocumentResult(d))
 	}

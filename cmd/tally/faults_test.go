@@ -24,12 +24,14 @@ import (
 var faultTargets = []string{"-e", "the", "-e", "Alice", "-e", "and", "-e", "said", "-e", "\u212a", "-e", "POISON"}
 
 // countArgs and topArgs are the job command lines over paths, without --json or --coordinator.
+// countArgs and topArgs ask for statistics too: a fault must not change
+// them either.
 func countArgs(paths ...string) []string {
-	return append(append([]string{"count"}, faultTargets...), paths...)
+	return append(append([]string{"count", "--stats"}, faultTargets...), paths...)
 }
 
 func topArgs(paths ...string) []string {
-	return append([]string{"top", "-n", "50"}, paths...)
+	return append([]string{"top", "--stats", "-n", "50"}, paths...)
 }
 
 // genText writes about size bytes of deterministic text (words of the test

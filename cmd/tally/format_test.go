@@ -13,7 +13,11 @@ func TestFormats(t *testing.T) {
 	ref := runJSON(t, "count", "-e", "the", "-e", "is", alice, zen)
 
 	t.Run("count csv", func(t *testing.T) {
-		r := runTally(t, "", "count", "--format", "csv", "-e", "the", "-e", "is", alice, zen)
+		bare := runTally(t, "", "count", "--format", "csv", "-e", "the", alice)
+		if got, want := strings.SplitN(bare.stdout, "\n", 2)[0], "document,bytes,the"; got != want {
+			t.Errorf("without --stats: got header %s, want %s", got, want)
+		}
+		r := runTally(t, "", "count", "--format", "csv", "--stats", "-e", "the", "-e", "is", alice, zen)
 		recs, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
 		if r.code != 0 || err != nil {
 			t.Fatalf("got %v (csv error %v), want exit 0 and CSV", r, err)

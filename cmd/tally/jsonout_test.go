@@ -47,9 +47,9 @@ func referenceTopJSON(r *client.Result, q task.Query) referenceTopOutput {
 	out := referenceTopOutput{Job: r.JobID, Mode: mode.String(), WordsOnly: q.Spec.Top.WordsOnly, Lower: q.Spec.Top.Lower, Limit: q.TopLimit,
 		Documents: []statsJSON{}, Top: []referenceTopEntry{}, Workers: r.Workers, Elapsed: r.Elapsed.Seconds()}
 	for _, d := range r.Documents {
-		out.Documents = append(out.Documents, docJSON(d, nil))
+		out.Documents = append(out.Documents, docJSON(d, r.Stats, nil))
 	}
-	out.Total = docJSON(r.Total, nil)
+	out.Total = docJSON(r.Total, r.Stats, nil)
 	out.Total.Name = ""
 	for _, e := range r.Top {
 		out.Top = append(out.Top, referenceTopEntry{Token: e.Token, Count: e.Count})

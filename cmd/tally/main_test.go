@@ -139,9 +139,12 @@ func (o countOut) answer() answer { return answer{o.Documents, o.Total, o.Top} }
 
 // runJSON runs a count or top command line with --json, checks the output
 // contract and returns the decoded output.
+// runJSON runs tally with --json and --stats, so that every test that reads
+// its documents sees their lines and tokens too (TestStatsFlag checks the
+// output without --stats).
 func runJSON(t testing.TB, args ...string) countOut {
 	t.Helper()
-	args = append(args, "--json")
+	args = append(args, "--json", "--stats")
 	out := mustRun(t, args...)
 	checkContract(t, args[0], out)
 	var o countOut

@@ -16,13 +16,15 @@ import (
 	"tally/task"
 )
 
-// The JSON output is a public contract: fields may be added, never renamed or removed.
+// The JSON output is a public contract: fields may be added, never renamed
+// or removed. A field that is present is exact; lines and tokens are present
+// exactly when --stats asked for them (see README, "JSON output").
 
 type statsJSON struct {
 	Name   string           `json:"name,omitempty"`
 	Bytes  int64            `json:"bytes"`
-	Lines  int64            `json:"lines"`
-	Tokens int64            `json:"tokens"`
+	Lines  *int64           `json:"lines,omitempty"`
+	Tokens *int64           `json:"tokens,omitempty"`
 	Counts map[string]int64 `json:"counts,omitempty"`
 }
 
@@ -65,8 +67,11 @@ type topTail struct {
 // topTable is encoded as [{"token":T,"count":N},...], an empty table as [].
 type topTable []count.Entry
 
-func docJSON(d client.DocumentResult, targets []string) statsJSON {
-	s := statsJSON{Name: d.Name, Bytes: d.Stats.Bytes, Lines: d.Stats.Lines, Tokens: d.Stats.Tokens}
+func docJSON(d client.DocumentResult, stats bool, targets []string) statsJSON {
+	s := statsJSON{Name: d.Name, Bytes: d.Stats.Bytes}
+	if stats {
+		s.Lines, s.Tokens = &d.Stats.Lines, &d.Stats.Tokens
+	}
 	if targets != nil {
 		s.Counts = map[string]int64{}
 		for i, t := range targets {
@@ -83,9 +88,9 @@ func countJSON(r *client.Result, q task.Query) countOutput {
 	out := countOutput{Job: r.JobID, Mode: cq.Mode.String(), IgnoreCase: cq.IgnoreCase, Targets: cq.Targets,
 		Documents: []statsJSON{}, Workers: r.Workers, Elapsed: r.Elapsed.Seconds()}
 	for _, d := range r.Documents {
-		out.Documents = append(out.Documents, docJSON(d, cq.Targets))
+		out.Documents = append(out.Documents, docJSON(d, r.Stats, cq.Targets))
 	}
-	out.Total = docJSON(r.Total, cq.Targets)
+	out.Total = docJSON(r.Total, r.Stats, cq.Targets)
 	out.Total.Name = ""
 	return out
 }
@@ -98,9 +103,9 @@ func topJSON(r *client.Result, q task.Query) topOutput {
 	head := topHead{Job: r.JobID, Mode: mode.String(), WordsOnly: q.Spec.Top.WordsOnly, Lower: q.Spec.Top.Lower, Limit: q.TopLimit,
 		Documents: []statsJSON{}}
 	for _, d := range r.Documents {
-		head.Documents = append(head.Documents, docJSON(d, nil))
+		head.Documents = append(head.Documents, docJSON(d, r.Stats, nil))
 	}
-	head.Total = docJSON(r.Total, nil)
+	head.Total = docJSON(r.Total, r.Stats, nil)
 	head.Total.Name = ""
 	return topOutput{topHead: head, Top: r.Top, topTail: topTail{Workers: r.Workers, Elapsed: r.Elapsed.Seconds()}}
 }
@@ -250,13 +255,19 @@ func writeCountTable(out io.Writer, r *client.Result, targets []string) error {
 		width = max(width, len(d.Name))
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%-*s\tbytes\tlines\ttokens\t", width, "document")
+	fmt.Fprintf(tw, "%-*s\tbytes\t", width, "document")
+	if r.Stats {
+		fmt.Fprint(tw, "lines\ttokens\t")
+	}
 	for _, t := range targets {
 		fmt.Fprintf(tw, "%s\t", strconv.Quote(t)[1:len(strconv.Quote(t))-1])
 	}
 	fmt.Fprintln(tw)
 	row := func(d client.DocumentResult) {
-		fmt.Fprintf(tw, "%-*s\t%d\t%d\t%d\t", width, d.Name, d.Stats.Bytes, d.Stats.Lines, d.Stats.Tokens)
+		fmt.Fprintf(tw, "%-*s\t%d\t", width, d.Name, d.Stats.Bytes)
+		if r.Stats {
+			fmt.Fprintf(tw, "%d\t%d\t", d.Stats.Lines, d.Stats.Tokens)
+		}
 		for _, n := range d.Counts {
 			fmt.Fprintf(tw, "%d\t", n)
 		}
@@ -306,7 +317,11 @@ func writeTopTable(out io.Writer, r *client.Result) error {
 		line = append(line, '\n')
 		w.Write(line)
 	}
-	fmt.Fprintf(w, "%d documents, %d bytes, %d lines, %d tokens\n", len(r.Documents), r.Total.Stats.Bytes, r.Total.Stats.Lines, r.Total.Stats.Tokens)
+	fmt.Fprintf(w, "%d documents, %d bytes", len(r.Documents), r.Total.Stats.Bytes)
+	if r.Stats {
+		fmt.Fprintf(w, ", %d lines, %d tokens", r.Total.Stats.Lines, r.Total.Stats.Tokens)
+	}
+	fmt.Fprintln(w)
 	return w.Flush()
 }
 
@@ -327,9 +342,16 @@ func appendUnquoted(dst []byte, token string) []byte {
 // writeCountCSV prints a header, one row per document and a total row.
 func writeCountCSV(w io.Writer, r *client.Result, targets []string) error {
 	cw := csv.NewWriter(w)
-	cw.Write(append([]string{"document", "bytes", "lines", "tokens"}, targets...))
+	head := []string{"document", "bytes"}
+	if r.Stats {
+		head = append(head, "lines", "tokens")
+	}
+	cw.Write(append(head, targets...))
 	row := func(name string, d client.DocumentResult) {
-		rec := []string{name, strconv.FormatInt(d.Stats.Bytes, 10), strconv.FormatInt(d.Stats.Lines, 10), strconv.FormatInt(d.Stats.Tokens, 10)}
+		rec := []string{name, strconv.FormatInt(d.Stats.Bytes, 10)}
+		if r.Stats {
+			rec = append(rec, strconv.FormatInt(d.Stats.Lines, 10), strconv.FormatInt(d.Stats.Tokens, 10))
+		}
 		for _, n := range d.Counts {
 			rec = append(rec, strconv.FormatInt(n, 10))
 		}

@@ -54,7 +54,7 @@ func runEnv(t testing.TB, env []string, args ...string) result {
 // must succeed, and returns its checked output.
 func runEnvJSON(t testing.TB, env []string, args ...string) countOut {
 	t.Helper()
-	args = append(args, "--json")
+	args = append(args, "--json", "--stats")
 	r := runEnv(t, env, args...)
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("tally %q: %v; want exit 0 and no stderr", args, r)

@@ -167,7 +167,7 @@ func (b *bench) memory() error {
 	}
 	script := fmt.Sprintf(`for i in $(seq %d); do cat "$1"; done | "$2" count -e Holmes --quiet --json --totals-only --coordinator "$3" -`, copies)
 	t := tool{argv: []string{"sh", "-c", script, "sh", b.in.large, b.cfg.tally, b.cluster.addr}}
-	secs, out, err := b.once(t)
+	secs, _, out, err := b.once(t)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,10 @@ type tool struct {
 	argv  []string
 	env   []string
 	stdin string // file fed on stdin, or ""
+	pipe  bool   // feed stdin through a pipe, as a stream
+	// input is "small" for a peer that runs on the small input in a job on
+	// the large one (too slow for it): its ratios are per MB. "" is the job's.
+	input string
 	// answer extracts the answer from stdout, in the form of the reference
 	// named by want.
 	answer func(out string) (string, error)
@@ -34,6 +38,9 @@ type job struct {
 	// refs are further references, from untimed tally runs: name -> args and reader.
 	refs  map[string]refRun
 	peers []tool
+	// stdin feeds the input to tally through a pipe, as `-`: a stream that
+	// cannot be read in parallel or by reference.
+	stdin bool
 	// serverPath also times tally naming the input by --server-path: in the
 	// cluster, whose workers have no shared root, the coordinator reads its
 	// splits and sends them (instead of receiving an upload); embedded, the
@@ -44,6 +51,7 @@ type job struct {
 type refRun struct {
 	args   []string
 	answer func(tallyJSON) string
+	input  string // "small" to run on the small input; "" is the job's
 }
 
 var (
@@ -193,23 +201,31 @@ func (b *bench) jobs() []job {
 	rg := func(extra ...string) []string {
 		return append([]string{"rg", "-j1", "--no-config", "--count-matches"}, extra...)
 	}
-	wordRare := map[string]refRun{"word-sum": {append([]string{"count", "--mode", "word"}, targetFlags("-e", rare)...), sumAnswer}}
-	wordThe := map[string]refRun{"word": {[]string{"count", "--mode", "word", "-e", "the"}, sumAnswer}}
+	seedRefs := map[string]refRun{
+		"word-sum":        {args: append([]string{"count", "--mode", "word"}, targetFlags("-e", rare)...), answer: sumAnswer},
+		"token-small":     {args: append([]string{"count"}, targetFlags("-e", rare)...), answer: countsAnswer(rare), input: "small"},
+		"substring-small": {args: append([]string{"count", "--mode", "substring"}, targetFlags("-e", rare)...), answer: countsAnswer(rare), input: "small"},
+	}
+	wordThe := map[string]refRun{"word": {args: []string{"count", "--mode", "word", "-e", "the"}, answer: sumAnswer}}
 	large := b.in.large
 	js := []job{
 		{
 			name: "count token, 3 rare targets (seed job)", kernel: "seed", input: "large", serverPath: true,
-			tallyArgs: append([]string{"count"}, targetFlags("-e", rare)...), tallyAnswer: countsAnswer(rare), refs: wordRare,
-			peers: []tool{
+			tallyArgs: append([]string{"count"}, targetFlags("-e", rare)...), tallyAnswer: countsAnswer(rare), refs: seedRefs,
+			peers: append([]tool{
 				{name: "rg -j1 -w (3 patterns)", argv: append(rg("-w"), append(targetFlags("-e", rare), large)...), answer: number,
 					want: "word-sum", note: "rg -w is word mode, one total: checked against tally --mode word's sum"},
 				{name: "grep -ow | wc -l", argv: []string{"sh", "-c", `LC_ALL=C grep -ow -e Holmes -e sand -e Rochester "$1" | wc -l`, "sh", large}, answer: number,
 					want: "word-sum", note: "grep -w is word mode (ASCII word characters under LC_ALL=C)"},
-			},
+			}, append(b.rustPeers(large, rare), b.pythonSeedPeers(rare)...)...),
 		},
 		{
-			name: "stats only (bytes, lines, tokens)", kernel: "stats", input: "large", serverPath: true,
-			tallyArgs: []string{"count", "-e", "Holmes"}, tallyAnswer: statsAnswer,
+			name: "streamed from stdin: count token, 3 rare targets", input: "large", stdin: true,
+			tallyArgs: append([]string{"count"}, targetFlags("-e", rare)...), tallyAnswer: countsAnswer(rare),
+		},
+		{
+			name: "statistics (--stats: bytes, lines, tokens)", kernel: "stats", input: "large", serverPath: true,
+			tallyArgs: []string{"count", "--stats", "-e", "Holmes"}, tallyAnswer: statsAnswer,
 			peers: []tool{
 				{name: "wc -l -w -c", argv: []string{"wc", "-l", "-w", "-c", large}, env: []string{"LC_ALL=C.UTF-8"}, answer: wcAnswer, want: "tally",
 					note: "wc -w splits on the locale's whitespace"},
@@ -218,10 +234,10 @@ func (b *bench) jobs() []job {
 		{
 			name: "count token, the", kernel: "the-token", input: "large", serverPath: true,
 			tallyArgs: []string{"count", "-e", "the"}, tallyAnswer: countsAnswer([]string{"the"}), refs: wordThe,
-			peers: []tool{
+			peers: append([]tool{
 				{name: "rg -j1 -w", argv: rg("-w", "the", large), answer: number, want: "word",
 					note: "rg -w is word mode: checked against tally --mode word"},
-			},
+			}, b.rustPeers(large, []string{"the"})...),
 		},
 		{
 			name: "count token, the (Python-sized input)", kernel: "the-token", input: "small", serverPath: true,
@@ -254,7 +270,7 @@ func (b *bench) jobs() []job {
 		{
 			name: "count word, 10 common targets", kernel: "ten-word", input: "large", serverPath: true,
 			tallyArgs:   append([]string{"count", "--mode", "word"}, targetFlags("-e", common)...),
-			tallyAnswer: countsAnswer(common), refs: map[string]refRun{"sum": {append([]string{"count", "--mode", "word"}, targetFlags("-e", common)...), sumAnswer}},
+			tallyAnswer: countsAnswer(common), refs: map[string]refRun{"sum": {args: append([]string{"count", "--mode", "word"}, targetFlags("-e", common)...), answer: sumAnswer}},
 			peers: []tool{
 				{name: "rg -j1 -w (10 patterns)", argv: rg(append(append([]string{"-w"}, targetFlags("-e", common)...), large)...), answer: number,
 					want: "sum", note: "rg gives one total: checked against the sum of tally's counts"},
@@ -288,6 +304,40 @@ func (b *bench) jobs() []job {
 		})
 	}
 	return js
+}
+
+// rustPeers are the seed's Rust word count on file, sequential and with
+// rayon on every core, or none when it was not built (a note says why).
+func (b *bench) rustPeers(file string, targets []string) []tool {
+	if b.seedcount == "" {
+		return nil
+	}
+	const note = "split_whitespace splits on Unicode White_Space: Python's set without U+001C..U+001F"
+	return []tool{
+		{name: "Rust split_whitespace, 1 thread", argv: append([]string{b.seedcount, file}, targets...), answer: lines, want: "tally", note: note},
+		{name: fmt.Sprintf("Rust rayon par_lines, %d threads", cores()), argv: append([]string{b.seedcount, "--par", file}, targets...),
+			env: []string{fmt.Sprintf("RAYON_NUM_THREADS=%d", cores())}, answer: lines, want: "tally", note: note},
+	}
+}
+
+// pythonSeedPeers are the seed's Python word counts (seed.py), on the small
+// input: on the large one they would take most of the run. Their ratios are
+// per MB.
+func (b *bench) pythonSeedPeers(targets []string) []tool {
+	if b.seedPy == "" {
+		return nil
+	}
+	py := func(name, mode, want, note string) tool {
+		return tool{name: name, argv: append([]string{"python3", b.seedPy, mode, b.in.small}, targets...), input: "small",
+			answer: lines, want: want, note: note}
+	}
+	perMB := fmt.Sprintf("ran on the %.0f MB input, compared per MB", mb(b.in.smallSize))
+	return []tool{
+		py("python3 text.split(), list.count per target", "split", "token-small", perMB),
+		py("python3 ThreadPoolExecutor, 2 workers", "threads", "token-small", perMB+"; 2 line-aligned pieces"),
+		py("python3 ProcessPoolExecutor, 2 workers", "processes", "token-small", perMB+"; 2 line-aligned pieces"),
+		py("python3 str.count per target", "strcount", "substring-small", perMB+"; substrings, checked against tally --mode substring"),
+	}
 }
 
 func prefixed(p string) func(string) (string, error) {

@@ -1,9 +1,10 @@
 // Command bench runs tally and the peers installed on this machine (ripgrep,
-// grep, python3, wc, and benhoyt/countwords' optimized.c when its source is
-// given) side by side on the same input, checks that their answers agree
+// grep, python3, wc, benhoyt/countwords' optimized.c when its source is
+// given, and the seed's own Python and Rust word counts) side by side on the
+// same input, checks that their answers agree
 // where their semantics match, and prints one table: job, input, tool,
 // seconds (median of several runs), MB/s, and the tool's time as a multiple
-// of tally's one-thread time. It also writes the table as CSV and, when
+// of tally's one-thread and all-core times. It also writes the table as CSV and, when
 // gnuplot is installed, a bar chart PNG. scripts/bench.sh builds tally and
 // runs it:
 //
@@ -15,15 +16,19 @@
 // compared with), embedded on all cores, and through a local cluster (a
 // coordinator and two workers on 127.0.0.1, started here). The kernel rows
 // come from `go test -bench Corpus ./count/` over the same text in RAM.
+// Within a job the tools take turns (one run of each, then the next round),
+// so that a burst of load on a shared machine falls on all of them.
 // Every process it starts is stopped before it exits.
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -38,6 +43,7 @@ import (
 // config is what the flags set.
 type config struct {
 	tally, corpora, out, work, countwords, limits string
+	seedDir                                       string // seed.py and rust/
 	quick, noCluster                              bool
 	reps, copies                                  int
 	maxRunSeconds                                 float64
@@ -50,15 +56,21 @@ func main() {
 	flag.StringVar(&cfg.out, "out", "bench", "directory for results.csv, results.txt and results.png")
 	flag.StringVar(&cfg.work, "work", filepath.Join(os.TempDir(), "tally-bench"), "directory for the inputs (kept between runs) and logs")
 	flag.StringVar(&cfg.countwords, "countwords", os.Getenv("COUNTWORDS_C"), "path to benhoyt/countwords optimized.c (compiled with gcc; its table is enlarged to hold this corpus); empty skips it")
+	flag.StringVar(&cfg.seedDir, "seed", "scripts/bench", "directory of seed.py and rust/ (the seed's Python and Rust word counts); empty skips them")
 	flag.StringVar(&cfg.limits, "limits", "../shared/tools/limits", "the limits tool's directory, to measure the loopback gRPC ceiling (not in -quick); empty skips it")
-	flag.BoolVar(&cfg.quick, "quick", false, "a short run: the corpus once (not x8), 3 runs per tool, no memory or ceiling test")
+	flag.BoolVar(&cfg.quick, "quick", false, "a short run: the corpus once (not x8), 3 runs per tool, -max-run 1, no memory or ceiling test")
 	flag.BoolVar(&cfg.noCluster, "no-cluster", false, "skip the local cluster")
-	flag.IntVar(&cfg.reps, "reps", 5, "timed runs per tool after one warm-up (tools slower than -max-run are run 3 times)")
+	flag.IntVar(&cfg.reps, "reps", 5, "timed runs per tool after one warm-up, the tools of a job taking turns (tools slower than -max-run are run 3 times, the warm-up counted)")
 	flag.IntVar(&cfg.copies, "copies", 8, "copies of the corpus in the large input")
 	flag.Float64Var(&cfg.maxRunSeconds, "max-run", 3, "seconds of a warm-up run above which a tool gets only 3 timed runs")
 	flag.Parse()
 	if cfg.quick {
 		cfg.reps, cfg.copies, cfg.limits = 3, 1, ""
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["max-run"] {
+			cfg.maxRunSeconds = 1 // Python's rows: 3 runs, the warm-up counted
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, cfg)
@@ -85,8 +97,8 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	b := &bench{cfg: cfg, ctx: ctx, in: in, refs: map[string]string{}}
-	b.logf("machine: %s", machine())
+	b := &bench{cfg: cfg, ctx: ctx, in: in, refs: map[string]string{}, start: time.Now()}
+	b.logf("cpu: %s; machine: %s", cpuModel(), machine())
 	b.logf("inputs: %s (%.1f MB), %s (%.1f MB)", in.small, mb(in.smallSize), in.large, mb(in.largeSize))
 	if !cfg.noCluster {
 		cl, err := startCluster(ctx, cfg)
@@ -98,9 +110,12 @@ func run(ctx context.Context, cfg config) error {
 	}
 	if cfg.countwords != "" {
 		if b.countwords, err = buildCountwords(cfg); err != nil {
-			b.logf("countwords skipped: %v", err)
+			b.note(fmt.Sprintf("countwords optimized.c rows skipped: %v", err))
 		}
+	} else {
+		b.note("countwords optimized.c rows skipped: no source given (COUNTWORDS_C or -countwords)")
 	}
+	b.seedPeers()
 	if err := b.kernel(); err != nil {
 		b.logf("kernel benchmarks skipped: %v", err)
 	}
@@ -127,11 +142,15 @@ func run(ctx context.Context, cfg config) error {
 type bench struct {
 	cfg        config
 	ctx        context.Context
+	start      time.Time
 	in         inputs
 	cluster    *cluster
 	countwords string
-	refs       map[string]string // reference answers for checks, by name
-	kernelMBps map[string]float64
+	// seedPy is seed.py's absolute path and seedcount the Rust binary, or ""
+	// when they are skipped (the notes say why).
+	seedPy, seedcount string
+	refs              map[string]string // reference answers for checks, by name
+	kernelMBps        map[string]float64
 	// ceilingMBps is the loopback gRPC ceiling, memscanMBps the memory-scan
 	// ceiling (1 GiB), coordRSS the coordinator's peak RSS in MiB during the
 	// memory test; 0 when not measured.
@@ -145,9 +164,13 @@ type row struct {
 	job, input, tool string
 	bytes            int64
 	runs             []float64 // seconds, sorted
+	cpu              []float64 // user+system seconds of the same runs, sorted
 	check            string
-	ratio            float64 // seconds / tally one-thread seconds
-	kernel           bool    // from go test -bench, not a process
+	// ratio and ratioAll are the row's seconds per MB over tally's
+	// one-thread and all-core embedded rows' (the same input, or per MB
+	// when the row ran on the smaller one).
+	ratio, ratioAll float64
+	kernel          bool // from go test -bench, not a process
 }
 
 func (r row) median() float64 {
@@ -157,55 +180,95 @@ func (r row) median() float64 {
 	return r.runs[len(r.runs)/2]
 }
 
+// logf logs to stderr with the time since the start, so that a run's slow
+// parts show.
 func (b *bench) logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	fmt.Fprintf(os.Stderr, "bench %4.0fs: "+format+"\n", append([]any{time.Since(b.start).Seconds()}, args...)...)
 }
 
-// measure runs t warm-up first, then reps times, and returns the sorted
-// wall times and the first run's stdout.
-func (b *bench) measure(t tool) ([]float64, string, error) {
-	first, out, err := b.once(t)
-	if err != nil {
-		return nil, out, err
-	}
-	reps := b.cfg.reps
-	if first > b.cfg.maxRunSeconds {
-		reps = min(reps, 3)
-	}
-	var runs []float64
-	for range reps {
-		s, _, err := b.once(t)
+// timed is a tool's runs in a job: its first output (the answer) and the
+// samples of its timed runs.
+type timed struct {
+	tool
+	out       string
+	reps      int
+	wall, cpu []float64
+}
+
+// measure runs every tool once as a warm-up (keeping the first output), then
+// in rounds, one run of each tool per round, so that the tools share the
+// machine's bursts of load instead of one tool getting all of a burst. A
+// tool slower than -max-run gets 3 timed runs, its warm-up the first of
+// them (the job's tally rows have brought the input into the page cache by
+// then). A tool that fails is dropped and reported in failed, by index.
+func (b *bench) measure(tools []tool) (res []*timed, failed map[int]error) {
+	failed = map[int]error{}
+	for i, t := range tools {
+		wall, cpu, out, err := b.once(t)
 		if err != nil {
-			return nil, out, err
+			failed[i] = err
+			res = append(res, nil)
+			continue
 		}
-		runs = append(runs, s)
+		r := &timed{tool: t, out: out, reps: b.cfg.reps}
+		if wall > b.cfg.maxRunSeconds {
+			r.reps = min(r.reps, 3) - 1
+			r.wall, r.cpu = append(r.wall, wall), append(r.cpu, cpu)
+		}
+		res = append(res, r)
 	}
-	slices.Sort(runs)
-	return runs, out, nil
+	for round := range b.cfg.reps {
+		for i, r := range res {
+			if r == nil || round >= r.reps {
+				continue
+			}
+			wall, cpu, _, err := b.once(r.tool)
+			if err != nil {
+				failed[i], res[i] = err, nil
+				continue
+			}
+			r.wall, r.cpu = append(r.wall, wall), append(r.cpu, cpu)
+		}
+	}
+	for _, r := range res {
+		if r != nil {
+			slices.Sort(r.wall)
+			slices.Sort(r.cpu)
+		}
+	}
+	return res, failed
 }
 
-// once runs t and returns its wall time and stdout.
-func (b *bench) once(t tool) (float64, string, error) {
+// once runs t and returns its wall time, its CPU time (user and system,
+// children included) and its stdout.
+func (b *bench) once(t tool) (wall, cpu float64, stdout string, err error) {
 	cmd := exec.CommandContext(b.ctx, t.argv[0], t.argv[1:]...)
 	cmd.Dir = b.cfg.work
 	cmd.Env = append(os.Environ(), t.env...)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var out, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if t.stdin != "" {
 		f, err := os.Open(t.stdin)
 		if err != nil {
-			return 0, "", err
+			return 0, 0, "", err
 		}
 		defer f.Close()
 		cmd.Stdin = f
+		if t.pipe {
+			// Hidden behind a plain io.Reader, the file reaches the
+			// process through a pipe: a stream, not a file it could
+			// read in parallel.
+			cmd.Stdin = struct{ io.Reader }{f}
+		}
 	}
 	start := time.Now()
-	err := cmd.Run()
-	d := time.Since(start).Seconds()
+	err = cmd.Run()
+	wall = time.Since(start).Seconds()
 	if err != nil {
-		return 0, stdout.String(), fmt.Errorf("%s: %w: %s", strings.Join(t.argv, " "), err, firstLine(stderr.String()))
+		return 0, 0, out.String(), fmt.Errorf("%s: %w: %s", strings.Join(t.argv, " "), err, firstLine(stderr.String()))
 	}
-	return d, stdout.String(), nil
+	cpu = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+	return wall, cpu, out.String(), nil
 }
 
 func firstLine(s string) string {
@@ -215,17 +278,8 @@ func firstLine(s string) string {
 
 func mb(n int64) float64 { return float64(n) / 1e6 }
 
-// machine describes the CPU, cores and memory.
+// machine describes the cores, memory and Go (cpuModel the CPU).
 func machine() string {
-	model := "unknown CPU"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-				model = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
 	mem := ""
 	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
 		var kb int64
@@ -233,7 +287,45 @@ func machine() string {
 			mem = fmt.Sprintf(", %.0f GiB", float64(kb)/(1<<20))
 		}
 	}
-	return fmt.Sprintf("%s, %d cores%s, %s %s/%s", model, runtime.NumCPU(), mem, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return fmt.Sprintf("%d cores%s, %s %s/%s", runtime.NumCPU(), mem, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// cpuModel names the first CPU of /proc/cpuinfo: vendor, model name,
+// family/model/stepping and the vector extensions that matter to the
+// kernels. Virtual machines often hide the model's name ("Intel(R)
+// Xeon(R) Processor"), so the vendor and the flags say what it is.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU (" + runtime.GOARCH + ")"
+	}
+	info := map[string]string{}
+	for _, l := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(l, ":")
+		if !ok {
+			if len(info) > 0 {
+				break // the end of the first CPU's block
+			}
+			continue
+		}
+		info[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	flags := map[string]bool{}
+	for _, f := range strings.Fields(info["flags"]) {
+		flags[f] = true
+	}
+	var ext []string
+	for _, e := range []struct{ flag, name string }{
+		{"avx2", "AVX2"}, {"avx512bw", "AVX-512"}, {"amx_tile", "AMX"}, {"hypervisor", "virtual machine"},
+	} {
+		if flags[e.flag] {
+			ext = append(ext, e.name)
+		}
+	}
+	model := cmp.Or(info["model name"], "unknown model")
+	vendor := cmp.Or(info["vendor_id"], "unknown vendor")
+	return fmt.Sprintf("%s (%s, family %s model %s stepping %s; %s)", model, vendor,
+		info["cpu family"], info["model"], info["stepping"], strings.Join(ext, ", "))
 }
 
 // tallyJSON is the part of tally's --json output the checks read.

@@ -22,9 +22,14 @@ func (b *bench) report() error {
 		return err
 	}
 	w := io.MultiWriter(os.Stdout, f)
-	fmt.Fprintf(w, "tally benchmark, %s\nmachine: %s\n", time.Now().Format(time.DateTime), machine())
-	fmt.Fprintf(w, "seconds: median wall time of a whole process run; MB/s: 10^6 bytes of input per second;\n")
-	fmt.Fprintf(w, "x tally-1T: the tool's time / tally's one-thread embedded time on the same job (above 1: tally is faster)\n\n")
+	nT := fmt.Sprintf("x tally-%dT", cores())
+	fmt.Fprintf(w, "tally benchmark, %s\ncpu: %s\nmachine: %s\n", time.Now().Format(time.DateTime), cpuModel(), machine())
+	fmt.Fprintf(w, "seconds: median wall time of a whole process run (the tools of a job take turns, one run each per round);\n")
+	fmt.Fprintf(w, "MB/s: 10^6 bytes of input per second; x tally-1T and %s: the tool's time per MB / tally's embedded\n", nT)
+	fmt.Fprintf(w, "time per MB on one thread and on %d (above 1: tally is faster). A row whose input is smaller than its\n", cores())
+	fmt.Fprintf(w, "job's (the seed's Python counts) ran on that input and is compared per MB. cpu s: median user+system\n")
+	fmt.Fprintf(w, "seconds of the process and its children (a cluster row: the client's alone); on a loaded machine it\n")
+	fmt.Fprintf(w, "moves less than the wall time.\n\n")
 	var cells [][]string
 	prev := ""
 	for _, r := range b.rows {
@@ -33,24 +38,17 @@ func (b *bench) report() error {
 			job = ""
 		}
 		prev = r.job
-		cells = append(cells, []string{job, r.input, r.tool, fmt.Sprintf("%.3f", r.median()),
-			fmt.Sprintf("%.1f", mb(r.bytes)/r.median()), fmt.Sprintf("%.2f", r.ratio), r.check})
+		cells = append(cells, []string{job, r.input, r.tool, fmt.Sprintf("%.3f", r.median()), r.cpuCell(),
+			fmt.Sprintf("%.1f", mb(r.bytes)/r.median()), fmt.Sprintf("%.2f", r.ratio), fmt.Sprintf("%.2f", r.ratioAll), r.check})
 	}
-	writeTable(w, []string{"job", "input", "tool", "seconds", "MB/s", "x tally-1T", "check"}, cells, []bool{false, true, false, true, true, true, false})
+	writeTable(w, []string{"job", "input", "tool", "seconds", "cpu s", "MB/s", "x tally-1T", nT, "check"}, cells,
+		[]bool{false, true, false, true, true, true, true, true, false})
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Targets of the performance issue, measured side by side in this run:")
-	var tcells [][]string
-	for _, t := range b.targets() {
-		verdict := "not measured"
-		switch {
-		case t.known && t.met:
-			verdict = "met"
-		case t.known:
-			verdict = "NOT met"
-		}
-		tcells = append(tcells, []string{t.name, verdict, t.measured})
-	}
-	writeTable(w, []string{"target", "", "measured"}, tcells, []bool{false, false, false})
+	fmt.Fprintln(w, "Targets of issue 13, measured side by side in this run on the CPU above:")
+	writeTargets(w, b.targets13())
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Earlier bars (issue 5), same run:")
+	writeTargets(w, b.targets())
 	if len(b.notes) > 0 {
 		fmt.Fprintln(w)
 		for _, n := range b.notes {
@@ -70,6 +68,21 @@ func (b *bench) report() error {
 		fmt.Fprintf(os.Stderr, "bench: wrote %s, %s and %s\n", txt, filepath.Join(b.cfg.out, "results.csv"), png)
 	}
 	return nil
+}
+
+func writeTargets(w io.Writer, ts []target) {
+	var cells [][]string
+	for _, t := range ts {
+		verdict := "not measured"
+		switch {
+		case t.known && t.met:
+			verdict = "met"
+		case t.known:
+			verdict = "NOT met"
+		}
+		cells = append(cells, []string{t.name, verdict, t.measured})
+	}
+	writeTable(w, []string{"target", "", "measured"}, cells, []bool{false, false, false})
 }
 
 // writeTable prints rows under a header in aligned columns; right marks the
@@ -108,11 +121,16 @@ func (b *bench) writeCSV(path string) error {
 		return err
 	}
 	w := csv.NewWriter(f)
-	w.Write([]string{"job", "input_bytes", "tool", "seconds_median", "seconds_min", "seconds_max", "runs", "mb_per_s", "ratio_to_tally_1t", "check"})
+	w.Write([]string{"job", "input_bytes", "tool", "seconds_median", "seconds_min", "seconds_max", "runs", "cpu_seconds_median",
+		"mb_per_s", "ratio_to_tally_1t", "ratio_to_tally_all_cores", "check"})
 	for _, r := range b.rows {
+		cpu := "" // kernel rows are not a process; a cluster row's is the client's alone
+		if v, ok := r.cpuMedian(); ok {
+			cpu = fmtF(v)
+		}
 		w.Write([]string{r.job, strconv.FormatInt(r.bytes, 10), r.tool,
-			fmtF(r.median()), fmtF(r.runs[0]), fmtF(r.runs[len(r.runs)-1]), strconv.Itoa(len(r.runs)),
-			fmtF(mb(r.bytes) / r.median()), fmtF(r.ratio), r.check})
+			fmtF(r.median()), fmtF(r.runs[0]), fmtF(r.runs[len(r.runs)-1]), strconv.Itoa(len(r.runs)), cpu,
+			fmtF(mb(r.bytes) / r.median()), fmtF(r.ratio), fmtF(r.ratioAll), r.check})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
@@ -120,6 +138,20 @@ func (b *bench) writeCSV(path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+func (r row) cpuMedian() (float64, bool) {
+	if len(r.cpu) == 0 {
+		return 0, false
+	}
+	return r.cpu[len(r.cpu)/2], true
+}
+
+func (r row) cpuCell() string {
+	if v, ok := r.cpuMedian(); ok {
+		return fmt.Sprintf("%.3f", v)
+	}
+	return "-"
 }
 
 func fmtF(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
@@ -184,7 +216,7 @@ func (b *bench) maxMBps() float64 {
 
 func shortJob(s string) string {
 	for _, k := range []struct{ prefix, short string }{
-		{"count token, 3 rare", "seed"}, {"stats", "stats"}, {"count token, the (Python", "the tok 52MB"},
+		{"count token, 3 rare", "seed"}, {"streamed", "seed stdin"}, {"statistics", "stats"}, {"count token, the (Python", "the tok 52MB"},
 		{"count token, the", "the tok"}, {"count word, the", "the word"}, {"count substring", "the substr"},
 		{"count word, 10", "10 words"}, {"top", "top"}, {"small job", "3 books"},
 	} {
@@ -197,7 +229,9 @@ func shortJob(s string) string {
 
 func shortTool(s string) string {
 	s = strings.NewReplacer("tally, 1 thread", "1T", fmt.Sprintf("tally, %d threads", cores()), fmt.Sprintf("%dT", cores()),
-		"tally, cluster", "cluster", ", --server-path", " srv", "tally kernel, 1 thread (go test, in RAM)", "kernel").Replace(s)
+		"tally, cluster", "cluster", ", --server-path", " srv", "tally kernel, 1 thread (go test, in RAM)", "kernel",
+		"Rust split_whitespace, 1 thread", "Rust 1T", "Rust rayon par_lines", "Rust rayon", "python3 ", "py ",
+		"ThreadPoolExecutor", "ThreadPool", "ProcessPoolExecutor", "ProcessPool", "text.split(), list.count per target", "split loop").Replace(s)
 	if r := []rune(s); len(r) > 24 {
 		s = string(r[:23]) + "…"
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -92,69 +93,59 @@ func (b *bench) file(j job) (string, int64) {
 	return "", n
 }
 
-// runJob times tally three ways and every peer, and checks the answers.
+// runJob times tally three ways and every peer, taking turns, and checks
+// the answers.
 func (b *bench) runJob(j job) error {
 	file, size := b.file(j)
 	label := fmt.Sprintf("%.0f MB", mb(size))
 	b.logf("job %q on %s", j.name, label)
-	args := append([]string{b.cfg.tally}, j.tallyArgs...)
-	args = append(args, "--quiet", "--json", "--totals-only")
-	withFile := func(args []string, serverPath bool) []string {
-		args = slicesClone(args)
-		switch {
-		case file == "":
-		case serverPath:
-			args = append(args, "--server-path", filepath.Base(file))
-		default:
-			args = append(args, file)
-		}
-		return args
-	}
-	var tallies []tool
-	for _, sp := range []bool{false, true} {
-		if sp && (file == "" || !j.serverPath) {
+	tallies := b.tallyTools(j, file)
+	tools := slices.Clone(tallies)
+	for _, p := range j.peers {
+		if _, err := exec.LookPath(p.argv[0]); err != nil {
+			b.note(fmt.Sprintf("%s: %s skipped: %s not installed", j.name, p.name, p.argv[0]))
 			continue
 		}
-		suffix := ""
-		if sp {
-			suffix = ", --server-path"
-		}
-		tallies = append(tallies,
-			tool{name: "tally, 1 thread" + suffix, argv: withFile(args, sp), env: []string{"GOMAXPROCS=1"}},
-			tool{name: fmt.Sprintf("tally, %d threads", cores()) + suffix, argv: withFile(args, sp)})
-		if b.cluster != nil {
-			tallies = append(tallies, tool{name: "tally, cluster" + suffix, argv: append(withFile(args, sp), "--coordinator", b.cluster.addr)})
+		tools = append(tools, p)
+	}
+	res, failed := b.measure(tools)
+	for i := range tallies {
+		if err := failed[i]; err != nil {
+			return err
 		}
 	}
 	refs := map[string]string{}
-	var base float64
-	for i, t := range tallies {
-		runs, out, err := b.measure(t)
-		if err != nil {
-			return err
-		}
-		res, err := parseTally(out)
+	var rows []row
+	for i, t := range res[:len(tallies)] {
+		out, err := parseTally(t.out)
 		if err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
-		ans := j.tallyAnswer(res)
-		r := row{job: j.name, input: label, tool: t.name, bytes: size, runs: runs}
+		ans := j.tallyAnswer(out)
+		r := row{job: j.name, input: label, tool: t.name, bytes: size, runs: t.wall, cpu: t.cpu}
 		if i == 0 {
 			refs["tally"] = ans
-			base = r.median()
 			r.check = "reference: " + ans
 		} else {
 			r.check = checkAnswer(ans, refs["tally"])
 		}
-		b.add(r, base)
+		rows = append(rows, r)
+	}
+	one, all := rows[0], rows[1]
+	for _, r := range rows {
+		b.add(r, one, all)
 	}
 	if mbps, ok := b.kernelMBps[j.kernel]; ok && j.kernel != "" {
 		b.add(row{job: j.name, input: label, tool: "tally kernel, 1 thread (go test, in RAM)", bytes: size,
-			runs: []float64{mb(size) / mbps}, kernel: true, check: "golden, property and fuzz tests"}, base)
+			runs: []float64{mb(size) / mbps}, kernel: true, check: "golden, property and fuzz tests"}, one, all)
 	}
 	for name, rr := range j.refs {
-		rargs := withFile(append(append([]string{b.cfg.tally}, rr.args...), "--quiet", "--json", "--totals-only"), false)
-		_, out, err := b.once(tool{argv: rargs})
+		f := file
+		if rr.input == "small" {
+			f = b.in.small
+		}
+		rargs := append(append([]string{b.cfg.tally}, rr.args...), "--quiet", "--json", "--totals-only", f)
+		_, _, out, err := b.once(tool{argv: rargs})
 		if err != nil {
 			return err
 		}
@@ -164,18 +155,20 @@ func (b *bench) runJob(j job) error {
 		}
 		refs[name] = rr.answer(res)
 	}
-	for _, p := range j.peers {
-		if _, err := exec.LookPath(p.argv[0]); err != nil {
-			b.note(fmt.Sprintf("%s: %s not installed, skipped", j.name, p.argv[0]))
+	for i, p := range tools[len(tallies):] {
+		i += len(tallies)
+		if err := failed[i]; err != nil {
+			b.note(fmt.Sprintf("%s: %s skipped: it failed: %v", j.name, p.name, err))
 			continue
 		}
-		runs, out, err := b.measure(p)
-		r := row{job: j.name, input: label, tool: p.name, bytes: size, runs: runs}
-		if err != nil {
-			b.note(fmt.Sprintf("%s: %s failed: %v", j.name, p.name, err))
-			continue
+		t := res[i]
+		pl, psize := label, size
+		if p.input == "small" {
+			psize = b.in.smallSize
+			pl = fmt.Sprintf("%.0f MB", mb(psize))
 		}
-		ans, err := p.answer(out)
+		r := row{job: j.name, input: pl, tool: p.name, bytes: psize, runs: t.wall, cpu: t.cpu}
+		ans, err := p.answer(t.out)
 		switch {
 		case err != nil:
 			r.check = "no answer: " + err.Error()
@@ -187,9 +180,47 @@ func (b *bench) runJob(j job) error {
 				r.check += " (" + p.note + ")"
 			}
 		}
-		b.add(r, base)
+		b.add(r, one, all)
 	}
 	return nil
+}
+
+// tallyTools are the ways tally runs a job: one thread, all cores and the
+// cluster, each also with --server-path when the job asks. The first is
+// the one-thread row and the second the all-core row the ratios use.
+func (b *bench) tallyTools(j job, file string) []tool {
+	args := append([]string{b.cfg.tally}, j.tallyArgs...)
+	args = append(args, "--quiet", "--json", "--totals-only")
+	withFile := func(t tool, serverPath bool) tool {
+		t.argv = append(slices.Clone(args), t.argv...)
+		switch {
+		case file == "":
+		case j.stdin:
+			t.argv, t.stdin, t.pipe = append(t.argv, "-"), file, true
+		case serverPath:
+			t.argv = append(t.argv, "--server-path", filepath.Base(file))
+		default:
+			t.argv = append(t.argv, file)
+		}
+		return t
+	}
+	var tallies []tool
+	for _, sp := range []bool{false, true} {
+		if sp && (file == "" || !j.serverPath) {
+			continue
+		}
+		suffix := ""
+		if sp {
+			suffix = ", --server-path"
+		}
+		tallies = append(tallies,
+			withFile(tool{name: "tally, 1 thread" + suffix, env: []string{"GOMAXPROCS=1"}}, sp),
+			withFile(tool{name: fmt.Sprintf("tally, %d threads", cores()) + suffix}, sp))
+		if b.cluster != nil {
+			tallies = append(tallies, withFile(tool{name: "tally, cluster" + suffix, argv: []string{"--coordinator", b.cluster.addr}}, sp))
+		}
+	}
+	return tallies
 }
 
 func cores() int {
@@ -199,8 +230,6 @@ func cores() int {
 	return runtime.NumCPU()
 }
 
-func slicesClone(s []string) []string { return append([]string(nil), s...) }
-
 // checkAnswer compares an answer with its reference.
 func checkAnswer(got, want string) string {
 	if got == want {
@@ -209,13 +238,16 @@ func checkAnswer(got, want string) string {
 	return fmt.Sprintf("DIFFERS: got %s, want %s", got, want)
 }
 
-func (b *bench) add(r row, base float64) {
-	if base > 0 {
-		r.ratio = r.median() / base
-	}
+// add appends r with its ratios to tally's one-thread and all-core rows
+// (per MB, so that a row on a smaller input compares fairly).
+func (b *bench) add(r row, one, all row) {
+	r.ratio, r.ratioAll = perMB(r)/perMB(one), perMB(r)/perMB(all)
 	b.rows = append(b.rows, r)
-	b.logf("  %-44s %8.3f s %9.1f MB/s  %6.2fx  %s", r.tool, r.median(), mb(r.bytes)/r.median(), r.ratio, r.check)
+	b.logf("  %-46s %8.3f s %9.1f MB/s  %6.2fx  %6.2fx  %s", r.tool, r.median(), mb(r.bytes)/r.median(), r.ratio, r.ratioAll, r.check)
 }
+
+// perMB is a row's median seconds per MB of input.
+func perMB(r row) float64 { return r.median() / mb(r.bytes) }
 
 func (b *bench) note(s string) {
 	b.notes = append(b.notes, s)

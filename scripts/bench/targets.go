@@ -36,7 +36,73 @@ func (b *bench) speedup(job, tallyTool, peer string) (float64, bool) {
 	return p.median() / t.median(), true
 }
 
-// targets judges the issue's bars, each measured side by side in this run.
+// targets13 judges issue 13's bars, each measured side by side in this run
+// on all the machine's cores (the issue's are 2).
+func (b *bench) targets13() []target {
+	var ts []target
+	// ratio judges wall time; for two single-threaded rows it also gives
+	// the ratio of CPU times, which a loaded machine moves less.
+	ratio := func(name, job, tallyTool, peer string, bar float64, singleThreaded bool) {
+		t := target{name: name}
+		tr, ok1 := b.find(job, tallyTool)
+		p, ok2 := b.find(job, peer)
+		if ok1 && ok2 {
+			v := p.median() / tr.median()
+			t.known, t.met = true, v >= bar
+			t.measured = fmt.Sprintf("%.2fx (%.3f s against %.3f s)", v, p.median(), tr.median())
+			pc, ok1 := p.cpuMedian()
+			tc, ok2 := tr.cpuMedian()
+			if singleThreaded && ok1 && ok2 {
+				t.measured += fmt.Sprintf("; CPU time %.2fx", pc/tc)
+			}
+		}
+		ts = append(ts, t)
+	}
+	ratio("seed job (token, 3 rare targets): tally 1 thread >= 1.2x rg -j1 -w", "count token, 3 rare", "tally, 1 thread", "rg", 1.2, true)
+	ratio("count word the: tally 1 thread >= 6x rg -j1 -w", "count word, the", "tally, 1 thread", "rg", 6, true)
+	n := cores()
+	for _, j := range []struct {
+		job string
+		bar float64
+	}{
+		{"count token, 3 rare", 1.8}, {"count token, the", 1.8}, {"count word, the", 1.8}, {"count substring", 1.8},
+		{"count word, 10", 1.8}, {"top --lower", 1.6},
+	} {
+		t := target{name: fmt.Sprintf("scaling, %s: %d threads >= %.1fx one", j.job, n, j.bar)}
+		if v, ok := b.scaling(j.job, ""); ok {
+			t.known, t.met = true, v >= j.bar
+			t.measured = fmt.Sprintf("%.2fx", v)
+			if v2, ok := b.scaling(j.job, ", --server-path"); ok {
+				t.measured += fmt.Sprintf("; %.2fx with --server-path", v2)
+			}
+		}
+		ts = append(ts, t)
+	}
+	c := target{name: fmt.Sprintf("cluster on loopback (coordinator + 2 workers) >= 0.6x embedded on %d threads, streamed from stdin", n)}
+	if cl, ok := b.find("streamed", "tally, cluster"); ok {
+		if e, ok := b.find("streamed", fmt.Sprintf("tally, %d threads", n)); ok {
+			v := e.median() / cl.median()
+			c.known, c.met = true, v >= 0.6
+			c.measured = fmt.Sprintf("%.2fx (%.0f against %.0f MB/s, seed job piped to `tally count -`)", v, mb(cl.bytes)/cl.median(), mb(e.bytes)/e.median())
+		}
+	}
+	ts = append(ts, c)
+	ratio("top --lower: tally 1 thread >= 1.5x countwords optimized.c", "top --lower", "tally, 1 thread", "countwords", 1.5, true)
+	ratio(fmt.Sprintf("seed job: tally 1 thread >= 4x Rust rayon par_lines on %d threads", n), "count token, 3 rare", "tally, 1 thread", "Rust rayon", 4, false)
+	return ts
+}
+
+// scaling is a job's all-core speed over its one-thread speed, embedded.
+func (b *bench) scaling(job, suffix string) (float64, bool) {
+	one, ok1 := b.find(job, "tally, 1 thread"+suffix)
+	all, ok2 := b.find(job, fmt.Sprintf("tally, %d threads", cores())+suffix)
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	return one.median() / all.median(), true
+}
+
+// targets judges issue 5's bars, each measured side by side in this run.
 func (b *bench) targets() []target {
 	var ts []target
 	ratio := func(name, job, peer string, bar float64) {

@@ -215,7 +215,11 @@ type JobSpec struct {
 	//
 	//	*JobSpec_Count
 	//	*JobSpec_Top
-	Kind          isJobSpec_Kind `protobuf_oneof:"kind"`
+	Kind isJobSpec_Kind `protobuf_oneof:"kind"`
+	// stats asks for each document's lines and tokens as well. They cost a
+	// pass over the text that counting does not make otherwise, so without
+	// stats they are not computed and results leave them unset.
+	Stats         bool `protobuf:"varint,3,opt,name=stats,proto3" json:"stats,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -275,6 +279,13 @@ func (x *JobSpec) GetTop() *TopQuery {
 	return nil
 }
 
+func (x *JobSpec) GetStats() bool {
+	if x != nil {
+		return x.Stats
+	}
+	return false
+}
+
 type isJobSpec_Kind interface {
 	isJobSpec_Kind()
 }
@@ -293,15 +304,16 @@ func (*JobSpec_Count) isJobSpec_Kind() {}
 
 func (*JobSpec_Top) isJobSpec_Kind() {}
 
-// Stats are the per-document statistics every job reports.
+// Stats are a document's statistics. bytes is always set; lines and tokens
+// are set exactly when the job's spec asked for stats, and are then exact.
 type Stats struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// bytes is len(data).
 	Bytes uint64 `protobuf:"varint,1,opt,name=bytes,proto3" json:"bytes,omitempty"`
 	// lines is the number of "\n" bytes, as wc -l counts.
-	Lines uint64 `protobuf:"varint,2,opt,name=lines,proto3" json:"lines,omitempty"`
+	Lines *uint64 `protobuf:"varint,2,opt,name=lines,proto3,oneof" json:"lines,omitempty"`
 	// tokens is len(text.split()).
-	Tokens        uint64 `protobuf:"varint,3,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	Tokens        *uint64 `protobuf:"varint,3,opt,name=tokens,proto3,oneof" json:"tokens,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -344,15 +356,15 @@ func (x *Stats) GetBytes() uint64 {
 }
 
 func (x *Stats) GetLines() uint64 {
-	if x != nil {
-		return x.Lines
+	if x != nil && x.Lines != nil {
+		return *x.Lines
 	}
 	return 0
 }
 
 func (x *Stats) GetTokens() uint64 {
-	if x != nil {
-		return x.Tokens
+	if x != nil && x.Tokens != nil {
+		return *x.Tokens
 	}
 	return 0
 }
@@ -436,15 +448,18 @@ const file_tally_v1_common_proto_rawDesc = "" +
 	"\x05limit\x18\x01 \x01(\rR\x05limit\x12\x1d\n" +
 	"\n" +
 	"words_only\x18\x02 \x01(\bR\twordsOnly\x12\x14\n" +
-	"\x05lower\x18\x03 \x01(\bR\x05lower\"g\n" +
+	"\x05lower\x18\x03 \x01(\bR\x05lower\"}\n" +
 	"\aJobSpec\x12,\n" +
 	"\x05count\x18\x01 \x01(\v2\x14.tally.v1.CountQueryH\x00R\x05count\x12&\n" +
-	"\x03top\x18\x02 \x01(\v2\x12.tally.v1.TopQueryH\x00R\x03topB\x06\n" +
-	"\x04kind\"K\n" +
+	"\x03top\x18\x02 \x01(\v2\x12.tally.v1.TopQueryH\x00R\x03top\x12\x14\n" +
+	"\x05stats\x18\x03 \x01(\bR\x05statsB\x06\n" +
+	"\x04kind\"j\n" +
 	"\x05Stats\x12\x14\n" +
-	"\x05bytes\x18\x01 \x01(\x04R\x05bytes\x12\x14\n" +
-	"\x05lines\x18\x02 \x01(\x04R\x05lines\x12\x16\n" +
-	"\x06tokens\x18\x03 \x01(\x04R\x06tokens\"J\n" +
+	"\x05bytes\x18\x01 \x01(\x04R\x05bytes\x12\x19\n" +
+	"\x05lines\x18\x02 \x01(\x04H\x00R\x05lines\x88\x01\x01\x12\x1b\n" +
+	"\x06tokens\x18\x03 \x01(\x04H\x01R\x06tokens\x88\x01\x01B\b\n" +
+	"\x06_linesB\t\n" +
+	"\a_tokens\"J\n" +
 	"\n" +
 	"TokenCount\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x14\n" +
@@ -499,6 +514,7 @@ func file_tally_v1_common_proto_init() {
 		(*JobSpec_Count)(nil),
 		(*JobSpec_Top)(nil),
 	}
+	file_tally_v1_common_proto_msgTypes[3].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -1009,7 +1009,9 @@ type CountTextsRequest struct {
 	// string); send text of arbitrary bytes with RunJob.
 	Texts []string `protobuf:"bytes,1,rep,name=texts,proto3" json:"texts,omitempty"`
 	// query says what to count.
-	Query         *CountQuery `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
+	Query *CountQuery `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
+	// stats asks for each text's lines and tokens as well (see JobSpec.stats).
+	Stats         bool `protobuf:"varint,3,opt,name=stats,proto3" json:"stats,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1056,6 +1058,13 @@ func (x *CountTextsRequest) GetQuery() *CountQuery {
 		return x.Query
 	}
 	return nil
+}
+
+func (x *CountTextsRequest) GetStats() bool {
+	if x != nil {
+		return x.Stats
+	}
+	return false
 }
 
 // CountTextsResponse has one result per text, in request order.
@@ -1815,10 +1824,11 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\ftarget_count\x18\n" +
 	" \x01(\rR\vtargetCount\x12!\n" +
 	"\ftarget_bytes\x18\v \x01(\x04R\vtargetBytes\x12-\n" +
-	"\x12targets_summarized\x18\f \x01(\bR\x11targetsSummarized\"U\n" +
+	"\x12targets_summarized\x18\f \x01(\bR\x11targetsSummarized\"k\n" +
 	"\x11CountTextsRequest\x12\x14\n" +
 	"\x05texts\x18\x01 \x03(\tR\x05texts\x12*\n" +
-	"\x05query\x18\x02 \x01(\v2\x14.tally.v1.CountQueryR\x05query\"|\n" +
+	"\x05query\x18\x02 \x01(\v2\x14.tally.v1.CountQueryR\x05query\x12\x14\n" +
+	"\x05stats\x18\x03 \x01(\bR\x05stats\"|\n" +
 	"\x12CountTextsResponse\x126\n" +
 	"\tdocuments\x18\x01 \x03(\v2\x18.tally.v1.DocumentResultR\tdocuments\x12.\n" +
 	"\x05total\x18\x02 \x01(\v2\x18.tally.v1.DocumentResultR\x05total\"&\n" +
