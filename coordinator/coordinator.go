@@ -23,11 +23,11 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/reflection"
 
 	"tally/chunk"
 	"tally/cluster"
 	"tally/count"
+	"tally/internal/reflection"
 	"tally/metrics"
 	"tally/security"
 	"tally/source"

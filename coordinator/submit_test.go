@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"tally/client"
 	"tally/count"
 	"tally/metrics"
@@ -139,7 +137,7 @@ func mustFile(tb testing.TB, v *file.Volume, name string, data []byte) source.In
 }
 
 // streamed is how many bytes c carried to workers itself.
-func streamed(c *Coordinator) float64 { return testutil.ToFloat64(c.cfg.Metrics.BytesStreamed) }
+func streamed(c *Coordinator) float64 { return c.cfg.Metrics.BytesStreamed() }
 
 // TestSubmitStored runs jobs over stored documents read by reference, mixed
 // with streamed ones, several at once, for splits from 1 byte up to larger

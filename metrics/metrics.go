@@ -13,38 +13,31 @@ import (
 	"net/http/pprof"
 	"time"
 
-	"tally/security"
-
-	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
+
+	"tally/security"
 )
 
 // Metrics are the counters of one process (a coordinator or a worker).
 type Metrics struct {
-	Registry *prometheus.Registry
-	GRPC     *grpcprom.ServerMetrics
+	registry *registry
+	grpc     *grpcMetrics
 
 	// Coordinator.
-	Jobs         *prometheus.CounterVec // by outcome: succeeded, failed, canceled
-	ChunksMerged prometheus.Counter
-	Duplicates   prometheus.Counter     // results dropped because their chunk was already merged
-	Retries      *prometheus.CounterVec // by reason: error, lost, handback, backup
-	BytesMerged  prometheus.Counter
-	LiveWorkers  prometheus.Gauge
-	// BytesStreamed is what the coordinator itself carried to workers:
-	// uploads, streamed documents, and ranges it read for a worker that
-	// cannot reach their store. Zero for a job read by reference.
-	BytesStreamed prometheus.Counter
+	jobs          *family // by outcome: succeeded, failed, canceled
+	chunksMerged  *series
+	duplicates    *series // results dropped because their chunk was already merged
+	retries       *family // by reason: error, lost, handback, backup
+	bytesMerged   *series
+	liveWorkers   *series
+	bytesStreamed *series // uploads, streamed documents, ranges read for a worker; zero for a job read by reference
 
 	// Worker.
-	ChunksCounted *prometheus.CounterVec // by result: ok, error
-	BytesCounted  prometheus.Counter
-	InFlight      prometheus.Gauge
-	StoreBytes    *prometheus.CounterVec // by store: file, s3
-	StoreRetries  *prometheus.CounterVec // by store
+	chunksCounted *family // by result: ok, error
+	bytesCounted  *series
+	inFlight      *series
+	storeBytes    *family // by store: file, s3
+	storeRetries  *family // by store
 }
 
 // Roles of a process, which decide the metrics it exports.
@@ -54,68 +47,45 @@ const (
 )
 
 // New returns the metrics of a process of role (Coordinator or Worker),
-// registered in a fresh registry with the Go and process collectors.
+// with a few of the Go runtime's and the process's figures.
 func New(role string) *Metrics {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := &Metrics{
-		Registry: reg,
-		GRPC: grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
-			grpcprom.WithHistogramBuckets([]float64{.001, .01, .1, .5, 1, 5, 30, 120}))),
-		Jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tally_jobs_total", Help: "Jobs that ended, by outcome.",
-		}, []string{"outcome"}),
-		ChunksMerged: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tally_chunks_merged_total", Help: "Chunk results merged into their job (once per chunk).",
-		}),
-		Duplicates: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tally_chunk_duplicates_total", Help: "Chunk results dropped because another copy was merged first.",
-		}),
-		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tally_chunk_redispatches_total", Help: "Chunks dispatched again, by reason: error (worker answered an error), lost (link broke), handback (worker left), backup (straggler copy).",
-		}, []string{"reason"}),
-		BytesMerged: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tally_bytes_merged_total", Help: "Bytes of text counted and merged.",
-		}),
-		LiveWorkers: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "tally_live_workers", Help: "Workers with a ready session.",
-		}),
-		BytesStreamed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tally_coordinator_streamed_bytes_total", Help: "Bytes of text the coordinator sent to workers itself (uploads, streamed documents, ranges read for a worker that cannot reach their store); zero for jobs read by reference.",
-		}),
-		ChunksCounted: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tally_worker_chunks_total", Help: "Chunks this worker counted, by result.",
-		}, []string{"result"}),
-		BytesCounted: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tally_worker_bytes_total", Help: "Bytes of text this worker counted.",
-		}),
-		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "tally_worker_chunks_in_flight", Help: "Chunks this worker holds now.",
-		}),
-		StoreBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tally_worker_read_bytes_total", Help: "Bytes this worker read from stores itself, by store (file, s3).",
-		}, []string{"store"}),
-		StoreRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tally_worker_store_retries_total", Help: "Reads of a store tried again after a transient error, by store.",
-		}, []string{"store"}),
+	m := &Metrics{registry: &registry{}, grpc: newGRPCMetrics()}
+	m.registry.register(m.grpc.families()...)
+	m.registry.collect(runtimeFamilies)
+	single := func(name, help string, k kind) (*family, *series) {
+		f := newFamily(name, help, k)
+		return f, f.with()
 	}
-	reg.MustRegister(m.GRPC)
 	if role == Coordinator {
-		reg.MustRegister(m.Jobs, m.ChunksMerged, m.Duplicates, m.Retries, m.BytesMerged, m.LiveWorkers, m.BytesStreamed)
+		m.jobs = newFamily("tally_jobs_total", "Jobs that ended, by outcome.", counterKind, "outcome")
+		merged, chunksMerged := single("tally_chunks_merged_total", "Chunk results merged into their job (once per chunk).", counterKind)
+		dups, duplicates := single("tally_chunk_duplicates_total", "Chunk results dropped because another copy was merged first.", counterKind)
+		m.retries = newFamily("tally_chunk_redispatches_total", "Chunks dispatched again, by reason: error (worker answered an error), lost (link broke), handback (worker left), backup (straggler copy).", counterKind, "reason")
+		bytes, bytesMerged := single("tally_bytes_merged_total", "Bytes of text counted and merged.", counterKind)
+		live, liveWorkers := single("tally_live_workers", "Workers with a ready session.", gaugeKind)
+		streamed, bytesStreamed := single("tally_coordinator_streamed_bytes_total", "Bytes of text the coordinator sent to workers itself (uploads, streamed documents, ranges read for a worker that cannot reach their store); zero for jobs read by reference.", counterKind)
+		m.chunksMerged, m.duplicates, m.bytesMerged, m.liveWorkers, m.bytesStreamed = chunksMerged, duplicates, bytesMerged, liveWorkers, bytesStreamed
+		m.registry.register(m.jobs, merged, dups, m.retries, bytes, live, streamed)
 		for _, o := range []string{"succeeded", "failed", "canceled"} {
-			m.Jobs.WithLabelValues(o)
+			m.jobs.with(o)
 		}
 		for _, r := range []string{"error", "lost", "handback", "backup"} {
-			m.Retries.WithLabelValues(r)
+			m.retries.with(r)
 		}
-	} else {
-		reg.MustRegister(m.ChunksCounted, m.BytesCounted, m.InFlight, m.StoreBytes, m.StoreRetries)
-		m.ChunksCounted.WithLabelValues("ok")
-		m.ChunksCounted.WithLabelValues("error")
-		for _, s := range []string{"file", "s3"} {
-			m.StoreBytes.WithLabelValues(s)
-			m.StoreRetries.WithLabelValues(s)
-		}
+		return m
+	}
+	m.chunksCounted = newFamily("tally_worker_chunks_total", "Chunks this worker counted, by result.", counterKind, "result")
+	counted, bytesCounted := single("tally_worker_bytes_total", "Bytes of text this worker counted.", counterKind)
+	flight, inFlight := single("tally_worker_chunks_in_flight", "Chunks this worker holds now.", gaugeKind)
+	m.storeBytes = newFamily("tally_worker_read_bytes_total", "Bytes this worker read from stores itself, by store (file, s3).", counterKind, "store")
+	m.storeRetries = newFamily("tally_worker_store_retries_total", "Reads of a store tried again after a transient error, by store.", counterKind, "store")
+	m.bytesCounted, m.inFlight = bytesCounted, inFlight
+	m.registry.register(m.chunksCounted, counted, flight, m.storeBytes, m.storeRetries)
+	m.chunksCounted.with("ok")
+	m.chunksCounted.with("error")
+	for _, s := range []string{"file", "s3"} {
+		m.storeBytes.with(s)
+		m.storeRetries.with(s)
 	}
 	return m
 }
@@ -125,16 +95,13 @@ func (m *Metrics) ServerOptions() []grpc.ServerOption {
 	if m == nil {
 		return nil
 	}
-	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(m.GRPC.UnaryServerInterceptor()),
-		grpc.ChainStreamInterceptor(m.GRPC.StreamServerInterceptor()),
-	}
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(m.grpc.unary), grpc.ChainStreamInterceptor(m.grpc.stream)}
 }
 
 // InitGRPC pre-creates the RPC series of s's services, so they show before the first call.
 func (m *Metrics) InitGRPC(s *grpc.Server) {
 	if m != nil {
-		m.GRPC.InitializeMetrics(s)
+		m.grpc.initialize(s)
 	}
 }
 
@@ -154,7 +121,7 @@ type ServeOptions struct {
 // ctx ends. It returns the address it listens on, once listening.
 func (m *Metrics) Serve(ctx context.Context, addr string, opts ServeOptions) (string, error) {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
+	mux.Handle("/metrics", m.registry)
 	if opts.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -187,36 +154,36 @@ func (m *Metrics) Serve(ctx context.Context, addr string, opts ServeOptions) (st
 // JobEnded counts a job's outcome.
 func (m *Metrics) JobEnded(outcome string) {
 	if m != nil {
-		m.Jobs.WithLabelValues(outcome).Inc()
+		m.jobs.with(outcome).add(1)
 	}
 }
 
 // Merged counts a merged chunk of n bytes.
 func (m *Metrics) Merged(n int) {
 	if m != nil {
-		m.ChunksMerged.Inc()
-		m.BytesMerged.Add(float64(n))
+		m.chunksMerged.add(1)
+		m.bytesMerged.add(float64(n))
 	}
 }
 
 // Duplicate counts a dropped duplicate result.
 func (m *Metrics) Duplicate() {
 	if m != nil {
-		m.Duplicates.Inc()
+		m.duplicates.add(1)
 	}
 }
 
 // Redispatched counts a chunk sent again for reason.
 func (m *Metrics) Redispatched(reason string) {
 	if m != nil {
-		m.Retries.WithLabelValues(reason).Inc()
+		m.retries.with(reason).add(1)
 	}
 }
 
 // SetLiveWorkers records the number of ready workers.
 func (m *Metrics) SetLiveWorkers(n int) {
 	if m != nil {
-		m.LiveWorkers.Set(float64(n))
+		m.liveWorkers.set(float64(n))
 	}
 }
 
@@ -226,38 +193,47 @@ func (m *Metrics) Counted(n int, err error) {
 		return
 	}
 	if err != nil {
-		m.ChunksCounted.WithLabelValues("error").Inc()
+		m.chunksCounted.with("error").add(1)
 		return
 	}
-	m.ChunksCounted.WithLabelValues("ok").Inc()
-	m.BytesCounted.Add(float64(n))
+	m.chunksCounted.with("ok").add(1)
+	m.bytesCounted.add(float64(n))
 }
 
 // AddInFlight moves the worker's in-flight gauge by d.
 func (m *Metrics) AddInFlight(d int) {
 	if m != nil {
-		m.InFlight.Add(float64(d))
+		m.inFlight.add(float64(d))
 	}
 }
 
 // Streamed counts n bytes the coordinator sent to a worker itself.
 func (m *Metrics) Streamed(n int) {
 	if m != nil {
-		m.BytesStreamed.Add(float64(n))
+		m.bytesStreamed.add(float64(n))
 	}
+}
+
+// BytesStreamed is how many bytes the coordinator has sent to workers
+// itself: 0 while every job is read by reference.
+func (m *Metrics) BytesStreamed() float64 {
+	if m == nil {
+		return 0
+	}
+	return m.bytesStreamed.value()
 }
 
 // StoreRead counts n bytes a worker read from a store.
 func (m *Metrics) StoreRead(store string, n int) {
 	if m != nil && n > 0 {
-		m.StoreBytes.WithLabelValues(store).Add(float64(n))
+		m.storeBytes.with(store).add(float64(n))
 	}
 }
 
 // StoreRetry counts a read of a store tried again.
 func (m *Metrics) StoreRetry(store string) {
 	if m != nil {
-		m.StoreRetries.WithLabelValues(store).Inc()
+		m.storeRetries.with(store).add(1)
 	}
 }
 

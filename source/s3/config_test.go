@@ -174,7 +174,7 @@ func TestParseURL(t *testing.T) {
 // TestTLS reads through an HTTPS proxy to versitygw, whose certificate only
 // CAFile or SkipVerify makes the store trust.
 func TestTLS(t *testing.T) {
-	t.Parallel() // minio-go retries the untrusted certificate for seconds
+	t.Parallel()
 	srv := s3test.Start(t, t.TempDir())
 	srv.MustBucket(t, "docs")
 	srv.MustPut(t, "docs", "a.txt", []byte("over TLS"))

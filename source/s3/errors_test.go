@@ -112,14 +112,14 @@ func TestErrors(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
-	t.Parallel() // minio-go retries for seconds
+	t.Parallel() // a refused connection is tried again after a pause
 	srv := s3test.Start(t, t.TempDir())
 	srv.MustBucket(t, "docs")
 	srv.MustPut(t, "docs", "a.txt", []byte("some text"))
 	s := mustNew(t, config(srv))
 	ref := mustInfo(t, s, "s3://docs/a.txt").Ref()
 	srv.Stop()
-	// minio-go retries a refused connection for some seconds: both at once.
+	// Both at once: each waits out a retry.
 	t.Run("read", func(t *testing.T) {
 		t.Parallel()
 		wantErr(t, readErr(t, s, ref), ref.URL, nil)

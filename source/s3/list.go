@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/minio/minio-go/v7"
-
 	"tally/source"
 	"tally/task"
 )
@@ -64,7 +62,7 @@ func (s *Store) List(ctx context.Context, rawURL string, opts source.ListOptions
 // listKey lists the object key, or the "directory" key/ when there is no
 // such object.
 func (s *Store) listKey(ctx context.Context, loc location, opts source.ListOptions) ([]source.Info, error) {
-	info, err := s.core.StatObject(ctx, loc.bucket, loc.key, minio.StatObjectOptions{})
+	info, err := s.core.stat(ctx, loc.bucket, loc.key)
 	if err == nil {
 		return []source.Info{infoOf(loc.bucket, info)}, nil
 	}
@@ -99,24 +97,19 @@ func (s *Store) listGlob(ctx context.Context, loc location, opts source.ListOpti
 // walk lists the objects under prefix that keep accepts, in key order,
 // leaving out folder markers. Errors name the URL loc.
 func (s *Store) walk(ctx context.Context, loc location, prefix string, keep func(key string) bool) ([]source.Info, error) {
-	noOwner := false
-	var out []source.Info
-	for obj := range s.core.ListObjectsIter(ctx, loc.bucket, minio.ListObjectsOptions{
-		Prefix:     prefix,
-		Recursive:  true,
-		FetchOwner: &noOwner,
-	}) {
-		if obj.Err != nil {
-			return nil, classify(loc, obj.Err)
+	objects, err := s.core.list(ctx, loc.bucket, prefix)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s: %w", loc.URL(), ctx.Err())
 		}
+		return nil, classify(loc, err)
+	}
+	var out []source.Info
+	for _, obj := range objects {
 		if strings.HasSuffix(obj.Key, "/") || !keep(obj.Key) {
 			continue
 		}
 		out = append(out, infoOf(loc.bucket, obj))
-	}
-	if err := ctx.Err(); err != nil {
-		// The iterator ends early, without an error, when ctx ends.
-		return nil, fmt.Errorf("%s: %w", loc.URL(), err)
 	}
 	// S3 lists in UTF-8 byte order; S3-compatible servers need not.
 	slices.SortFunc(out, func(a, b source.Info) int { return strings.Compare(a.URL, b.URL) })
@@ -124,7 +117,7 @@ func (s *Store) walk(ctx context.Context, loc location, prefix string, keep func
 }
 
 // infoOf describes the object info in bucket.
-func infoOf(bucket string, info minio.ObjectInfo) source.Info {
+func infoOf(bucket string, info objectInfo) source.Info {
 	u := location{bucket: bucket, key: info.Key}.URL()
 	v := versionOf(info)
 	return source.Info{URL: u, Name: u, Size: info.Size, Version: v, Exact: v != "" && !strings.HasPrefix(v, lmPrefix)}

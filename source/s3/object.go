@@ -10,15 +10,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/minio/minio-go/v7"
-
 	"tally/source"
 )
 
 // object is an S3 object opened at one version. Each ReadAt is a request of
 // its own, so it is safe for concurrent use.
 type object struct {
-	core *minio.Core
+	core *client
 	// ctx is the Open call's: Opener's contract is that it bounds the
 	// object's reads, which io.ReaderAt has no way to pass.
 	ctx  context.Context
@@ -49,21 +47,15 @@ func (o *object) ReadAt(p []byte, off int64) (int, error) {
 		return 0, nil
 	}
 	end := min(off+int64(len(p)), o.size)
-	opts := minio.GetObjectOptions{}
-	if err := opts.SetRange(off, end-1); err != nil {
-		return 0, fmt.Errorf("%s: %w", o.loc.URL(), err)
-	}
-	if o.etag != "" {
-		// Conditional on the server's side: a single request cannot read
-		// a mix of two versions.
-		opts.SetMatchETag(o.etag)
-	}
-	body, _, header, err := o.core.GetObject(o.ctx, o.loc.bucket, o.loc.key, opts)
+	// Conditional on the ETag on the server's side: a single request
+	// cannot read a mix of two versions.
+	resp, err := o.core.get(o.ctx, o.loc.bucket, o.loc.key, off, end-1, o.etag)
 	if err != nil {
 		return 0, classify(o.loc, err)
 	}
+	body := resp.Body
 	defer body.Close()
-	if err := o.check(header, off); err != nil {
+	if err := o.check(resp.Header, off); err != nil {
 		return 0, err
 	}
 	n, err := io.ReadFull(body, p[:end-off])
@@ -144,24 +136,19 @@ func (o *object) StreamRange(off, n int64) (io.ReadCloser, error) {
 	if n == 0 {
 		return io.NopCloser(strings.NewReader("")), nil
 	}
-	opts := minio.GetObjectOptions{}
+	last := int64(-1) // the whole object
 	if off > 0 || n < o.size {
-		if err := opts.SetRange(off, off+n-1); err != nil {
-			return nil, fmt.Errorf("%s: %w", o.loc.URL(), err)
-		}
+		last = off + n - 1
 	}
-	if o.etag != "" {
-		opts.SetMatchETag(o.etag)
-	}
-	body, _, header, err := o.core.GetObject(o.ctx, o.loc.bucket, o.loc.key, opts)
+	resp, err := o.core.get(o.ctx, o.loc.bucket, o.loc.key, off, last, o.etag)
 	if err != nil {
 		return nil, classify(o.loc, err)
 	}
-	if err := o.check(header, off); err != nil {
-		body.Close()
+	if err := o.check(resp.Header, off); err != nil {
+		resp.Body.Close()
 		return nil, err
 	}
-	return &whole{ReadCloser: body, url: o.loc.URL(), left: n}, nil
+	return &whole{ReadCloser: resp.Body, url: o.loc.URL(), left: n}, nil
 }
 
 // whole is an object's body, which must hold exactly its size: one cut

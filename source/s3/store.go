@@ -9,12 +9,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"tally/source"
 	"tally/task"
@@ -28,7 +26,7 @@ const maxIdlePerHost = 64
 // Store reads and lists s3:// URLs at one endpoint. It is safe for
 // concurrent use.
 type Store struct {
-	core     *minio.Core
+	core     *client
 	endpoint string
 }
 
@@ -50,34 +48,15 @@ func New(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	secure := u.Scheme == "https"
-	tr, err := minio.DefaultTransport(secure)
-	if err != nil {
-		return nil, fmt.Errorf("s3: %w", err)
-	}
-	tr.MaxIdleConnsPerHost = maxIdlePerHost
-	if secure {
+	tr := newTransport()
+	if u.Scheme == "https" {
 		if tr.TLSClientConfig, err = cfg.tlsConfig(); err != nil {
 			return nil, err
 		}
 	}
-	lookup := minio.BucketLookupAuto
-	if cfg.PathStyle {
-		lookup = minio.BucketLookupPath
-	}
-	core, err := minio.NewCore(u.Host, &minio.Options{
-		Creds:     credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, cfg.SessionToken),
-		Secure:    secure,
-		Transport: tr,
-		// A set region also spares a GetBucketLocation request per bucket.
-		Region:       cfg.region(),
-		BucketLookup: lookup,
-		// Few retries here: a worker retries a failed read itself, with
-		// backoff, then the coordinator gives the task to another worker.
-		MaxRetries: 2,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("s3: %w", err)
+	core := &client{
+		http: &http.Client{Transport: tr}, endpoint: u, pathStyle: cfg.PathStyle,
+		region: cfg.region(), accessKey: cfg.AccessKey, secretKey: cfg.SecretKey, token: cfg.SessionToken,
 	}
 	return &Store{core: core, endpoint: u.String()}, nil
 }
@@ -99,7 +78,7 @@ func (s *Store) Open(ctx context.Context, ref task.Ref) (source.Object, error) {
 	}
 	size, version := ref.Size, ref.Version
 	if version == "" {
-		info, err := s.core.StatObject(ctx, loc.bucket, loc.key, minio.StatObjectOptions{})
+		info, err := s.core.stat(ctx, loc.bucket, loc.key)
 		if err != nil {
 			return nil, classify(loc, err)
 		}
@@ -127,7 +106,7 @@ const lmPrefix = "lm:"
 // back), its Last-Modified time. The time is cut to whole seconds, as
 // HTTP dates are, so that a listing's time matches a GET's header. It is ""
 // when the server gives neither: reads then check only the size.
-func versionOf(info minio.ObjectInfo) string {
+func versionOf(info objectInfo) string {
 	if etag := strings.Trim(info.ETag, `"`); etag != "" {
 		return etag
 	}
@@ -152,7 +131,7 @@ var deniedCodes = map[string]bool{
 // of the service or the network are left plain: they are transient, and the
 // task is tried again.
 func classify(loc location, err error) error {
-	var resp minio.ErrorResponse
+	var resp *errorResponse
 	if !errors.As(err, &resp) {
 		return fmt.Errorf("%s: %w", loc.URL(), err)
 	}

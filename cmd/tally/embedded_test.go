@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"tally/client"
+	"tally/count"
+	"tally/task"
+)
+
+// TestEmbeddedIsInProcess checks that embedded mode is only the job code:
+// no client API, no gossip, and nothing left running once it is closed;
+// and that it counts exactly from an empty file to one of many splits.
+func TestEmbeddedIsInProcess(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	e, err := startEmbedded(storeFlags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if addr := e.coord.Addr(); addr != "" {
+		t.Errorf("embedded coordinator listens on %s, want no listener", addr)
+	}
+	if addr := e.coord.GossipAddr(); addr != "" {
+		t.Errorf("embedded coordinator gossips on %s, want no cluster", addr)
+	}
+	dir := t.TempDir()
+	many := strings.Repeat("x y\nxx x\n", 40000) // 360,000 bytes: six 64 KiB splits
+	for _, tc := range []struct {
+		name, text string
+		want       int64
+	}{
+		{"empty", "", 0},
+		{"one byte", "x", 1},
+		{"no final newline", "x\nx x", 3},
+		{"many splits", many, 80000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			docs, err := client.FileDocuments([]string{writeFile(t, dir, tc.name, []byte(tc.text))}, nil, client.FileOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := task.Query{Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"x"}}}}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			res, err := e.Run(ctx, client.Job{Query: q, ChunkSize: 64 << 10, Documents: docs}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Total.Counts; len(got) != 1 || got[0] != tc.want {
+				t.Errorf("counts %v, want [%d]", got, tc.want)
+			}
+		})
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
