@@ -509,6 +509,10 @@ func reuseFreq(size int) *Freq {
 // bytes when limit > 0 (see Freq.Over). For whitespace tokens it also
 // returns the token count, which it gets for free.
 func runTop(q TopQuery, text []byte, limit int64) (f *Freq, tokens int64, counted bool) {
+	if len(text) == 0 {
+		// A released table is a chunk's size: keep it for one.
+		return &Freq{limit: limit}, 0, true
+	}
 	// Text has a few distinct short tokens per hundred bytes: sizing the
 	// table for that up front spares rehashing it as it fills.
 	size := 1 << bits.Len(uint(min(max(len(text)/32, 512), 1<<20)))
@@ -520,6 +524,13 @@ func runTop(q TopQuery, text []byte, limit int64) (f *Freq, tokens int64, counte
 		f = &Freq{short: make([]shortSlot, size)}
 	}
 	f.limit = limit
+	tokens, counted = f.addText(q, text)
+	return f, tokens, counted
+}
+
+// addText adds every token of text to f, as q says. For whitespace tokens
+// it also returns the token count, which it gets for free.
+func (f *Freq) addText(q TopQuery, text []byte) (tokens int64, counted bool) {
 	var buf []byte
 	if q.WordsOnly {
 		for i := skipNonWord(text, 0); i < len(text); i = skipNonWord(text, i) {
@@ -527,7 +538,7 @@ func runTop(q TopQuery, text []byte, limit int64) (f *Freq, tokens int64, counte
 			buf = f.addToken(text, i, j, q.Lower, buf)
 			i = j
 		}
-		return f, 0, false
+		return 0, false
 	}
 	if useSIMD {
 		// The vector kernel maps the whitespace bytes faster than a byte
@@ -535,7 +546,7 @@ func runTop(q TopQuery, text []byte, limit int64) (f *Freq, tokens int64, counte
 		m, _, tokens := classify(text, false)
 		defer m.release()
 		f.addSpaced(m, text, q.Lower)
-		return f, tokens, true
+		return tokens, true
 	}
 	for i := skipSpace(text, 0); i < len(text); i = skipSpace(text, i) {
 		j := skipToken(text, i)
@@ -543,7 +554,7 @@ func runTop(q TopQuery, text []byte, limit int64) (f *Freq, tokens int64, counte
 		tokens++
 		i = j
 	}
-	return f, tokens, true
+	return tokens, true
 }
 
 // addSpaced adds every token of text, as its whitespace map m delimits
