@@ -346,7 +346,11 @@ func (f *Freq) Top(k int) []Entry {
 	if f == nil {
 		return nil
 	}
-	v := f.view()
+	return f.view().top(k)
+}
+
+// top is Top(k) of the view's entries.
+func (v topView) top(k int) []Entry {
 	if k <= 0 || k >= len(v.ents) {
 		return v.sorted()
 	}
@@ -375,19 +379,25 @@ type topView struct {
 }
 
 func (f *Freq) view() topView {
-	v := topView{ents: make([]freqEntry, 0, f.Len()), arena: f.arena}
-	var buf [16]byte
+	// The arena's spare capacity stays f's: appends copy it.
+	v := topView{ents: make([]freqEntry, 0, f.Len()), arena: f.arena[:len(f.arena):len(f.arena)]}
 	for _, s := range f.short {
 		if s.meta != 0 {
-			binary.LittleEndian.PutUint64(buf[:], s.lo)
-			binary.LittleEndian.PutUint64(buf[8:], s.hi)
-			n := int(s.meta >> 56)
-			v.ents = append(v.ents, freqEntry{count: int64(s.meta & countBits), off: len(v.arena), n: n})
-			v.arena = append(v.arena, buf[:n]...)
+			v.addShort(s)
 		}
 	}
 	v.ents = append(v.ents, f.ents...)
 	return v
+}
+
+// addShort adds a short table's entry to the view.
+func (v *topView) addShort(s shortSlot) {
+	var buf [16]byte
+	binary.LittleEndian.PutUint64(buf[:], s.lo)
+	binary.LittleEndian.PutUint64(buf[8:], s.hi)
+	n := int(s.meta >> 56)
+	v.ents = append(v.ents, freqEntry{count: int64(s.meta & countBits), off: len(v.arena), n: n})
+	v.arena = append(v.arena, buf[:n]...)
 }
 
 func (v topView) key(e freqEntry) []byte { return v.arena[e.off : e.off+e.n] }
