@@ -1,7 +1,9 @@
 package count
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -62,4 +64,25 @@ func bitsFor(n int) int {
 		b++
 	}
 	return b
+}
+
+// TestTopPartsAtOnce sorts the parts of one table on goroutines at once,
+// as the coordinator does: under -race, any write to the shared table
+// (its long tokens' arena has spare room a view could append to) fails it.
+func TestTopPartsAtOnce(t *testing.T) {
+	f := NewFreq()
+	for i := range 5000 {
+		f.Add(fmt.Appendf(nil, "token-%d", i%1500), 1)
+		f.Add(fmt.Appendf(nil, "a-token-long-enough-for-the-arena-%d", i%700), 1)
+	}
+	want := f.Top(0)
+	lists := make([][]Entry, 4)
+	var wg sync.WaitGroup
+	for p := range lists {
+		wg.Go(func() { lists[p] = f.TopPart(0, p, len(lists)) })
+	}
+	wg.Wait()
+	if d := diffEntries(MergeTop(lists, 0), want); d != "" {
+		t.Fatal(d)
+	}
 }
