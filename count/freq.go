@@ -186,6 +186,7 @@ func (f *Freq) Over() bool { return f != nil && f.over }
 func (f *Freq) resizeShort(size int) {
 	old := f.short
 	f.short = make([]shortSlot, size)
+	populate(unsafe.Pointer(unsafe.SliceData(f.short)), size*int(unsafe.Sizeof(shortSlot{})))
 	mask := size - 1
 	for _, s := range old {
 		if s.meta == 0 {
