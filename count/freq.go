@@ -588,7 +588,27 @@ func (f *Freq) addSpaced(m classMap, text []byte, lower bool) {
 				start = 32*w + k
 				continue
 			}
-			buf = f.addToken(text, start, 32*w+k, lower, buf)
+			end := 32*w + k
+			// Most tokens of a text are short, ASCII, and already in
+			// their home slot: they take one look, here, and no call.
+			if n := end - start; n <= maxShort && start+16 <= len(text) {
+				lo, hi := wordsAt(text, start, n)
+				if !lower || (lo|hi)&highBits == 0 {
+					if lower {
+						lo, hi = lowerWord(lo), lowerWord(hi)
+					}
+					if len(f.short) > 0 {
+						slot := &f.short[home(hashWords(lo, hi, n), len(f.short))]
+						if slot.lo == lo && slot.hi == hi && slot.meta>>56 == uint64(n) && slot.meta&countBits != countBits {
+							slot.meta++
+							continue
+						}
+					}
+					f.addShort(lo, hi, n, 1)
+					continue
+				}
+			}
+			buf = f.addToken(text, start, end, lower, buf)
 		}
 	}
 }
@@ -602,13 +622,7 @@ func (f *Freq) addToken(text []byte, i, j int, lower bool, buf []byte) []byte {
 		var lo, hi uint64
 		switch {
 		case i+16 <= len(text):
-			lo = binary.LittleEndian.Uint64(text[i:])
-			hi = binary.LittleEndian.Uint64(text[i+8:])
-			if n <= 8 {
-				lo, hi = lo&(1<<(8*n)-1), 0
-			} else {
-				hi &= 1<<(8*(n-8)) - 1
-			}
+			lo, hi = wordsAt(text, i, n)
 		default:
 			lo, hi = loadWords(text[i:j])
 		}
@@ -630,6 +644,17 @@ func (f *Freq) addToken(text []byte, i, j int, lower bool, buf []byte) []byte {
 	}
 	f.Add(tok, 1)
 	return buf
+}
+
+// wordsAt returns the n bytes (at most 16) at text[i:] as two
+// little-endian words, zero above them; text holds 16 bytes from i.
+func wordsAt(text []byte, i, n int) (lo, hi uint64) {
+	lo = binary.LittleEndian.Uint64(text[i:])
+	hi = binary.LittleEndian.Uint64(text[i+8:])
+	if n <= 8 {
+		return lo & (1<<(8*n) - 1), 0
+	}
+	return lo, hi & (1<<(8*(n-8)) - 1)
 }
 
 // lowerWord maps the 'A'..'Z' bytes of x, whose bytes are all 7-bit, to
