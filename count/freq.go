@@ -264,13 +264,64 @@ func (f *Freq) Merge(o *Freq) {
 	if need := f.nshort + o.nshort; need >= len(f.short)/2 {
 		f.resizeShort(1 << bits.Len(uint(2*need)))
 	}
-	for _, s := range o.short {
-		if s.meta != 0 {
-			f.addShort(s.lo, s.hi, int(s.meta>>56), int64(s.meta&countBits))
-		}
-	}
+	f.mergeShort(o.short)
 	for _, e := range o.ents {
 		f.add(o.key(e), e.hash, e.count)
+	}
+}
+
+// mergeShort adds the short entries of slots to f, which has room for them
+// all. The slots they go to are far apart in a table far larger than the
+// caches: it looks up a batch of entries' slots at a time, asking for all
+// their cache lines before it waits for any, where one entry after another
+// would wait for each in turn.
+func (f *Freq) mergeShort(slots []shortSlot) {
+	const batch = 32
+	var (
+		ents  [batch]shortSlot
+		homes [batch]int
+	)
+	n := 0
+	flush := func() {
+		for i := range n {
+			s := ents[i]
+			f.addShortAt(homes[i], s.lo, s.hi, s.meta)
+		}
+		n = 0
+	}
+	for _, s := range slots {
+		if s.meta == 0 {
+			continue
+		}
+		h := home(hashWords(s.lo, s.hi, int(s.meta>>56)), len(f.short))
+		prefetch(unsafe.Pointer(&f.short[h]))
+		ents[n], homes[n] = s, h
+		if n++; n == batch {
+			flush()
+		}
+	}
+	flush()
+}
+
+// addShortAt adds an entry of another table (its words and meta) to f,
+// whose probe starts at slot i; f has room for it.
+func (f *Freq) addShortAt(i int, lo, hi, meta uint64) {
+	mask := len(f.short) - 1
+	key := meta &^ countBits
+	for ; ; i = (i + 1) & mask {
+		s := &f.short[i]
+		if s.meta == 0 {
+			s.lo, s.hi, s.meta = lo, hi, meta
+			f.nshort++
+			return
+		}
+		if s.lo == lo && s.hi == hi && s.meta&^countBits == key {
+			if s.meta&countBits+meta&countBits > countBits {
+				panic("count: token count overflow")
+			}
+			s.meta += meta & countBits
+			return
+		}
 	}
 }
 
