@@ -431,8 +431,10 @@ type topView struct {
 }
 
 func (f *Freq) view() topView {
-	// The arena's spare capacity stays f's: appends copy it.
-	v := topView{ents: make([]freqEntry, 0, f.Len()), arena: f.arena[:len(f.arena):len(f.arena)]}
+	// A copy of the arena, with room for the short tokens: appends to f's
+	// own would write its spare capacity, and grow it a copy at a time.
+	v := topView{ents: make([]freqEntry, 0, f.Len()), arena: make([]byte, len(f.arena), len(f.arena)+10*f.nshort)}
+	copy(v.arena, f.arena)
 	for _, s := range f.short {
 		if s.meta != 0 {
 			v.addShort(s)

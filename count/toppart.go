@@ -20,7 +20,11 @@ func (f *Freq) TopPart(k, part, parts int) []Entry {
 	if parts&(parts-1) != 0 || part < 0 || part >= parts {
 		panic("count: TopPart of a part out of range, or of parts not a power of two")
 	}
-	v := topView{arena: f.arena[:len(f.arena):len(f.arena)]}
+	// Room for a share of the entries and their bytes, with some to spare:
+	// hashes spread tokens evenly, and growing by appends costs copies.
+	n := f.Len()/parts + f.Len()/(8*parts) + 64
+	v := topView{ents: make([]freqEntry, 0, n), arena: make([]byte, len(f.arena), len(f.arena)+10*n)}
+	copy(v.arena, f.arena)
 	f.eachShortIn(part, parts, v.addShort)
 	shift := 64 - bits.TrailingZeros(uint(parts))
 	for _, e := range f.ents {
