@@ -403,20 +403,20 @@ func (f *Freq) Top(k int) []Entry {
 
 // top is Top(k) of the view's entries.
 func (v topView) top(k int) []Entry {
-	if k <= 0 || k >= len(v.ents) {
+	if k <= 0 || k >= len(v.ids) {
 		return v.sorted()
 	}
 	idx := make([]int32, 0, k)
 	// Keep the k best seen so far in a heap rooted at the worst of them, so
 	// a large table costs O(n log k) rather than a full sort; only the
 	// winners' bytes become strings.
-	for i := range v.ents {
+	for _, id := range v.ids {
 		switch {
 		case len(idx) < k:
-			idx = append(idx, int32(i))
+			idx = append(idx, id)
 			v.up(idx, len(idx)-1)
-		case v.compare(int32(i), idx[0]) < 0:
-			idx[0] = int32(i)
+		case v.compare(id, idx[0]) < 0:
+			idx[0] = id
 			v.down(idx)
 		}
 	}
@@ -424,67 +424,83 @@ func (v topView) top(k int) []Entry {
 	return v.entries(idx)
 }
 
-// topView is every entry of a Freq with its bytes in one arena, for sorting.
+// topView names entries of a Freq to sort, in place: an id below
+// len(f.short) is a short table's slot, and len(f.short)+i is f.ents[i].
+// Sorting reads the tokens where they are, rather than copying the table
+// first.
 type topView struct {
-	ents  []freqEntry
-	arena []byte
+	f   *Freq
+	ids []int32
 }
 
 func (f *Freq) view() topView {
-	// A copy of the arena, with room for the short tokens: appends to f's
-	// own would write its spare capacity, and grow it a copy at a time.
-	v := topView{ents: make([]freqEntry, 0, f.Len()), arena: make([]byte, len(f.arena), len(f.arena)+10*f.nshort)}
-	copy(v.arena, f.arena)
-	for _, s := range f.short {
+	v := topView{f: f, ids: make([]int32, 0, f.Len())}
+	for i, s := range f.short {
 		if s.meta != 0 {
-			v.addShort(s)
+			v.ids = append(v.ids, int32(i))
 		}
 	}
-	v.ents = append(v.ents, f.ents...)
+	return v.withLong(func(freqEntry) bool { return true })
+}
+
+// withLong adds the long entries that keep says to the view.
+func (v topView) withLong(keep func(freqEntry) bool) topView {
+	for i, e := range v.f.ents {
+		if keep(e) {
+			v.ids = append(v.ids, int32(len(v.f.short)+i))
+		}
+	}
 	return v
 }
 
-// addShort adds a short table's entry to the view.
-func (v *topView) addShort(s shortSlot) {
-	var buf [16]byte
-	binary.LittleEndian.PutUint64(buf[:], s.lo)
-	binary.LittleEndian.PutUint64(buf[8:], s.hi)
-	n := int(s.meta >> 56)
-	v.ents = append(v.ents, freqEntry{count: int64(s.meta & countBits), off: len(v.arena), n: n})
-	v.arena = append(v.arena, buf[:n]...)
+// count is the count of entry id.
+func (v topView) count(id int32) int64 {
+	if int(id) < len(v.f.short) {
+		return int64(v.f.short[id].meta & countBits)
+	}
+	return v.f.ents[int(id)-len(v.f.short)].count
 }
 
-func (v topView) key(e freqEntry) []byte { return v.arena[e.off : e.off+e.n] }
+// token is the token of entry id; a short one is written to buf.
+func (v topView) token(id int32, buf *[16]byte) []byte {
+	if int(id) < len(v.f.short) {
+		s := v.f.short[id]
+		binary.LittleEndian.PutUint64(buf[:], s.lo)
+		binary.LittleEndian.PutUint64(buf[8:], s.hi)
+		return buf[:s.meta>>56]
+	}
+	return v.f.key(v.f.ents[int(id)-len(v.f.short)])
+}
 
 // entries returns the entries idx names, in that order. Their tokens share
-// one string: one allocation instead of one per token.
+// one string: one allocation instead of one per token. It reads each entry
+// once: in sorted order they are all over the table, each a cache miss.
 func (v topView) entries(idx []int32) []Entry {
-	size := 0
-	for _, i := range idx {
-		size += v.ents[i].n
-	}
-	all := make([]byte, 0, size)
-	for _, i := range idx {
-		all = append(all, v.key(v.ents[i])...)
+	out := make([]Entry, len(idx))
+	ends := make([]int, len(idx))
+	all := make([]byte, 0, 10*len(idx)) // most tokens are shorter
+	var buf [16]byte
+	for j, id := range idx {
+		all = append(all, v.token(id, &buf)...)
+		ends[j] = len(all)
+		out[j].Count = v.count(id)
 	}
 	s := unsafe.String(unsafe.SliceData(all), len(all)) // all is never written again
-	out := make([]Entry, len(idx))
-	off := 0
-	for j, i := range idx {
-		e := v.ents[i]
-		out[j] = Entry{Token: s[off : off+e.n], Count: e.count}
-		off += e.n
+	start := 0
+	for j, end := range ends {
+		out[j].Token = s[start:end]
+		start = end
 	}
 	return out
 }
 
 // compare orders entries by count descending, then token bytes ascending.
 func (v topView) compare(a, b int32) int {
-	ea, eb := v.ents[a], v.ents[b]
-	if c := cmp.Compare(eb.count, ea.count); c != 0 {
+	if c := cmp.Compare(v.count(b), v.count(a)); c != 0 {
 		return c
 	}
-	return bytes.Compare(v.key(ea), v.key(eb))
+	var ba, bb [16]byte
+	return bytes.Compare(v.token(a, &ba), v.token(b, &bb))
 }
 
 // up and down keep h a heap whose root sorts last in Top's order.

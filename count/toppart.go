@@ -20,33 +20,27 @@ func (f *Freq) TopPart(k, part, parts int) []Entry {
 	if parts&(parts-1) != 0 || part < 0 || part >= parts {
 		panic("count: TopPart of a part out of range, or of parts not a power of two")
 	}
-	// Room for a share of the entries and their bytes, with some to spare:
-	// hashes spread tokens evenly, and growing by appends costs copies.
-	n := f.Len()/parts + f.Len()/(8*parts) + 64
-	v := topView{ents: make([]freqEntry, 0, n), arena: make([]byte, len(f.arena), len(f.arena)+10*n)}
-	copy(v.arena, f.arena)
-	f.eachShortIn(part, parts, v.addShort)
+	// Room for a share of the entries, with some to spare: hashes spread
+	// tokens evenly, and growing by appends costs copies.
+	v := topView{f: f, ids: make([]int32, 0, f.Len()/parts+f.Len()/(8*parts)+64)}
+	f.eachShortIn(part, parts, func(i int) { v.ids = append(v.ids, int32(i)) })
 	shift := 64 - bits.TrailingZeros(uint(parts))
-	for _, e := range f.ents {
-		if int(e.hash>>shift) == part {
-			v.ents = append(v.ents, e)
-		}
-	}
+	v = v.withLong(func(e freqEntry) bool { return int(e.hash>>shift) == part })
 	return v.top(k)
 }
 
-// eachShortIn calls fn for every short entry whose hash's top bits are
-// part of parts (a power of two): those whose home slot is in the part's
-// share of the table, as home takes the hash's top bits. They lie from
-// that share's first slot up to the first empty slot after its last, since
-// a probe never passes an empty slot, perhaps wrapping around the end.
-func (f *Freq) eachShortIn(part, parts int, fn func(shortSlot)) {
+// eachShortIn calls fn with the slot of every short entry whose hash's top
+// bits are part of parts (a power of two): those whose home slot is in the
+// part's share of the table, as home takes the hash's top bits. They lie
+// from that share's first slot up to the first empty slot after its last,
+// since a probe never passes an empty slot, perhaps wrapping around the end.
+func (f *Freq) eachShortIn(part, parts int, fn func(slot int)) {
 	m := len(f.short)
 	if m < parts { // shares of less than a slot: look at every one
 		shift := 64 - bits.TrailingZeros(uint(parts))
-		for _, s := range f.short {
+		for i, s := range f.short {
 			if s.meta != 0 && int(hashWords(s.lo, s.hi, int(s.meta>>56))>>shift) == part {
-				fn(s)
+				fn(i)
 			}
 		}
 		return
@@ -64,7 +58,7 @@ func (f *Freq) eachShortIn(part, parts int, fn func(shortSlot)) {
 		// Entries of the share before this one's may have been pushed into
 		// it, as this one's may be pushed past it.
 		if h := home(hashWords(s.lo, s.hi, int(s.meta>>56)), m); lo <= h && h < hi {
-			fn(s)
+			fn(p)
 		}
 	}
 }

@@ -68,7 +68,7 @@ func bitsFor(n int) int {
 
 // TestTopPartsAtOnce sorts the parts of one table on goroutines at once,
 // as the coordinator does: under -race, any write to the shared table
-// (its long tokens' arena has spare room a view could append to) fails it.
+// fails it (its long tokens' arena has spare room a sort could append to).
 func TestTopPartsAtOnce(t *testing.T) {
 	f := NewFreq()
 	for i := range 5000 {
