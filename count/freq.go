@@ -480,7 +480,11 @@ func (v topView) entries(idx []int32) []Entry {
 	ends := make([]int, len(idx))
 	all := make([]byte, 0, 10*len(idx)) // most tokens are shorter
 	var buf [16]byte
+	const ahead = 16 // entries whose slots are asked for before they are read
 	for j, id := range idx {
+		if j+ahead < len(idx) && int(idx[j+ahead]) < len(v.f.short) {
+			prefetch(unsafe.Pointer(&v.f.short[idx[j+ahead]]))
+		}
 		all = append(all, v.token(id, &buf)...)
 		ends[j] = len(all)
 		out[j].Count = v.count(id)
