@@ -314,14 +314,31 @@ func writeTopTable(out io.Writer, r *client.Result) error {
 // quotes. Nearly every token is printable ASCII that Quote leaves as it is,
 // and copying those directly spares a per-rune pass over the whole table.
 func appendUnquoted(dst []byte, token string) []byte {
-	for i := 0; i < len(token); i++ {
-		if b := token[i]; b < ' ' || b > '~' || b == '"' || b == '\\' {
-			start := len(dst)
-			dst = strconv.AppendQuote(dst, token)
-			return append(dst[:start], dst[start+1:len(dst)-1]...)
+	for i := 0; i < len(token); {
+		b := token[i]
+		if b < utf8.RuneSelf {
+			if b < ' ' || b > '~' || b == '"' || b == '\\' {
+				return appendQuoted(dst, token)
+			}
+			i++
+			continue
 		}
+		// Quote leaves a printable character as it is, too (the texts'
+		// curly quotes and accented letters).
+		r, size := utf8.DecodeRuneInString(token[i:])
+		if r == utf8.RuneError && size == 1 || !strconv.IsPrint(r) {
+			return appendQuoted(dst, token)
+		}
+		i += size
 	}
 	return append(dst, token...)
+}
+
+// appendQuoted appends token as strconv.Quote writes it, without the quotes.
+func appendQuoted(dst []byte, token string) []byte {
+	start := len(dst)
+	dst = strconv.AppendQuote(dst, token)
+	return append(dst[:start], dst[start+1:len(dst)-1]...)
 }
 
 // writeCountCSV prints a header, one row per document and a total row.
