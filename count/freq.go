@@ -185,8 +185,7 @@ func (f *Freq) Over() bool { return f != nil && f.over }
 // resizeShort rebuilds the short table with size slots, a power of two.
 func (f *Freq) resizeShort(size int) {
 	old := f.short
-	f.short = make([]shortSlot, size)
-	populate(unsafe.Pointer(unsafe.SliceData(f.short)), size*int(unsafe.Sizeof(shortSlot{})))
+	f.short = makePopulated[shortSlot](size, size)
 	mask := size - 1
 	for _, s := range old {
 		if s.meta == 0 {
@@ -434,7 +433,7 @@ type topView struct {
 }
 
 func (f *Freq) view() topView {
-	v := topView{f: f, ids: make([]int32, 0, f.Len())}
+	v := topView{f: f, ids: makePopulated[int32](0, f.Len())}
 	for i, s := range f.short {
 		if s.meta != 0 {
 			v.ids = append(v.ids, int32(i))
@@ -476,9 +475,9 @@ func (v topView) token(id int32, buf *[16]byte) []byte {
 // one string: one allocation instead of one per token. It reads each entry
 // once: in sorted order they are all over the table, each a cache miss.
 func (v topView) entries(idx []int32) []Entry {
-	out := make([]Entry, len(idx))
-	ends := make([]int, len(idx))
-	all := make([]byte, 0, 10*len(idx)) // most tokens are shorter
+	out := makePopulated[Entry](len(idx), len(idx))
+	ends := makePopulated[int](len(idx), len(idx))
+	all := makePopulated[byte](0, 10*len(idx)) // most tokens are shorter
 	var buf [16]byte
 	const ahead = 16 // entries whose slots are asked for before they are read
 	for j, id := range idx {
@@ -586,7 +585,7 @@ func reuseFreq(size int) *Freq {
 		f.limit, f.over = 0, false
 		return f
 	}
-	return &Freq{short: make([]shortSlot, size)}
+	return &Freq{short: makePopulated[shortSlot](size, size)}
 }
 
 // runTop builds the frequency table of a top query, bounded to limit
@@ -605,7 +604,7 @@ func runTop(q TopQuery, text []byte, limit int64) (f *Freq, tokens int64, counte
 	}
 	f = reuseFreq(size)
 	if limit > 0 && f.Bytes() > limit/2 {
-		f = &Freq{short: make([]shortSlot, size)}
+		f = &Freq{short: makePopulated[shortSlot](size, size)}
 	}
 	f.limit = limit
 	tokens, counted = f.addText(q, text)

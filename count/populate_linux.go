@@ -16,8 +16,10 @@ const madvPopulateWrite = 23
 // once. A large table is fresh memory, which the kernel would otherwise
 // fault in a page at a time, twice for a page read before it is written
 // (the zero page first), as a rehash reads every slot it probes: in a top
-// job those faults were a tenth of the run. Advice only: an older kernel
-// refuses it, harmlessly, and memory already backed costs a quick walk.
+// job those faults were a tenth of the run. With threads on several cores,
+// each second fault also stops the other cores to flush their TLBs: at 2
+// threads, a fifth of the run. Advice only: an older kernel refuses it,
+// harmlessly, and memory already backed costs a quick walk.
 func populate(p unsafe.Pointer, n int) {
 	if n >= populateMin {
 		_ = syscall.Madvise(unsafe.Slice((*byte)(p), n), madvPopulateWrite)

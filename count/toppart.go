@@ -22,7 +22,7 @@ func (f *Freq) TopPart(k, part, parts int) []Entry {
 	}
 	// Room for a share of the entries, with some to spare: hashes spread
 	// tokens evenly, and growing by appends costs copies.
-	v := topView{f: f, ids: make([]int32, 0, f.Len()/parts+f.Len()/(8*parts)+64)}
+	v := topView{f: f, ids: makePopulated[int32](0, f.Len()/parts+f.Len()/(8*parts)+64)}
 	f.eachShortIn(part, parts, func(i int) { v.ids = append(v.ids, int32(i)) })
 	shift := 64 - bits.TrailingZeros(uint(parts))
 	v = v.withLong(func(e freqEntry) bool { return int(e.hash>>shift) == part })

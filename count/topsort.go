@@ -40,7 +40,7 @@ func (v topView) sorted() []Entry {
 	if len(keys) < radixTableMin {
 		v.sortByComparison(keys)
 	} else {
-		v.radixSort(keys, make([]sortKey, len(keys)), false, 0)
+		v.radixSort(keys, makePopulated[sortKey](len(keys), len(keys)), false, 0)
 	}
 	idx := make([]int32, len(keys))
 	for j, k := range keys {
@@ -50,7 +50,7 @@ func (v topView) sorted() []Entry {
 }
 
 func (v topView) sortKeys() []sortKey {
-	keys := make([]sortKey, len(v.ids))
+	keys := makePopulated[sortKey](len(v.ids), len(v.ids))
 	for j, id := range v.ids {
 		k := sortKey{rank: rankOf(v.count(id)), i: id}
 		if int(id) < len(v.f.short) {
