@@ -306,7 +306,14 @@ func writeTopTableIn(out io.Writer, r *client.Result, parts int) error {
 	var wg sync.WaitGroup
 	for p := range parts {
 		lo, hi := p*len(r.Top)/parts, (p+1)*len(r.Top)/parts
-		wg.Go(func() { texts[p] = appendTopRows(nil, r.Top[lo:hi], lo, rankWidth, countWidth) })
+		wg.Go(func() {
+			// Room for the rows as they are: growing by appends would copy them.
+			size := 0
+			for _, e := range r.Top[lo:hi] {
+				size += rankWidth + countWidth + len(e.Token) + 2
+			}
+			texts[p] = appendTopRows(make([]byte, 0, size), r.Top[lo:hi], lo, rankWidth, countWidth)
+		})
 	}
 	wg.Wait()
 	for _, t := range texts {
