@@ -455,7 +455,7 @@ func (j *job) buildResult() *Result {
 	}
 	res.Total = DocumentResult{Name: "total", Stats: total.Stats, Counts: total.Counts}
 	if j.freq != nil {
-		j.top = j.freq.Top(j.query.TopLimit)
+		j.top = topOf(j.freq, j.query.TopLimit)
 		j.tableLen = j.freq.Len()
 	}
 	return res

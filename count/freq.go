@@ -185,7 +185,7 @@ func (f *Freq) Over() bool { return f != nil && f.over }
 // resizeShort rebuilds the short table with size slots, a power of two.
 func (f *Freq) resizeShort(size int) {
 	old := f.short
-	f.short = make([]shortSlot, size)
+	f.short = makePopulated[shortSlot](size, size)
 	mask := size - 1
 	for _, s := range old {
 		if s.meta == 0 {
@@ -263,13 +263,64 @@ func (f *Freq) Merge(o *Freq) {
 	if need := f.nshort + o.nshort; need >= len(f.short)/2 {
 		f.resizeShort(1 << bits.Len(uint(2*need)))
 	}
-	for _, s := range o.short {
-		if s.meta != 0 {
-			f.addShort(s.lo, s.hi, int(s.meta>>56), int64(s.meta&countBits))
-		}
-	}
+	f.mergeShort(o.short)
 	for _, e := range o.ents {
 		f.add(o.key(e), e.hash, e.count)
+	}
+}
+
+// mergeShort adds the short entries of slots to f, which has room for them
+// all. The slots they go to are far apart in a table far larger than the
+// caches: it looks up a batch of entries' slots at a time, asking for all
+// their cache lines before it waits for any, where one entry after another
+// would wait for each in turn.
+func (f *Freq) mergeShort(slots []shortSlot) {
+	const batch = 32
+	var (
+		ents  [batch]shortSlot
+		homes [batch]int
+	)
+	n := 0
+	flush := func() {
+		for i := range n {
+			s := ents[i]
+			f.addShortAt(homes[i], s.lo, s.hi, s.meta)
+		}
+		n = 0
+	}
+	for _, s := range slots {
+		if s.meta == 0 {
+			continue
+		}
+		h := home(hashWords(s.lo, s.hi, int(s.meta>>56)), len(f.short))
+		prefetch(unsafe.Pointer(&f.short[h]))
+		ents[n], homes[n] = s, h
+		if n++; n == batch {
+			flush()
+		}
+	}
+	flush()
+}
+
+// addShortAt adds an entry of another table (its words and meta) to f,
+// whose probe starts at slot i; f has room for it.
+func (f *Freq) addShortAt(i int, lo, hi, meta uint64) {
+	mask := len(f.short) - 1
+	key := meta &^ countBits
+	for ; ; i = (i + 1) & mask {
+		s := &f.short[i]
+		if s.meta == 0 {
+			s.lo, s.hi, s.meta = lo, hi, meta
+			f.nshort++
+			return
+		}
+		if s.lo == lo && s.hi == hi && s.meta&^countBits == key {
+			if s.meta&countBits+meta&countBits > countBits {
+				panic("count: token count overflow")
+			}
+			s.meta += meta & countBits
+			return
+		}
 	}
 }
 
@@ -346,21 +397,25 @@ func (f *Freq) Top(k int) []Entry {
 	if f == nil {
 		return nil
 	}
-	v := f.view()
-	if k <= 0 || k >= len(v.ents) {
+	return f.view().top(k)
+}
+
+// top is Top(k) of the view's entries.
+func (v topView) top(k int) []Entry {
+	if k <= 0 || k >= len(v.ids) {
 		return v.sorted()
 	}
 	idx := make([]int32, 0, k)
 	// Keep the k best seen so far in a heap rooted at the worst of them, so
 	// a large table costs O(n log k) rather than a full sort; only the
 	// winners' bytes become strings.
-	for i := range v.ents {
+	for _, id := range v.ids {
 		switch {
 		case len(idx) < k:
-			idx = append(idx, int32(i))
+			idx = append(idx, id)
 			v.up(idx, len(idx)-1)
-		case v.compare(int32(i), idx[0]) < 0:
-			idx[0] = int32(i)
+		case v.compare(id, idx[0]) < 0:
+			idx[0] = id
 			v.down(idx)
 		}
 	}
@@ -368,59 +423,87 @@ func (f *Freq) Top(k int) []Entry {
 	return v.entries(idx)
 }
 
-// topView is every entry of a Freq with its bytes in one arena, for sorting.
+// topView names entries of a Freq to sort, in place: an id below
+// len(f.short) is a short table's slot, and len(f.short)+i is f.ents[i].
+// Sorting reads the tokens where they are, rather than copying the table
+// first.
 type topView struct {
-	ents  []freqEntry
-	arena []byte
+	f   *Freq
+	ids []int32
 }
 
 func (f *Freq) view() topView {
-	v := topView{ents: make([]freqEntry, 0, f.Len()), arena: f.arena}
-	var buf [16]byte
-	for _, s := range f.short {
+	v := topView{f: f, ids: makePopulated[int32](0, f.Len())}
+	for i, s := range f.short {
 		if s.meta != 0 {
-			binary.LittleEndian.PutUint64(buf[:], s.lo)
-			binary.LittleEndian.PutUint64(buf[8:], s.hi)
-			n := int(s.meta >> 56)
-			v.ents = append(v.ents, freqEntry{count: int64(s.meta & countBits), off: len(v.arena), n: n})
-			v.arena = append(v.arena, buf[:n]...)
+			v.ids = append(v.ids, int32(i))
 		}
 	}
-	v.ents = append(v.ents, f.ents...)
+	return v.withLong(func(freqEntry) bool { return true })
+}
+
+// withLong adds the long entries that keep says to the view.
+func (v topView) withLong(keep func(freqEntry) bool) topView {
+	for i, e := range v.f.ents {
+		if keep(e) {
+			v.ids = append(v.ids, int32(len(v.f.short)+i))
+		}
+	}
 	return v
 }
 
-func (v topView) key(e freqEntry) []byte { return v.arena[e.off : e.off+e.n] }
+// count is the count of entry id.
+func (v topView) count(id int32) int64 {
+	if int(id) < len(v.f.short) {
+		return int64(v.f.short[id].meta & countBits)
+	}
+	return v.f.ents[int(id)-len(v.f.short)].count
+}
+
+// token is the token of entry id; a short one is written to buf.
+func (v topView) token(id int32, buf *[16]byte) []byte {
+	if int(id) < len(v.f.short) {
+		s := v.f.short[id]
+		binary.LittleEndian.PutUint64(buf[:], s.lo)
+		binary.LittleEndian.PutUint64(buf[8:], s.hi)
+		return buf[:s.meta>>56]
+	}
+	return v.f.key(v.f.ents[int(id)-len(v.f.short)])
+}
 
 // entries returns the entries idx names, in that order. Their tokens share
-// one string: one allocation instead of one per token.
+// one string: one allocation instead of one per token. It reads each entry
+// once: in sorted order they are all over the table, each a cache miss.
 func (v topView) entries(idx []int32) []Entry {
-	size := 0
-	for _, i := range idx {
-		size += v.ents[i].n
-	}
-	all := make([]byte, 0, size)
-	for _, i := range idx {
-		all = append(all, v.key(v.ents[i])...)
+	out := makePopulated[Entry](len(idx), len(idx))
+	ends := makePopulated[int](len(idx), len(idx))
+	all := makePopulated[byte](0, 10*len(idx)) // most tokens are shorter
+	var buf [16]byte
+	const ahead = 16 // entries whose slots are asked for before they are read
+	for j, id := range idx {
+		if j+ahead < len(idx) && int(idx[j+ahead]) < len(v.f.short) {
+			prefetch(unsafe.Pointer(&v.f.short[idx[j+ahead]]))
+		}
+		all = append(all, v.token(id, &buf)...)
+		ends[j] = len(all)
+		out[j].Count = v.count(id)
 	}
 	s := unsafe.String(unsafe.SliceData(all), len(all)) // all is never written again
-	out := make([]Entry, len(idx))
-	off := 0
-	for j, i := range idx {
-		e := v.ents[i]
-		out[j] = Entry{Token: s[off : off+e.n], Count: e.count}
-		off += e.n
+	start := 0
+	for j, end := range ends {
+		out[j].Token = s[start:end]
+		start = end
 	}
 	return out
 }
 
 // compare orders entries by count descending, then token bytes ascending.
 func (v topView) compare(a, b int32) int {
-	ea, eb := v.ents[a], v.ents[b]
-	if c := cmp.Compare(eb.count, ea.count); c != 0 {
+	if c := cmp.Compare(v.count(b), v.count(a)); c != 0 {
 		return c
 	}
-	return bytes.Compare(v.key(ea), v.key(eb))
+	var ba, bb [16]byte
+	return bytes.Compare(v.token(a, &ba), v.token(b, &bb))
 }
 
 // up and down keep h a heap whose root sorts last in Top's order.
@@ -502,13 +585,17 @@ func reuseFreq(size int) *Freq {
 		f.limit, f.over = 0, false
 		return f
 	}
-	return &Freq{short: make([]shortSlot, size)}
+	return &Freq{short: makePopulated[shortSlot](size, size)}
 }
 
 // runTop builds the frequency table of a top query, bounded to limit
 // bytes when limit > 0 (see Freq.Over). For whitespace tokens it also
 // returns the token count, which it gets for free.
 func runTop(q TopQuery, text []byte, limit int64) (f *Freq, tokens int64, counted bool) {
+	if len(text) == 0 {
+		// A released table is a chunk's size: keep it for one.
+		return &Freq{limit: limit}, 0, true
+	}
 	// Text has a few distinct short tokens per hundred bytes: sizing the
 	// table for that up front spares rehashing it as it fills.
 	size := 1 << bits.Len(uint(min(max(len(text)/32, 512), 1<<20)))
@@ -517,9 +604,16 @@ func runTop(q TopQuery, text []byte, limit int64) (f *Freq, tokens int64, counte
 	}
 	f = reuseFreq(size)
 	if limit > 0 && f.Bytes() > limit/2 {
-		f = &Freq{short: make([]shortSlot, size)}
+		f = &Freq{short: makePopulated[shortSlot](size, size)}
 	}
 	f.limit = limit
+	tokens, counted = f.addText(q, text)
+	return f, tokens, counted
+}
+
+// addText adds every token of text to f, as q says. For whitespace tokens
+// it also returns the token count, which it gets for free.
+func (f *Freq) addText(q TopQuery, text []byte) (tokens int64, counted bool) {
 	var buf []byte
 	if q.WordsOnly {
 		for i := skipNonWord(text, 0); i < len(text); i = skipNonWord(text, i) {
@@ -527,7 +621,7 @@ func runTop(q TopQuery, text []byte, limit int64) (f *Freq, tokens int64, counte
 			buf = f.addToken(text, i, j, q.Lower, buf)
 			i = j
 		}
-		return f, 0, false
+		return 0, false
 	}
 	if useSIMD {
 		// The vector kernel maps the whitespace bytes faster than a byte
@@ -535,7 +629,7 @@ func runTop(q TopQuery, text []byte, limit int64) (f *Freq, tokens int64, counte
 		m, _, tokens := classify(text, false)
 		defer m.release()
 		f.addSpaced(m, text, q.Lower)
-		return f, tokens, true
+		return tokens, true
 	}
 	for i := skipSpace(text, 0); i < len(text); i = skipSpace(text, i) {
 		j := skipToken(text, i)
@@ -543,7 +637,7 @@ func runTop(q TopQuery, text []byte, limit int64) (f *Freq, tokens int64, counte
 		tokens++
 		i = j
 	}
-	return f, tokens, true
+	return tokens, true
 }
 
 // addSpaced adds every token of text, as its whitespace map m delimits
@@ -566,7 +660,27 @@ func (f *Freq) addSpaced(m classMap, text []byte, lower bool) {
 				start = 32*w + k
 				continue
 			}
-			buf = f.addToken(text, start, 32*w+k, lower, buf)
+			end := 32*w + k
+			// Most tokens of a text are short, ASCII, and already in
+			// their home slot: they take one look, here, and no call.
+			if n := end - start; n <= maxShort && start+16 <= len(text) {
+				lo, hi := wordsAt(text, start, n)
+				if !lower || (lo|hi)&highBits == 0 {
+					if lower {
+						lo, hi = lowerWord(lo), lowerWord(hi)
+					}
+					if len(f.short) > 0 {
+						slot := &f.short[home(hashWords(lo, hi, n), len(f.short))]
+						if slot.lo == lo && slot.hi == hi && slot.meta>>56 == uint64(n) && slot.meta&countBits != countBits {
+							slot.meta++
+							continue
+						}
+					}
+					f.addShort(lo, hi, n, 1)
+					continue
+				}
+			}
+			buf = f.addToken(text, start, end, lower, buf)
 		}
 	}
 }
@@ -580,13 +694,7 @@ func (f *Freq) addToken(text []byte, i, j int, lower bool, buf []byte) []byte {
 		var lo, hi uint64
 		switch {
 		case i+16 <= len(text):
-			lo = binary.LittleEndian.Uint64(text[i:])
-			hi = binary.LittleEndian.Uint64(text[i+8:])
-			if n <= 8 {
-				lo, hi = lo&(1<<(8*n)-1), 0
-			} else {
-				hi &= 1<<(8*(n-8)) - 1
-			}
+			lo, hi = wordsAt(text, i, n)
 		default:
 			lo, hi = loadWords(text[i:j])
 		}
@@ -608,6 +716,17 @@ func (f *Freq) addToken(text []byte, i, j int, lower bool, buf []byte) []byte {
 	}
 	f.Add(tok, 1)
 	return buf
+}
+
+// wordsAt returns the n bytes (at most 16) at text[i:] as two
+// little-endian words, zero above them; text holds 16 bytes from i.
+func wordsAt(text []byte, i, n int) (lo, hi uint64) {
+	lo = binary.LittleEndian.Uint64(text[i:])
+	hi = binary.LittleEndian.Uint64(text[i+8:])
+	if n <= 8 {
+		return lo & (1<<(8*n) - 1), 0
+	}
+	return lo, hi & (1<<(8*(n-8)) - 1)
 }
 
 // lowerWord maps the 'A'..'Z' bytes of x, whose bytes are all 7-bit, to

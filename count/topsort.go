@@ -40,7 +40,7 @@ func (v topView) sorted() []Entry {
 	if len(keys) < radixTableMin {
 		v.sortByComparison(keys)
 	} else {
-		v.radixSort(keys, make([]sortKey, len(keys)), false, 0)
+		v.radixSort(keys, makePopulated[sortKey](len(keys), len(keys)), false, 0)
 	}
 	idx := make([]int32, len(keys))
 	for j, k := range keys {
@@ -50,16 +50,20 @@ func (v topView) sorted() []Entry {
 }
 
 func (v topView) sortKeys() []sortKey {
-	keys := make([]sortKey, len(v.ents))
-	for i, e := range v.ents {
-		var b [12]byte
-		copy(b[:], v.key(e))
-		keys[i] = sortKey{
-			rank:   rankOf(e.count),
-			prefix: binary.BigEndian.Uint64(b[:]),
-			i:      int32(i),
-			next:   binary.BigEndian.Uint32(b[8:]),
+	keys := makePopulated[sortKey](len(v.ids), len(v.ids))
+	for j, id := range v.ids {
+		k := sortKey{rank: rankOf(v.count(id)), i: id}
+		if int(id) < len(v.f.short) {
+			// A short token's words hold its bytes little-endian, zero
+			// above them: reversed, they are its first bytes big-endian.
+			s := v.f.short[id]
+			k.prefix, k.next = bits.ReverseBytes64(s.lo), bits.ReverseBytes32(uint32(s.hi))
+		} else {
+			var b [12]byte
+			copy(b[:], v.f.key(v.f.ents[int(id)-len(v.f.short)]))
+			k.prefix, k.next = binary.BigEndian.Uint64(b[:]), binary.BigEndian.Uint32(b[8:])
 		}
+		keys[j] = k
 	}
 	return keys
 }

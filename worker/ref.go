@@ -55,7 +55,9 @@ func (e *Engine) readRef(ctx context.Context, prog *count.Program, ref task.Ref)
 		buf = new([]byte)
 	}
 	defer e.buffers.Put(buf)
-	total := prog.Run(nil) // an empty text's answer, with a table of no limit to merge into
+	// The first range's partial becomes the total: merging it into an
+	// empty table would copy the whole table of a one-range split.
+	var total count.Partial
 	for lo := ref.Offset; lo < ref.End(); lo += int64(ref.Cut.ReadSize) {
 		hi := min(lo+int64(ref.Cut.ReadSize), ref.End())
 		var data []byte
@@ -75,6 +77,9 @@ func (e *Engine) readRef(ctx context.Context, prog *count.Program, ref task.Ref)
 		if err := e.checkTable(total); err != nil {
 			return count.Partial{}, err
 		}
+	}
+	if total.Counts == nil && total.Freq == nil {
+		return prog.Run(nil), nil // no range: an empty text's answer
 	}
 	return total, nil
 }
@@ -104,10 +109,13 @@ func (e *Engine) readWhole(prog *count.Program, obj source.Object, ref task.Ref)
 	if err != nil {
 		return count.Partial{}, err
 	}
-	total := prog.Run(nil) // an empty text's answer: counts of 0, an empty table
+	var total count.Partial // the first chunk's partial, as in readRef
 	for {
 		c, err := cr.Next()
 		if errors.Is(err, io.EOF) {
+			if total.Counts == nil && total.Freq == nil {
+				return prog.Run(nil), nil // an empty text's answer: counts of 0, an empty table
+			}
 			return total, nil
 		}
 		if err != nil {

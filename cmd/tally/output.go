@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
+	"sync"
 	"text/tabwriter"
 	"unicode/utf8"
 
@@ -290,6 +292,17 @@ func writeCountTable(out io.Writer, r *client.Result, targets []string) error {
 // widest cell (as text/tabwriter would align them, which writes a full
 // table of hundreds of thousands of rows several times slower).
 func writeTopTable(out io.Writer, r *client.Result) error {
+	// A full table is hundreds of thousands of rows: each core formats a
+	// share of them, and the shares are written in order.
+	parts := 1
+	if len(r.Top) >= minPartedRows {
+		parts = runtime.GOMAXPROCS(0)
+	}
+	return writeTopTableIn(out, r, parts)
+}
+
+// writeTopTableIn is writeTopTable with the rows formatted in parts at once.
+func writeTopTableIn(out io.Writer, r *client.Result, parts int) error {
 	rankWidth := max(len("rank"), len(strconv.Itoa(len(r.Top)))) + 2
 	var most int64
 	for _, e := range r.Top {
@@ -297,25 +310,25 @@ func writeTopTable(out io.Writer, r *client.Result) error {
 	}
 	countWidth := max(len("count"), len(strconv.FormatInt(most, 10))) + 2
 	w := bufio.NewWriterSize(out, 64<<10)
-	var line []byte
-	cell := func(s []byte, width int) {
-		for range width - len(s) {
-			line = append(line, ' ')
-		}
-		line = append(line, s...)
+	head := appendCell(nil, []byte("rank"), rankWidth)
+	head = appendCell(head, []byte("count"), countWidth)
+	w.Write(append(head, " token\n"...))
+	texts := make([][]byte, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := p*len(r.Top)/parts, (p+1)*len(r.Top)/parts
+		wg.Go(func() {
+			// Room for the rows as they are: growing by appends would copy them.
+			size := 0
+			for _, e := range r.Top[lo:hi] {
+				size += rankWidth + countWidth + len(e.Token) + 2
+			}
+			texts[p] = appendTopRows(make([]byte, 0, size), r.Top[lo:hi], lo, rankWidth, countWidth)
+		})
 	}
-	cell([]byte("rank"), rankWidth)
-	cell([]byte("count"), countWidth)
-	line = append(line, " token\n"...)
-	w.Write(line)
-	var num [20]byte
-	for i, e := range r.Top {
-		line = line[:0]
-		cell(strconv.AppendInt(num[:0], int64(i+1), 10), rankWidth)
-		cell(strconv.AppendInt(num[:0], e.Count, 10), countWidth)
-		line = appendUnquoted(append(line, ' '), e.Token)
-		line = append(line, '\n')
-		w.Write(line)
+	wg.Wait()
+	for _, t := range texts {
+		w.Write(t)
 	}
 	fmt.Fprintf(w, "%d documents, %d bytes", len(r.Documents), r.Total.Stats.Bytes)
 	if r.Stats {
@@ -325,18 +338,60 @@ func writeTopTable(out io.Writer, r *client.Result) error {
 	return w.Flush()
 }
 
+// minPartedRows is the fewest rows of a top table formatted on several
+// cores: fewer take less than starting the goroutines.
+const minPartedRows = 1 << 14
+
+// appendTopRows appends the table's rows for top, whose first is ranked
+// first+1.
+func appendTopRows(dst []byte, top []count.Entry, first, rankWidth, countWidth int) []byte {
+	var num [20]byte
+	for i, e := range top {
+		dst = appendCell(dst, strconv.AppendInt(num[:0], int64(first+i+1), 10), rankWidth)
+		dst = appendCell(dst, strconv.AppendInt(num[:0], e.Count, 10), countWidth)
+		dst = appendUnquoted(append(dst, ' '), e.Token)
+		dst = append(dst, '\n')
+	}
+	return dst
+}
+
+// appendCell appends s right-aligned in width columns.
+func appendCell(dst, s []byte, width int) []byte {
+	for range width - len(s) {
+		dst = append(dst, ' ')
+	}
+	return append(dst, s...)
+}
+
 // appendUnquoted appends token as strconv.Quote writes it, without the
 // quotes. Nearly every token is printable ASCII that Quote leaves as it is,
 // and copying those directly spares a per-rune pass over the whole table.
 func appendUnquoted(dst []byte, token string) []byte {
-	for i := 0; i < len(token); i++ {
-		if b := token[i]; b < ' ' || b > '~' || b == '"' || b == '\\' {
-			start := len(dst)
-			dst = strconv.AppendQuote(dst, token)
-			return append(dst[:start], dst[start+1:len(dst)-1]...)
+	for i := 0; i < len(token); {
+		b := token[i]
+		if b < utf8.RuneSelf {
+			if b < ' ' || b > '~' || b == '"' || b == '\\' {
+				return appendQuoted(dst, token)
+			}
+			i++
+			continue
 		}
+		// Quote leaves a printable character as it is, too (the texts'
+		// curly quotes and accented letters).
+		r, size := utf8.DecodeRuneInString(token[i:])
+		if r == utf8.RuneError && size == 1 || !strconv.IsPrint(r) {
+			return appendQuoted(dst, token)
+		}
+		i += size
 	}
 	return append(dst, token...)
+}
+
+// appendQuoted appends token as strconv.Quote writes it, without the quotes.
+func appendQuoted(dst []byte, token string) []byte {
+	start := len(dst)
+	dst = strconv.AppendQuote(dst, token)
+	return append(dst[:start], dst[start+1:len(dst)-1]...)
 }
 
 // writeCountCSV prints a header, one row per document and a total row.

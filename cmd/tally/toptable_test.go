@@ -44,12 +44,16 @@ func TestTopTableLayout(t *testing.T) {
 			fmt.Fprintf(&want, ", %d lines, %d tokens", r.Total.Stats.Lines, r.Total.Stats.Tokens)
 		}
 		fmt.Fprintln(&want)
-		var got bytes.Buffer
-		if err := writeTopTable(&got, r); err != nil {
-			t.Fatal(err)
-		}
-		if got.String() != want.String() {
-			t.Fatalf("trial %d: got\n%s\nwant\n%s", trial, got.String(), want.String())
+		// The rows formatted in one part (as a small table is) or in
+		// several at once (as a large one is) must read the same.
+		for _, parts := range []int{1, 3} {
+			var got bytes.Buffer
+			if err := writeTopTableIn(&got, r, parts); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Fatalf("trial %d, %d parts: got\n%s\nwant\n%s", trial, parts, got.String(), want.String())
+			}
 		}
 	}
 }
