@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -89,6 +90,20 @@ func TestHelp(t *testing.T) {
 		r := runTally(t, "", args...)
 		if r.code != 0 || !strings.HasPrefix(r.stdout, "usage: tally "+args[0]) || !strings.Contains(r.stdout, "[TALLY_") || r.stderr != "" {
 			t.Errorf("tally %q: got %v, want exit 0 and the command's usage with its environment variables on stdout", args, r)
+		}
+	}
+}
+
+// TestVersion: the built binary names itself, its module version and the Go
+// toolchain that built it, with the commit when the build recorded one.
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		r := runTally(t, "", args...)
+		line := strings.TrimSuffix(r.stdout, "\n")
+		if r.code != 0 || r.stderr != "" || strings.Contains(line, "\n") || !strings.HasPrefix(line, "tally ") ||
+			!strings.Contains(line, " "+runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH) {
+			t.Errorf("tally %q: got %v, want exit 0 and one line \"tally VERSION [commit C] %s %s/%s\"", args, r, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		}
 	}
 }

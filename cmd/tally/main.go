@@ -30,6 +30,7 @@ usage:
   tally coordinator --listen HOST:PORT --gossip HOST:PORT
   tally worker --join HOST:PORT --listen HOST:PORT --gossip HOST:PORT [--threads N] [--shared-root DIR]
   tally health [--addr HOST:PORT]
+  tally version (or --version)
 
 A PATH is a file, a directory (read recursively), - for stdin, or an object
 store URL: s3://BUCKET/KEY or s3://BUCKET/PREFIX/ (credentials from
@@ -90,8 +91,12 @@ func run(ctx context.Context, args []string, e env) int {
 		"health":      runHealth,
 	}
 	name := args[0]
-	if name == "help" || name == "-h" || name == "--help" {
+	switch name {
+	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, help)
+		return 0
+	case "version", "--version", "-version":
+		fmt.Fprintln(e.stdout, version())
 		return 0
 	}
 	cmd, ok := commands[name]
