@@ -94,6 +94,52 @@ func TestHelp(t *testing.T) {
 	}
 }
 
+// TestPipedStdin: given no PATH, the binary counts stdin when it is a pipe or
+// a redirected file, as rg and wc do, and asks for an input when it is not.
+func TestPipedStdin(t *testing.T) {
+	t.Parallel()
+	text := "the cat the\nhat the"
+	cmd := exec.Command(tallyBin, "count", "-e", "the", "--json")
+	cmd.Stdin = strings.NewReader(text) // exec feeds it through a pipe
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("echo ... | tally count -e the: %v", err)
+	}
+	var o countOut
+	decodeOne(t, string(out), &o)
+	if len(o.Documents) != 1 || o.Documents[0].Name != "-" || o.Total.Counts["the"] != 3 || o.Total.Bytes != int64(len(text)) {
+		t.Errorf("piped: got %+v, want one document \"-\" of %d bytes with the=3", o, len(text))
+	}
+	f, err := os.Open(filepath.Join(textDir, "zen.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd = exec.Command(tallyBin, "count", "-e", "is", "--json")
+	cmd.Stdin = f // a redirected file
+	out, err = cmd.Output()
+	if err != nil {
+		t.Fatalf("tally count -e is < zen.txt: %v", err)
+	}
+	decodeOne(t, string(out), &o)
+	if want := runJSON(t, "count", "-e", "is", filepath.Join(textDir, "zen.txt")); o.Total.Counts["is"] != want.Total.Counts["is"] {
+		t.Errorf("redirected: got is=%d, want %d", o.Total.Counts["is"], want.Total.Counts["is"])
+	}
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	cmd = exec.Command(tallyBin, "count", "-e", "the")
+	cmd.Stdin = null
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), "no input") {
+		t.Errorf("tally count -e the < /dev/null: got %v, stderr %q; want exit 2 and \"no input\"", err, stderr.String())
+	}
+}
+
 // TestVersion: the built binary names itself, its module version and the Go
 // toolchain that built it, with the commit when the build recorded one.
 func TestVersion(t *testing.T) {

@@ -129,8 +129,11 @@ func runTop(ctx context.Context, args []string, e env) error {
 // server paths first, then s3:// URLs, then local paths, whatever their
 // order on the command line.
 func runJob(ctx context.Context, e env, jf jobFlags, q task.Query, paths []string) (*client.Result, error) {
+	if len(paths) == 0 && len(jf.serverPaths) == 0 && stdinPiped(e.stdin) {
+		paths = []string{"-"} // as rg and wc read a pipe or a redirected file
+	}
 	if len(paths) == 0 && len(jf.serverPaths) == 0 {
-		return nil, usagef("no input: give at least one PATH (a file, a directory, - for stdin, or an s3://BUCKET/KEY URL) or --server-path")
+		return nil, usagef("no input: give at least one PATH (a file, a directory, - for stdin, or an s3://BUCKET/KEY URL) or --server-path, or pipe the text in")
 	}
 	var urls, local []string
 	for _, p := range paths {

@@ -21,6 +21,19 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
 
+// stdinPiped reports whether r is the process's stdin fed by a pipe or a
+// redirected file, which a command given no input reads, as rg and wc do. A
+// terminal, /dev/null or a closed stdin is not: the command then asks for an
+// input instead of waiting for one.
+func stdinPiped(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && (info.Mode()&os.ModeNamedPipe != 0 || info.Mode().IsRegular())
+}
+
 // progressLine draws one line on stderr, rewritten in place: bytes counted of
 // the total (when known), speed, time left and busy workers. It never writes
 // to stdout, which holds only the result.
