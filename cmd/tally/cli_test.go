@@ -169,6 +169,9 @@ func TestBinaryErrors(t *testing.T) {
 		{[]string{"count", "--mode", "foo", "-e", "x", zen}, 2, "foo"},
 		{[]string{"count", "--chunk-size", "0", "-e", "x", zen}, 2, "chunk-size"},
 		{[]string{"bogus"}, 2, "bogus"},
+		{[]string{"count", "--bogus", "-e", "x", zen}, 2, "unknown flag --bogus (see tally count --help)"},
+		{[]string{"top", "--chunk-size", "lots", zen}, 2, `invalid value "lots" for flag --chunk-size`},
+		{[]string{"top", "-n", "many", zen}, 2, `invalid value "many" for flag -n`},
 		{[]string{"count", "-e", "the", "--coordinator", "127.0.0.1:1", zen}, 1, "coordinator"},
 	} {
 		cmd := exec.Command(tallyBin, tt.args...)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -79,7 +80,7 @@ func parse(fs *flag.FlagSet, args []string, help io.Writer) ([]string, error) {
 				fs.Usage()
 				return nil, err
 			}
-			return nil, usageError{err.Error()}
+			return nil, usageError{flagMessage(err, fs.Name())}
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -130,4 +131,19 @@ func parseSize(v string) (int, error) {
 		return 0, fmt.Errorf("%q is not a size in bytes (examples: 65536, 64KiB, 1MiB)", v)
 	}
 	return n * mult, nil
+}
+
+// longFlag is a flag name of two or more letters as the flag package writes
+// it in its errors, with one dash.
+var longFlag = regexp.MustCompile(`(^|\s)-([A-Za-z][A-Za-z0-9_-]+)(:|$)`)
+
+// flagMessage rewrites a flag package error as the help and README spell
+// flags: --name for long ones (-e, -i and -n keep one dash), and an unknown
+// flag as such, with where to find the known ones.
+func flagMessage(err error, cmd string) string {
+	msg := longFlag.ReplaceAllString(err.Error(), "$1--$2$3")
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		return fmt.Sprintf("unknown flag %s (see tally %s --help)", name, cmd)
+	}
+	return msg
 }
