@@ -23,7 +23,7 @@ type adminFlags struct {
 func parseAdmin(name, synopsis string, args []string, e env) (adminFlags, []string, error) {
 	fs := newFlagSet(name, synopsis)
 	var f adminFlags
-	f.conn.register(fs, "127.0.0.1:7070", "coordinator HOST:PORT")
+	f.conn.register(fs, "127.0.0.1:7070", "coordinator HOST[:PORT] (port 7070 when not given)")
 	fs.BoolVar(&f.json, "json", false, "print JSON (the API's messages in protobuf JSON form)")
 	rest, err := parse(fs, args, e.stdout)
 	return f, rest, err

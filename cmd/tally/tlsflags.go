@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"flag"
+	"net"
+	"strings"
 
 	"tally/client"
 	"tally/security"
@@ -44,5 +47,25 @@ func (c *connFlags) dial() (*client.Client, error) {
 	if c.insecure {
 		opts = append(opts, client.WithInsecure())
 	}
-	return client.Dial(c.coordinator, opts...)
+	return client.Dial(withDefaultPort(c.coordinator), opts...)
+}
+
+// defaultPort is the port of a coordinator's client API unless --listen
+// says otherwise.
+const defaultPort = "7070"
+
+// withDefaultPort adds the coordinator's default port to an address that
+// names only a host (gRPC would dial 443): "tally-1" is "tally-1:7070",
+// "::1" or "[::1]" is "[::1]:7070". Any other address is left as it is.
+func withDefaultPort(addr string) string {
+	_, _, err := net.SplitHostPort(addr)
+	var ae *net.AddrError
+	if err == nil || !errors.As(err, &ae) || ae.Err != "missing port in address" && ae.Err != "too many colons in address" {
+		return addr
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
+	if ae.Err == "too many colons in address" && net.ParseIP(host) == nil {
+		return addr
+	}
+	return net.JoinHostPort(host, defaultPort)
 }
