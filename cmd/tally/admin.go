@@ -132,7 +132,7 @@ func runJobs(ctx context.Context, args []string, e env) error {
 		}
 		return printProto(e, j)
 	case "watch":
-		return c.WatchJob(ctx, ids[0], func(j *tallyv1.Job) {
+		return watchEnded(ctx, ids[0], c.WatchJob(ctx, ids[0], func(j *tallyv1.Job) {
 			if f.json {
 				printProto(e, j)
 				return
@@ -142,7 +142,7 @@ func runJobs(ctx context.Context, args []string, e env) error {
 			if msg := j.GetError(); msg != "" {
 				fmt.Fprintf(e.stdout, "%s: %s\n", j.GetId(), msg)
 			}
-		})
+		}))
 	case "cancel":
 		j, err := c.CancelJob(ctx, ids[0])
 		if err != nil {
@@ -152,6 +152,15 @@ func runJobs(ctx context.Context, args []string, e env) error {
 		return nil
 	}
 	return usagef("unknown jobs subcommand %q (list, show, watch, cancel)", sub)
+}
+
+// watchEnded says, when the watch was interrupted (Ctrl-C), that only the
+// watching stopped: the job runs on, and how to stop it.
+func watchEnded(ctx context.Context, id string, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("stopped watching job %s, which keeps running on the coordinator (tally jobs cancel %s stops it)", id, id)
+	}
+	return err
 }
 
 func stateName(s tallyv1.JobState) string {
