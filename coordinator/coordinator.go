@@ -314,9 +314,12 @@ func (c *Coordinator) listen() error {
 		return fmt.Errorf("listen on %s: %w", c.cfg.ListenAddr, err)
 	}
 	c.grpc = grpc.NewServer(opts...)
+	api := dec.service()
 	c.health = health.NewServer()
+	// Health by service name too, as probes that name the service ask.
+	c.health.SetServingStatus(api.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(c.grpc, c.health)
-	c.grpc.RegisterService(dec.service(), &service{c: c})
+	c.grpc.RegisterService(api, &service{c: c})
 	reflection.Register(c.grpc)
 	c.cfg.Metrics.InitGRPC(c.grpc)
 	return nil

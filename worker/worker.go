@@ -138,6 +138,8 @@ func Start(cfg Config) (*Worker, error) {
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 10 * time.Second}),
 	)...)
 	w.health = health.NewServer()
+	// Health by service name too, as probes that name the service ask.
+	w.health.SetServingStatus(tallyv1.WorkerService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(w.grpc, w.health)
 
 	ccfg := cfg.Cluster

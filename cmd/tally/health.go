@@ -16,7 +16,7 @@ import (
 // runHealth asks a coordinator or worker for its gRPC health (grpc.health.v1),
 // for container health checks: exit 0 when it serves, 1 otherwise.
 func runHealth(ctx context.Context, args []string, e env) error {
-	fs := newFlagSet("health", "tally health [--addr HOST:PORT] [--timeout DURATION]")
+	fs := newFlagSet("health", "tally health [--addr HOST:PORT] [--service NAME] [--timeout DURATION]")
 	// A server's own TALLY_LISTEN is the natural default inside its container.
 	def := os.Getenv("TALLY_LISTEN")
 	if def == "" {
@@ -24,6 +24,7 @@ func runHealth(ctx context.Context, args []string, e env) error {
 	}
 	addr := fs.String("addr", def, "gRPC HOST:PORT of a coordinator or worker (default: $TALLY_LISTEN)")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
+	service := fs.String("service", "", "the service to ask about, e.g. tally.v1.CoordinatorService or tally.v1.WorkerService (default: the server as a whole)")
 	// Health checks need no certificate of their own (a node's own is for
 	// its role, which the server checks): the CA verifies the server.
 	var tlsCfg security.TLS
@@ -43,7 +44,7 @@ func runHealth(ctx context.Context, args []string, e env) error {
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: *service})
 	if err != nil {
 		return fmt.Errorf("%s: not healthy: %s", *addr, status.Convert(err).Message())
 	}

@@ -31,6 +31,14 @@ func TestHealth(t *testing.T) {
 			}
 		})
 	}
+	for addr, service := range map[string]string{c.Addr(): "tally.v1.CoordinatorService", w.Addr(): "tally.v1.WorkerService"} {
+		if r := runTally(t, "", "health", "--addr", addr, "--service", service); r.code != 0 || !strings.Contains(r.stdout, "SERVING") {
+			t.Errorf("health --service %s: got %v, want exit 0 and SERVING", service, r)
+		}
+		if r := runTally(t, "", "health", "--addr", addr, "--service", "tally.v1.NoSuchService"); r.code != 1 {
+			t.Errorf("health --service tally.v1.NoSuchService: got %v, want exit 1", r)
+		}
+	}
 	t.Run("from TALLY_LISTEN", func(t *testing.T) {
 		t.Setenv("TALLY_LISTEN", c.Addr())
 		if r := runTally(t, "", "health"); r.code != 0 {

@@ -29,7 +29,7 @@ usage:
   tally jobs list|show ID|watch ID|cancel ID [--json] [--coordinator HOST:PORT]
   tally coordinator --listen HOST:PORT --gossip HOST:PORT
   tally worker --join HOST:PORT --listen HOST:PORT --gossip HOST:PORT [--threads N] [--shared-root DIR]
-  tally health [--addr HOST:PORT]
+  tally health [--addr HOST:PORT] [--service NAME]
   tally version (or --version)
 
 A PATH is a file, a directory (read recursively), - for stdin, or an object
