@@ -134,5 +134,17 @@ func describe(err error) string {
 	} else if errors.Is(err, context.Canceled) {
 		msg = "cancelled"
 	}
-	return strings.ReplaceAll(msg, "\n", " ")
+	return strings.ReplaceAll(msg+tlsHint(msg), "\n", " ")
+}
+
+// tlsHint explains the two errors gRPC gives when one side uses TLS and the
+// other does not, which name neither TLS nor a remedy.
+func tlsHint(msg string) string {
+	switch {
+	case strings.Contains(msg, "error reading server preface: EOF"):
+		return " (the coordinator may require TLS: give --tls-ca, and --tls-cert/--tls-key or --token-file as it asks)"
+	case strings.Contains(msg, "first record does not look like a TLS handshake"):
+		return " (the coordinator does not use TLS: drop --tls-ca, --tls-cert and --tls-key)"
+	}
+	return ""
 }

@@ -75,6 +75,10 @@ func TestSecureByDefault(t *testing.T) {
 		if !strings.Contains(out, "WARNING: the coordinator runs with --insecure") || !strings.Contains(out, "security: INSECURE") {
 			t.Errorf("tally cluster: got\n%s\nwant the --insecure warning", out)
 		}
+		// A TLS client is told that this coordinator does not use TLS.
+		if r := runTally(t, "", append([]string{"cluster", "--coordinator", addr}, certs("client")...)...); r.code != 1 || !strings.Contains(r.stderr, "does not use TLS: drop --tls-ca") {
+			t.Errorf("TLS client: got %v, want exit 1 and a hint to drop --tls-ca", r)
+		}
 	})
 	t.Run("secure", func(t *testing.T) {
 		args := append([]string{"--gossip-advertise", "192.0.2.1:7946", "--gossip-key-file", keyFile}, certs("coordinator")...)
@@ -85,6 +89,10 @@ func TestSecureByDefault(t *testing.T) {
 		}
 		if strings.Contains(p.stderr.String(), "WARNING") {
 			t.Errorf("coordinator stderr: got a warning, want none:\n%s", p.stderr)
+		}
+		// A client without TLS is told that the coordinator may want it.
+		if r := runTally(t, "", "cluster", "--coordinator", addr); r.code != 1 || !strings.Contains(r.stderr, "may require TLS: give --tls-ca") {
+			t.Errorf("plaintext client: got %v, want exit 1 and a hint to use --tls-ca", r)
 		}
 		// Without a token, the coordinator wants a client's certificate.
 		for _, role := range []string{"", "worker"} {
