@@ -549,7 +549,9 @@ var errMemory = errors.New("over a memory limit")
 func (c *Coordinator) newJob(parent context.Context, q task.Query, client string) *job {
 	j := newJob(parent, newID(), q, c.cfg.Window, c.cfg.MaxAttempts)
 	j.client = client
+	c.log.Info("job started", "job", j.id, "client", client, "query", describe(q))
 	j.metrics = c.cfg.Metrics
+	j.metrics.JobStarted()
 	j.maxTop = c.cfg.MaxTopMemory
 	stop := context.AfterFunc(c.ctx, func() { j.fail(fmt.Errorf("coordinator is shutting down")) })
 	// When the job ends, free what it holds: its queued chunks, and the hook

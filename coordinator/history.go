@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"fmt"
 	"strconv"
 	"unicode/utf8"
 
@@ -52,6 +53,21 @@ func summarize(q task.Query) task.Query {
 	}
 	q.Spec.Count = &short
 	return q
+}
+
+// describe is a one-line summary of q for the log: the kind and its
+// options, and for a count the number of targets and the first few, quoted
+// (they come from clients) and cut short.
+func describe(q task.Query) string {
+	if t := q.Spec.Top; t != nil {
+		return fmt.Sprintf("top n=%d words_only=%t lower=%t stats=%t", q.TopLimit, t.WordsOnly, t.Lower, q.Spec.Stats)
+	}
+	cq := summarize(q).Spec.Count
+	more := ""
+	if n := len(q.Spec.Count.Targets); n > len(cq.Targets) {
+		more = fmt.Sprintf(" and %d more", n-len(cq.Targets))
+	}
+	return fmt.Sprintf("count mode=%s ignore_case=%t stats=%t targets=%d %q%s", cq.Mode, cq.IgnoreCase, q.Spec.Stats, len(q.Spec.Count.Targets), cq.Targets, more)
 }
 
 // cutTarget returns a copy of t cut to at most summaryTargetBytes bytes,

@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -80,4 +81,27 @@ func TestHistoryStaysSmall(t *testing.T) {
 	}
 	_, err = cl.API().ListJobs(ctx, &tallyv1.ListJobsRequest{PageToken: "x"})
 	wantCode(t, err, codes.InvalidArgument)
+}
+
+// TestDescribe: the log's query summary names the kind and options, counts
+// the targets and quotes the first few, cut short, so that a client's
+// target cannot forge a log line.
+func TestDescribe(t *testing.T) {
+	targets := []string{"Holmes", "a\nfake=1", strings.Repeat("x", 100)}
+	for i := range 10 {
+		targets = append(targets, fmt.Sprint("t", i))
+	}
+	q := countQ(count.Word, true, targets...)
+	got := describe(q)
+	for _, want := range []string{"count mode=word ignore_case=true stats=true targets=13", `"Holmes"`, `"a\nfake=1"`, " and 5 more"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("describe: got %s, want it to contain %s", got, want)
+		}
+	}
+	if strings.Contains(got, "\n") || strings.Contains(got, strings.Repeat("x", 100)) {
+		t.Errorf("describe: got %q, want one line with long targets cut", got)
+	}
+	if got, want := describe(topQ(true, false, 7)), "top n=7 words_only=true lower=false stats=false"; got != want {
+		t.Errorf("describe(top): got %q, want %q", got, want)
+	}
 }

@@ -387,7 +387,7 @@ func (j *job) failLocked(err error) { j.finishLocked(Failed, err) }
 func (j *job) finishLocked(state State, err error) {
 	j.state, j.err, j.finished = state, err, time.Now()
 	j.progress.Waiting = ""
-	j.metrics.JobEnded(state.String())
+	j.metrics.JobEnded(state.String(), j.finished.Sub(j.created))
 	for _, t := range j.pending {
 		t.settle()
 	}

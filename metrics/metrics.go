@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"google.golang.org/grpc"
@@ -25,6 +27,8 @@ type Metrics struct {
 
 	// Coordinator.
 	jobs          *family // by outcome: succeeded, failed, canceled
+	jobsRunning   *series
+	jobSeconds    *family // by outcome
 	chunksMerged  *series
 	duplicates    *series // results dropped because their chunk was already merged
 	retries       *family // by reason: error, lost, handback, backup
@@ -51,6 +55,7 @@ const (
 func New(role string) *Metrics {
 	m := &Metrics{registry: &registry{}, grpc: newGRPCMetrics()}
 	m.registry.register(m.grpc.families()...)
+	m.registry.register(buildInfo())
 	m.registry.collect(runtimeFamilies)
 	single := func(name, help string, k kind) (*family, *series) {
 		f := newFamily(name, help, k)
@@ -65,9 +70,14 @@ func New(role string) *Metrics {
 		live, liveWorkers := single("tally_live_workers", "Workers with a ready session.", gaugeKind)
 		streamed, bytesStreamed := single("tally_coordinator_streamed_bytes_total", "Bytes of text the coordinator sent to workers itself (uploads, streamed documents, ranges read for a worker that cannot reach their store); zero for jobs read by reference.", counterKind)
 		m.chunksMerged, m.duplicates, m.bytesMerged, m.liveWorkers, m.bytesStreamed = chunksMerged, duplicates, bytesMerged, liveWorkers, bytesStreamed
-		m.registry.register(m.jobs, merged, dups, m.retries, bytes, live, streamed)
+		running, jobsRunning := single("tally_jobs_running", "Jobs running now.", gaugeKind)
+		m.jobSeconds = newFamily("tally_job_duration_seconds", "How long jobs ran, from submission to their end, by outcome.", histogramKind, "outcome")
+		m.jobSeconds.buckets = []float64{.01, .1, .5, 1, 5, 30, 120, 600, 3600}
+		m.jobsRunning = jobsRunning
+		m.registry.register(m.jobs, running, m.jobSeconds, merged, dups, m.retries, bytes, live, streamed)
 		for _, o := range []string{"succeeded", "failed", "canceled"} {
 			m.jobs.with(o)
+			m.jobSeconds.with(o)
 		}
 		for _, r := range []string{"error", "lost", "handback", "backup"} {
 			m.retries.with(r)
@@ -151,11 +161,37 @@ func (m *Metrics) Serve(ctx context.Context, addr string, opts ServeOptions) (st
 
 // The helpers below do nothing on a nil *Metrics.
 
-// JobEnded counts a job's outcome.
-func (m *Metrics) JobEnded(outcome string) {
+// JobStarted counts a running job.
+func (m *Metrics) JobStarted() {
+	if m != nil {
+		m.jobsRunning.add(1)
+	}
+}
+
+// JobEnded counts a job's outcome and how long it ran; it no longer runs.
+func (m *Metrics) JobEnded(outcome string, d time.Duration) {
 	if m != nil {
 		m.jobs.with(outcome).add(1)
+		m.jobSeconds.observe(m.jobSeconds.with(outcome), d.Seconds())
+		m.jobsRunning.add(-1)
 	}
+}
+
+// buildInfo is the constant 1 labelled with this binary's version, commit
+// and Go toolchain, as Prometheus' own build_info gauges are.
+func buildInfo() *family {
+	f := newFamily("tally_build_info", "A constant 1 labelled with the binary's module version, VCS revision and Go version.", gaugeKind, "version", "revision", "goversion")
+	version, revision := "unknown", "unknown"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		version = info.Main.Version
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	f.with(version, revision, runtime.Version()).set(1)
+	return f
 }
 
 // Merged counts a merged chunk of n bytes.

@@ -112,6 +112,18 @@ func TestMetricsAfterAJob(t *testing.T) {
 		t.Errorf("RunJob OK: got %v, want 1", got)
 	}
 	value(t, cpage, `tally_chunk_redispatches_total{reason="lost"}`)
+	if got := value(t, cpage, `tally_jobs_running`); got != 0 {
+		t.Errorf("jobs running after the job: got %v, want 0", got)
+	}
+	if got := value(t, cpage, `tally_job_duration_seconds_count{outcome="succeeded"}`); got != 1 {
+		t.Errorf("job durations observed: got %v, want 1", got)
+	}
+	if got := value(t, cpage, `tally_job_duration_seconds_bucket{outcome="succeeded",le="+Inf"}`); got != 1 {
+		t.Errorf("job duration +Inf bucket: got %v, want 1", got)
+	}
+	if !regexp.MustCompile(`(?m)^tally_build_info\{goversion="go[^"]+",revision="[^"]*",version="[^"]+"\} 1$`).MatchString(cpage) {
+		t.Errorf("no tally_build_info series with version, revision and goversion in:\n%s", cpage)
+	}
 	if strings.Contains(cpage, "tally_worker_") {
 		t.Error("the coordinator exports worker metrics")
 	}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/status"
 )
@@ -45,5 +48,29 @@ func TestWatchEnded(t *testing.T) {
 	}
 	if got := describe(err); strings.Contains(got, "cancelled") {
 		t.Errorf("described as %q: the job was not cancelled", got)
+	}
+}
+
+// TestJSONLogDurations: JSON logs give durations as seconds, text logs as
+// Go writes them.
+func TestJSONLogDurations(t *testing.T) {
+	var out bytes.Buffer
+	log, err := (&gossipFlags{logLevel: "info", logFormat: "json"}).logger(env{stderr: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info("job ended", "elapsed", 1500*time.Millisecond)
+	var rec map[string]any
+	if err := json.Unmarshal(out.Bytes(), &rec); err != nil {
+		t.Fatalf("%q: %v", out.String(), err)
+	}
+	if rec["elapsed"] != 1.5 {
+		t.Errorf("JSON elapsed: got %v, want 1.5 (seconds)", rec["elapsed"])
+	}
+	out.Reset()
+	log, _ = (&gossipFlags{logLevel: "info", logFormat: "text"}).logger(env{stderr: &out})
+	log.Info("job ended", "elapsed", 1500*time.Millisecond)
+	if !strings.Contains(out.String(), "elapsed=1.5s") {
+		t.Errorf("text log: got %q, want elapsed=1.5s", out.String())
 	}
 }

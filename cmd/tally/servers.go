@@ -84,9 +84,19 @@ func (g *gossipFlags) logger(e env) (*slog.Logger, error) {
 	case "text":
 		return slog.New(slog.NewTextHandler(e.stderr, opts)), nil
 	case "json":
+		opts.ReplaceAttr = durationSeconds
 		return slog.New(slog.NewJSONHandler(e.stderr, opts)), nil
 	}
 	return nil, usagef("--log-format %q: want text or json", g.logFormat)
+}
+
+// durationSeconds writes a duration in JSON logs as seconds, a number that
+// log tools read as such, instead of slog's integer nanoseconds.
+func durationSeconds(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.Float64(a.Key, a.Value.Duration().Seconds())
+	}
+	return a
 }
 
 // node is what setup makes of the flags every server shares.
