@@ -18,6 +18,31 @@ type FileOptions struct {
 	// Hidden includes files and directories whose names start with "." when
 	// reading a directory; they are skipped otherwise.
 	Hidden bool
+	// OnUnreadable, when set, is told of each file or directory that cannot
+	// be read (an *UnreadableError), which is then left out instead of
+	// failing FileDocuments.
+	OnUnreadable func(*UnreadableError)
+}
+
+// UnreadableError is a file or directory that could not be read: missing,
+// denied, or failing to open or list.
+type UnreadableError struct {
+	Name string // as file.DisplayName shows it
+	Err  error
+}
+
+func (e *UnreadableError) Error() string { return "cannot read " + e.Name + ": " + e.Err.Error() }
+func (e *UnreadableError) Unwrap() error { return e.Err }
+
+// unreadable reports err for path: to opts.OnUnreadable, returning nil so
+// that the caller skips it, or as the error.
+func (opts FileOptions) unreadable(path string, err error) error {
+	u := &UnreadableError{Name: file.DisplayName(path), Err: unwrapPathError(err)}
+	if opts.OnUnreadable != nil {
+		opts.OnUnreadable(u)
+		return nil
+	}
+	return u
 }
 
 // FileDocuments turns paths into documents: a file is itself, a directory is
@@ -86,7 +111,7 @@ func expandGlob(p string, opts FileOptions) ([]string, error) {
 func pathDocuments(p string, opts FileOptions) ([]Document, error) {
 	info, err := os.Stat(p)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", file.DisplayName(p), unwrapPathError(err))
+		return nil, opts.unreadable(p, err)
 	}
 	if !info.IsDir() {
 		d, err := fileDocument(p)
@@ -94,14 +119,22 @@ func pathDocuments(p string, opts FileOptions) ([]Document, error) {
 			return nil, fmt.Errorf("%w; give - to read standard input", err)
 		}
 		if err != nil {
-			return nil, err
+			return nil, opts.unreadable(p, err)
 		}
 		return []Document{d}, nil
 	}
 	var docs []Document
 	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return fmt.Errorf("cannot read %s: %w", file.DisplayName(path), unwrapPathError(err))
+			// A directory that cannot be listed is reported a second time,
+			// after its own entry: skipping it skips its contents.
+			if err := opts.unreadable(path, err); err != nil {
+				return err
+			}
+			if d != nil && d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		if path != p && !opts.Hidden && strings.HasPrefix(d.Name(), ".") {
 			if d.IsDir() {
@@ -117,7 +150,7 @@ func pathDocuments(p string, opts FileOptions) ([]Document, error) {
 			return nil // swapped for one since the directory was read
 		}
 		if err != nil {
-			return err
+			return opts.unreadable(path, err)
 		}
 		docs = append(docs, doc)
 		return nil
@@ -133,8 +166,11 @@ func pathDocuments(p string, opts FileOptions) ([]Document, error) {
 func fileDocument(path string) (Document, error) {
 	name := file.DisplayName(path)
 	f, info, err := file.OpenRegular(path)
-	if err != nil {
+	if errors.Is(err, file.ErrNotRegular) {
 		return Document{}, fmt.Errorf("cannot read %s: %w", name, unwrapPathError(err))
+	}
+	if err != nil {
+		return Document{}, err // the caller names it, as unreadable
 	}
 	size := info.Size()
 	prefix := make([]byte, 4)

@@ -21,9 +21,10 @@ func TestUsageErrors(t *testing.T) {
 		code     int
 		contains []string // in the one line on stderr
 	}{
-		{"missing file", []string{"count", "-e", "the", "no/such/file.txt"}, 2, []string{"no/such/file.txt"}},
-		{"missing file among others", []string{"count", "-e", "the", zen, "nosuch.txt"}, 2, []string{"nosuch.txt"}},
-		{"missing file top", []string{"top", "nosuch.txt"}, 2, []string{"nosuch.txt"}},
+		// A file that cannot be read fails the job (exit 1): the input's fault.
+		{"missing file", []string{"count", "-e", "the", "no/such/file.txt"}, 1, []string{"no/such/file.txt"}},
+		{"missing file among others", []string{"count", "-e", "the", zen, "nosuch.txt"}, 1, []string{"nosuch.txt"}},
+		{"missing file top", []string{"top", "nosuch.txt"}, 1, []string{"nosuch.txt"}},
 		{"empty target", []string{"count", "-e", "", zen}, 2, []string{"empty"}},
 		{"empty target among others", []string{"count", "-e", "the", "-e", "", zen}, 2, []string{"empty"}},
 		{"newline in target", []string{"count", "--mode", "word", "-e", "a\nb", zen}, 2, []string{"newline"}},
@@ -140,6 +141,47 @@ func TestPipedStdin(t *testing.T) {
 	}
 }
 
+// TestSkipUnreadable: a file that cannot be read fails the job with exit 1
+// (the input's fault, not a usage error), or with --skip-unreadable is
+// warned of, left out, and listed in the table's footer and the JSON.
+func TestSkipUnreadable(t *testing.T) {
+	t.Parallel()
+	zen, missing := filepath.Join(textDir, "zen.txt"), filepath.Join(t.TempDir(), "gone.txt")
+	if r := runTally(t, "", "count", "-e", "is", zen, missing); r.code != 1 || !strings.Contains(r.stderr, "cannot read "+missing) || r.stdout != "" {
+		t.Errorf("without --skip-unreadable: got %v, want exit 1 naming %s and no output", r, missing)
+	}
+	want := runJSON(t, "count", "-e", "is", zen)
+	for _, cmd := range []string{"count", "top"} {
+		args := []string{cmd, "--skip-unreadable", zen, missing, "--json"}
+		if cmd == "count" {
+			args = append(args, "-e", "is")
+		}
+		r := runTally(t, "", args...)
+		if r.code != 0 || r.stderr != "tally: skipped "+missing+": no such file or directory\n" {
+			t.Fatalf("tally %q: got %v, want exit 0 and one warning naming %s", args, r, missing)
+		}
+		checkContract(t, cmd, r.stdout)
+		var o struct {
+			countOut
+			Skipped []skippedJSON `json:"skipped"`
+		}
+		decodeOne(t, r.stdout, &o)
+		if len(o.Documents) != 1 || o.Total.Bytes != want.Total.Bytes || cmd == "count" && o.Total.Counts["is"] != want.Total.Counts["is"] {
+			t.Errorf("tally %q: got %+v, want zen.txt counted alone", args, o.countOut)
+		}
+		if len(o.Skipped) != 1 || o.Skipped[0] != (skippedJSON{Name: missing, Error: "no such file or directory"}) {
+			t.Errorf("tally %q: skipped %+v, want [%s: no such file or directory]", args, o.Skipped, missing)
+		}
+	}
+	table := runTally(t, "", "count", "--skip-unreadable", "-e", "is", zen, missing)
+	if !strings.HasSuffix(table.stdout, "skipped, could not be read: 1\n  "+missing+": no such file or directory\n") {
+		t.Errorf("table: got\n%s\nwant a footer listing %s", table.stdout, missing)
+	}
+	if out := mustRun(t, "count", "--skip-unreadable", "--json", "-e", "is", zen); strings.Contains(out, "skipped") {
+		t.Errorf("nothing skipped: got %s, want no skipped field", out)
+	}
+}
+
 // TestVersion: the built binary names itself, its module version and the Go
 // toolchain that built it, with the commit when the build recorded one.
 func TestVersion(t *testing.T) {
@@ -164,7 +206,7 @@ func TestBinaryErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"count", "-e", "the", "no/such/file.txt"}, 2, "no/such/file.txt"},
+		{[]string{"count", "-e", "the", "no/such/file.txt"}, 1, "cannot read no/such/file.txt: no such file or directory"},
 		{[]string{"count", "-e", "", zen}, 2, "empty"},
 		{[]string{"count", "--mode", "foo", "-e", "x", zen}, 2, "foo"},
 		{[]string{"count", "--chunk-size", "0", "-e", "x", zen}, 2, "chunk-size"},
@@ -364,8 +406,8 @@ func TestFlagsAfterPaths(t *testing.T) {
 	checkContract(t, "count", r.stdout)
 	// After --, everything is a path.
 	r = runTally(t, "", "count", "-e", "the", "--", "--json")
-	if r.code != 2 || !strings.Contains(r.stderr, "--json") {
-		t.Errorf("count -e the -- --json: got %v, want exit 2 naming the file --json", r)
+	if r.code != 1 || !strings.Contains(r.stderr, "cannot read --json") {
+		t.Errorf("count -e the -- --json: got %v, want exit 1 naming the file --json", r)
 	}
 }
 

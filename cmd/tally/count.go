@@ -30,6 +30,7 @@ type jobFlags struct {
 	serverPaths multiFlag
 	hidden      bool
 	stats       bool
+	skip        bool // --skip-unreadable
 }
 
 func (f *jobFlags) register(fs *flag.FlagSet) {
@@ -40,6 +41,7 @@ func (f *jobFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.json, "json", false, "print exactly one JSON object on stdout (same as --format json)")
 	fs.StringVar(&f.format, "format", "table", "output format: table, json or csv")
 	fs.BoolVar(&f.totalsOnly, "totals-only", false, "print only the total, not a row per document")
+	fs.BoolVar(&f.skip, "skip-unreadable", false, "warn about each file or directory that cannot be read and count the rest (listed as skipped in the output), instead of failing")
 	fs.BoolVar(&f.stats, "stats", false, "also count each document's lines and tokens (len(text.split())), shown as columns and JSON fields; they cost a pass over the text that counting does not make otherwise")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress line on stderr (same as --progress never)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress line on stderr: auto (when stderr is a terminal), always or never")
@@ -81,17 +83,22 @@ func runCount(ctx context.Context, args []string, e env) error {
 	if err := q.Spec.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
-	res, err := runJob(ctx, e, jf, q, paths)
+	res, skipped, err := runJob(ctx, e, jf, q, paths)
 	if err != nil {
 		return err
 	}
 	switch jf.format {
 	case "json":
-		return writeJSON(e.stdout, countJSON(res, q))
+		out := countJSON(res, q)
+		out.Skipped = skipped
+		return writeJSON(e.stdout, out)
 	case "csv":
 		return writeCountCSV(e.stdout, res, targets)
 	}
-	return writeCountTable(e.stdout, res, targets)
+	if err := writeCountTable(e.stdout, res, targets); err != nil {
+		return err
+	}
+	return writeSkipped(e.stdout, skipped)
 }
 
 func runTop(ctx context.Context, args []string, e env) error {
@@ -112,28 +119,34 @@ func runTop(ctx context.Context, args []string, e env) error {
 		return usagef("-n %d: give 0 (all) or a positive number", *n)
 	}
 	q := task.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: *wordsOnly, Lower: *lower}, Stats: jf.stats}, TopLimit: *n}
-	res, err := runJob(ctx, e, jf, q, paths)
+	res, skipped, err := runJob(ctx, e, jf, q, paths)
 	if err != nil {
 		return err
 	}
 	switch jf.format {
 	case "json":
-		return writeJSON(e.stdout, topJSON(res, q))
+		out := topJSON(res, q)
+		out.Skipped = skipped
+		return writeJSON(e.stdout, out)
 	case "csv":
 		return writeTopCSV(e.stdout, res)
 	}
-	return writeTopTable(e.stdout, res)
+	if err := writeTopTable(e.stdout, res); err != nil {
+		return err
+	}
+	return writeSkipped(e.stdout, skipped)
 }
 
 // runJob runs q over paths on the named coordinator or an embedded one:
 // server paths first, then s3:// URLs, then local paths, whatever their
-// order on the command line.
-func runJob(ctx context.Context, e env, jf jobFlags, q task.Query, paths []string) (*client.Result, error) {
+// order on the command line. With --skip-unreadable it also returns the
+// local files and directories it left out, having warned of each.
+func runJob(ctx context.Context, e env, jf jobFlags, q task.Query, paths []string) (*client.Result, []skippedJSON, error) {
 	if len(paths) == 0 && len(jf.serverPaths) == 0 && stdinPiped(e.stdin) {
 		paths = []string{"-"} // as rg and wc read a pipe or a redirected file
 	}
 	if len(paths) == 0 && len(jf.serverPaths) == 0 {
-		return nil, usagef("no input: give at least one PATH (a file, a directory, - for stdin, or an s3://BUCKET/KEY URL) or --server-path, or pipe the text in")
+		return nil, nil, usagef("no input: give at least one PATH (a file, a directory, - for stdin, or an s3://BUCKET/KEY URL) or --server-path, or pipe the text in")
 	}
 	var urls, local []string
 	for _, p := range paths {
@@ -143,13 +156,24 @@ func runJob(ctx context.Context, e env, jf jobFlags, q task.Query, paths []strin
 			local = append(local, p)
 		}
 	}
-	docs, err := client.FileDocuments(local, e.stdin, client.FileOptions{Hidden: jf.hidden})
+	opts := client.FileOptions{Hidden: jf.hidden}
+	var skipped []skippedJSON
+	if jf.skip {
+		opts.OnUnreadable = func(u *client.UnreadableError) {
+			fmt.Fprintf(e.stderr, "tally: skipped %s: %v\n", u.Name, u.Err)
+			skipped = append(skipped, skippedJSON{Name: u.Name, Error: u.Err.Error()})
+		}
+	}
+	docs, err := client.FileDocuments(local, e.stdin, opts)
+	if errors.As(err, new(*client.UnreadableError)) {
+		return nil, nil, err // the input failed the job: exit 1, not a usage error
+	}
 	if err != nil {
-		return nil, usageError{err.Error()}
+		return nil, nil, usageError{err.Error()}
 	}
 	c, err := connect(jf.conn, jf.stores)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer c.Close()
 	var onProgress func(client.Progress)
@@ -163,7 +187,7 @@ func runJob(ctx context.Context, e env, jf jobFlags, q task.Query, paths []strin
 	if err == nil && jf.totalsOnly {
 		res.Documents = nil
 	}
-	return res, err
+	return res, skipped, err
 }
 
 // checkFormat settles --format and its --json synonym.

@@ -37,6 +37,7 @@ type referenceTopOutput struct {
 	Top        []referenceTopEntry `json:"top"`
 	Workers    int                 `json:"workers"`
 	Elapsed    float64             `json:"elapsed_seconds"`
+	Skipped    []skippedJSON       `json:"skipped,omitempty"`
 }
 
 func referenceTopJSON(r *client.Result, q task.Query) referenceTopOutput {

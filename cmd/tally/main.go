@@ -39,7 +39,7 @@ AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, endpoint from AWS_ENDPOINT_URL or
 an embedded coordinator and worker in this process. Run 'tally COMMAND --help'
 for a command's flags.
 
-exit codes: 0 success, 1 the job failed, 2 usage error
+exit codes: 0 success, 1 the job failed (its input included: a file that cannot be read), 2 usage error
 `
 
 // env is what a command reads and writes besides its arguments.

@@ -22,6 +22,12 @@ import (
 // or removed. A field that is present is exact; lines and tokens are present
 // exactly when --stats asked for them (see README, "JSON output").
 
+// skippedJSON is a file or directory that --skip-unreadable left out.
+type skippedJSON struct {
+	Name  string `json:"name"`
+	Error string `json:"error"`
+}
+
 type statsJSON struct {
 	Name   string           `json:"name,omitempty"`
 	Bytes  int64            `json:"bytes"`
@@ -31,14 +37,15 @@ type statsJSON struct {
 }
 
 type countOutput struct {
-	Job        string      `json:"job"`
-	Mode       string      `json:"mode"`
-	IgnoreCase bool        `json:"ignore_case"`
-	Targets    []string    `json:"targets"`
-	Documents  []statsJSON `json:"documents"`
-	Total      statsJSON   `json:"total"`
-	Workers    int         `json:"workers"`
-	Elapsed    float64     `json:"elapsed_seconds"`
+	Job        string        `json:"job"`
+	Mode       string        `json:"mode"`
+	IgnoreCase bool          `json:"ignore_case"`
+	Targets    []string      `json:"targets"`
+	Documents  []statsJSON   `json:"documents"`
+	Total      statsJSON     `json:"total"`
+	Workers    int           `json:"workers"`
+	Elapsed    float64       `json:"elapsed_seconds"`
+	Skipped    []skippedJSON `json:"skipped,omitempty"`
 }
 
 // topOutput is written in three parts by writeJSON (see writeTopJSON): the
@@ -62,8 +69,9 @@ type topHead struct {
 }
 
 type topTail struct {
-	Workers int     `json:"workers"`
-	Elapsed float64 `json:"elapsed_seconds"`
+	Workers int           `json:"workers"`
+	Elapsed float64       `json:"elapsed_seconds"`
+	Skipped []skippedJSON `json:"skipped,omitempty"`
 }
 
 // topTable is encoded as [{"token":T,"count":N},...], an empty table as [].
@@ -285,6 +293,20 @@ func writeCountTable(out io.Writer, r *client.Result, targets []string) error {
 		return err
 	}
 	return w.Flush()
+}
+
+// writeSkipped ends a table with the files --skip-unreadable left out, if any.
+func writeSkipped(w io.Writer, skipped []skippedJSON) error {
+	if len(skipped) == 0 {
+		return nil
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "skipped, could not be read: %d\n", len(skipped))
+	for _, s := range skipped {
+		fmt.Fprintf(&b, "  %s: %s\n", s.Name, s.Error)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
 // writeTopTable prints the frequency table, then the documents' totals:
