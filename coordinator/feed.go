@@ -41,6 +41,8 @@ func (c *Coordinator) feedJob(j *job, in Inputs, p plan) {
 	case err == nil:
 	case j.ctx.Err() != nil:
 		j.end(context.Cause(j.ctx))
+	case errors.Is(err, context.Canceled): // the client went away
+		j.end(err)
 	default:
 		j.fail(err)
 	}

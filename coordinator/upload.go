@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -65,6 +66,13 @@ func (s *upload) Read(p []byte) (int, error) {
 		}
 		if status.Code(err) == codes.InvalidArgument { // a message that did not decode
 			return 0, fmt.Errorf("%w: %s", task.ErrInput, status.Convert(err).Message())
+		}
+		if c := status.Code(err); c == codes.Canceled || c == codes.Unavailable || err != nil && s.stream.Context().Err() != nil {
+			// The client's call or connection ended (a cancel, a client that
+			// vanished or stopped answering keepalives): the job is
+			// cancelled, whichever of this error and the call's context the
+			// job hears of first.
+			return 0, fmt.Errorf("the client went away (%s): %w", status.Convert(err).Message(), context.Canceled)
 		}
 		if err != nil {
 			return 0, fmt.Errorf("receive upload: %w", err)

@@ -169,8 +169,8 @@ def compare(want, got):
 def table(path):
     """One line per worker: name state in_flight chunks_done address."""
     for w in load(path).get("workers", []):
-        print(w.get("name", "?"), w.get("state", "?"), int(w.get("inFlight", 0)),
-              int(w.get("chunksDone", 0)), w.get("address", "?"))
+        print(w.get("name", "?"), w.get("state", "?"), int(w.get("in_flight", 0)),
+              int(w.get("chunks_done", 0)), w.get("address", "?"))
 
 def summary(path):
     """documents, total bytes and the JSON workers field of a job's answer."""

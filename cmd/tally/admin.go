@@ -7,7 +7,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"tally/client"
@@ -24,7 +23,7 @@ func parseAdmin(name, synopsis string, args []string, e env) (adminFlags, []stri
 	fs := newFlagSet(name, synopsis)
 	var f adminFlags
 	f.conn.register(fs, "127.0.0.1:7070", "coordinator HOST[:PORT] (port 7070 when not given)")
-	fs.BoolVar(&f.json, "json", false, "print JSON (the API's messages in protobuf JSON form)")
+	fs.BoolVar(&f.json, "json", false, "print JSON: the API's messages with their proto field names, numbers as numbers, enums as lower-case words (one object per line)")
 	rest, err := parse(fs, args, e.stdout)
 	return f, rest, err
 }
@@ -177,11 +176,4 @@ func stateName(s tallyv1.JobState) string {
 	return "unknown"
 }
 
-func printProto(e env, m proto.Message) error {
-	b, err := protojson.MarshalOptions{Multiline: true, EmitUnpopulated: false}.Marshal(m)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(e.stdout, string(b))
-	return err
-}
+func printProto(e env, m proto.Message) error { return writeMessage(e.stdout, m) }

@@ -218,9 +218,9 @@ func startCoordinator(t *testing.T, extra ...string) (p *proc, addr, gossip stri
 // clusterWorker is one worker as `tally cluster --json` lists it.
 type clusterWorker struct {
 	Name, Address, State string
-	SharedRoot           string
+	SharedRoot           string `json:"shared_root"`
 	S3                   bool
-	ChunksDone           uint64 `json:"chunksDone,string"`
+	ChunksDone           uint64 `json:"chunks_done"`
 }
 
 // listWorkers returns the workers the coordinator at addr lists, by name;
@@ -366,17 +366,17 @@ func checkJobs(t *testing.T, addr string, jobs []string) {
 		var job struct {
 			ID, State string
 			Result    struct {
-				Total struct{ Stats struct{ Bytes string } }
+				Total struct{ Stats struct{ Bytes int64 } }
 			}
 		}
 		out := mustRun(t, "jobs", "show", id, "--coordinator", addr)
 		if err := json.Unmarshal([]byte(out), &job); err != nil {
 			t.Fatalf("jobs show %s: %v\n%s", id, err, out)
 		}
-		if job.ID != id || job.State != "JOB_STATE_SUCCEEDED" {
-			t.Errorf("jobs show %s: got id %q, state %q; want %s, JOB_STATE_SUCCEEDED", id, job.ID, job.State, id)
+		if job.ID != id || job.State != "succeeded" {
+			t.Errorf("jobs show %s: got id %q, state %q; want %s, succeeded", id, job.ID, job.State, id)
 		}
-		if job.Result.Total.Stats.Bytes == "" {
+		if job.Result.Total.Stats.Bytes == 0 {
 			t.Errorf("jobs show %s: got no result total\n%s", id, out)
 		}
 	}

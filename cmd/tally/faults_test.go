@@ -175,7 +175,7 @@ func startFaultCluster(t *testing.T, n int, coordFlags, workerFlags []string) (a
 type listedJob struct {
 	ID, State, Error string
 	Progress         struct {
-		ChunksDone uint64 `json:"chunksDone,string"`
+		ChunksDone uint64 `json:"chunks_done"`
 	}
 }
 
@@ -217,7 +217,7 @@ func waitProgress(t testing.TB, addr string, skip ...string) string {
 				return false
 			}
 		}
-		return j.State == "JOB_STATE_RUNNING" && j.Progress.ChunksDone > 0
+		return j.State == "running" && j.Progress.ChunksDone > 0
 	})
 	return j.ID
 }
@@ -437,7 +437,7 @@ func TestFaultNoWorkers(t *testing.T) {
 		want := runEmbedded(t, args...)
 		_, addr, gossip := startCoordinator(t, "--worker-wait", "60s")
 		job := startJob(t, addr, args...)
-		waitJob(t, addr, "running", 10*time.Second, func(j listedJob) bool { return j.State == "JOB_STATE_RUNNING" })
+		waitJob(t, addr, "running", 10*time.Second, func(j listedJob) bool { return j.State == "running" })
 		time.Sleep(time.Second)
 		startWorker(t, gossip, "late")
 		checkExact(t, job, args, want)
@@ -456,7 +456,7 @@ func TestFaultCancel(t *testing.T) {
 	first := waitProgress(t, addr)
 	job.signal(t, syscall.SIGINT)
 	checkFails(t, job, args, 5*time.Second, "cancel")
-	waitState(t, addr, first, "JOB_STATE_CANCELED")
+	waitState(t, addr, first, "canceled")
 
 	job = startJob(t, addr, args...)
 	second := waitProgress(t, addr, first)
@@ -464,7 +464,7 @@ func TestFaultCancel(t *testing.T) {
 		t.Errorf("jobs cancel %s: got %q, want it to say cancelled", second, out)
 	}
 	checkFails(t, job, args, 5*time.Second, "cancel")
-	waitState(t, addr, second, "JOB_STATE_CANCELED")
+	waitState(t, addr, second, "canceled")
 }
 
 // TestFaultJoinMidJob adds a worker while a job runs on one: the newcomer

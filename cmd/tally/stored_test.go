@@ -370,7 +370,7 @@ func TestS3Overwritten(t *testing.T) {
 	after := runEmbedded(t, countArgs(writeFile(t, t.TempDir(), "big-a.txt", newer))...).Total
 	args = countArgs("s3://corpus/books/big-a.txt")
 	job = startJob(t, addr, args...)
-	waitJob(t, addr, "running", 20*time.Second, func(j listedJob) bool { return j.State == "JOB_STATE_RUNNING" })
+	waitJob(t, addr, "running", 20*time.Second, func(j listedJob) bool { return j.State == "running" })
 	srv.MustWriteFile(t, "corpus", "books/big-a.txt", newer)
 	r := job.result(t, jobTimeout)
 	if r.code == 0 {
