@@ -178,7 +178,17 @@ func runJob(ctx context.Context, e env, jf jobFlags, q task.Query, paths []strin
 	defer c.Close()
 	var onProgress func(client.Progress)
 	if jf.showProgress(e) {
-		bar := newProgressLine(e.stderr)
+		var total int64 // known only when every document's size is
+		if len(urls) == 0 && len(jf.serverPaths) == 0 {
+			for _, d := range docs {
+				if d.Size <= 0 {
+					total = 0
+					break
+				}
+				total += d.Size
+			}
+		}
+		bar := newProgressLine(e.stderr, total)
 		defer bar.done()
 		onProgress = bar.show
 	}

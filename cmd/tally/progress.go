@@ -39,13 +39,21 @@ func stdinPiped(r io.Reader) bool {
 // to stdout, which holds only the result.
 type progressLine struct {
 	w     io.Writer
+	total int64 // the job's bytes when known before it starts, else 0
 	start time.Time
 	drawn bool
 }
 
-func newProgressLine(w io.Writer) *progressLine { return &progressLine{w: w, start: time.Now()} }
+// newProgressLine draws on w. total is the job's size when known up front
+// (local files of known size): the coordinator's total counts only the
+// documents announced so far, so a job of many files would look nearly done
+// early on.
+func newProgressLine(w io.Writer, total int64) *progressLine {
+	return &progressLine{w: w, total: total, start: time.Now()}
+}
 
 func (p *progressLine) show(pr client.Progress) {
+	pr.BytesTotal = max(pr.BytesTotal, p.total)
 	fmt.Fprintf(p.w, "\r\x1b[K%s", formatProgress(pr, time.Since(p.start)))
 	p.drawn = true
 }
@@ -74,7 +82,11 @@ func formatProgress(pr client.Progress, elapsed time.Duration) string {
 			fmt.Fprintf(&b, "  ETA %s", eta.Round(time.Second))
 		}
 	}
-	fmt.Fprintf(&b, "  %d workers", pr.Workers)
+	if pr.Workers == 1 {
+		b.WriteString("  1 worker")
+	} else {
+		fmt.Fprintf(&b, "  %d workers", pr.Workers)
+	}
 	if pr.Waiting != "" {
 		fmt.Fprintf(&b, "  (%s)", pr.Waiting)
 	}
