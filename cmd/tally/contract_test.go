@@ -251,6 +251,25 @@ func checkTotal(t testing.TB, o countOut) {
 	}
 }
 
+// TestDuplicateTargets: a target given twice is one key of counts, a column
+// per mention in the table, and listed twice in targets.
+func TestDuplicateTargets(t *testing.T) {
+	t.Parallel()
+	zen := "../../testdata/text/zen.txt"
+	o := runJSON(t, "count", "-e", "is", "-e", "is", "-e", "the", zen)
+	single := runJSON(t, "count", "-e", "is", "-e", "the", zen)
+	if !slices.Equal(o.Targets, []string{"is", "is", "the"}) || len(o.Total.Counts) != 2 || o.Total.Counts["is"] != single.Total.Counts["is"] || o.Total.Counts["the"] != single.Total.Counts["the"] {
+		t.Errorf("got targets %q and counts %v, want [is is the] and the counts of one mention each, %v", o.Targets, o.Total.Counts, single.Total.Counts)
+	}
+	table := strings.Split(mustRun(t, "count", "-e", "is", "-e", "is", zen), "\n")
+	if got := strings.Fields(table[0]); !slices.Equal(got, []string{"document", "bytes", "is", "is"}) {
+		t.Errorf("table header: got %q, want a column per mention", got)
+	}
+	if got := strings.Fields(table[len(table)-2]); len(got) != 4 || got[2] != got[3] || got[2] != fmt.Sprint(single.Total.Counts["is"]) {
+		t.Errorf("table total: got %q, want is twice with %d", got, single.Total.Counts["is"])
+	}
+}
+
 // TestStatsFlag: without --stats the answers are the same, lines and tokens
 // are absent (not zero) in the JSON, and the whole contract still holds.
 func TestStatsFlag(t *testing.T) {
