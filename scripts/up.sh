@@ -25,4 +25,7 @@ compose=(docker-compose)
 command -v docker-compose >/dev/null || compose=(docker compose)
 "${compose[@]}" up -d --scale worker="$workers"
 echo "tally cluster up: ${workers} workers; coordinator on ${TALLY_PORT:-127.0.0.1:7070}, S3 on ${TALLY_S3_PORT:-127.0.0.1:9000}"
-echo "try: TALLY_TLS_CA=certs/ca.pem TALLY_TLS_CERT=certs/client.pem TALLY_TLS_KEY=certs/client-key.pem bin/tally-static cluster --coordinator 127.0.0.1:7070"
+port=${TALLY_PORT:-127.0.0.1:7070}
+echo "to use it from this shell (without TALLY_COORDINATOR, tally counts in its own process):"
+echo "  export TALLY_COORDINATOR=${port} TALLY_TLS_CA=certs/ca.pem TALLY_TLS_CERT=certs/client.pem TALLY_TLS_KEY=certs/client-key.pem"
+echo "  bin/tally-static cluster && bin/tally-static count -e Holmes -e sand --server-path ."
