@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +75,46 @@ func TestJSONLogDurations(t *testing.T) {
 	log.Info("job ended", "elapsed", 1500*time.Millisecond)
 	if !strings.Contains(out.String(), "elapsed=1.5s") {
 		t.Errorf("text log: got %q, want elapsed=1.5s", out.String())
+	}
+}
+
+// TestCompletion: the bash script completes commands, jobs subcommands and a
+// command's flags (asked of the binary's own --help); zsh's and fish's
+// scripts are checked for syntax where those shells are installed.
+func TestCompletion(t *testing.T) {
+	t.Parallel()
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	dir := filepath.Dir(tallyBin) // holds the built binary as "tally"
+	script := `source <(tally completion bash)
+c() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _tally; echo "${COMPREPLY[*]}"; }
+c tally co; c tally jobs w; c tally count --mo; c tally top --low; c tally completion f`
+	cmd := exec.Command(bash, "-c", script)
+	cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("bash: %v\n%s", err, out)
+	}
+	want := "count coordinator completion\nwatch\n--mode\n--lower\nfish\n"
+	if string(out) != want {
+		t.Errorf("bash completions: got\n%s\nwant\n%s", out, want)
+	}
+	for _, sh := range []string{"zsh", "fish"} {
+		path, err := exec.LookPath(sh)
+		if err != nil {
+			t.Logf("%s is not installed: its script's syntax is not checked", sh)
+			continue
+		}
+		src := mustRun(t, "completion", sh)
+		check := exec.Command(path, "-n")
+		check.Stdin = strings.NewReader(src)
+		if out, err := check.CombinedOutput(); err != nil {
+			t.Errorf("%s -n: %v\n%s", sh, err, out)
+		}
+	}
+	if r := runTally(t, "", "completion", "tcsh"); r.code != 2 {
+		t.Errorf("completion tcsh: got %v, want exit 2", r)
 	}
 }

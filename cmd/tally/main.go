@@ -31,6 +31,7 @@ usage:
   tally worker --join HOST:PORT --listen HOST:PORT --gossip HOST:PORT [--threads N] [--shared-root DIR]
   tally health [--addr HOST:PORT] [--service NAME]
   tally version (or --version)
+  tally completion bash|zsh|fish    (e.g. source <(tally completion bash))
 
 A PATH is a file, a directory (read recursively), - for stdin, or an object
 store URL: s3://BUCKET/KEY or s3://BUCKET/PREFIX/ (credentials from
@@ -89,6 +90,7 @@ func run(ctx context.Context, args []string, e env) int {
 		"coordinator": runCoordinator,
 		"worker":      runWorker,
 		"health":      runHealth,
+		"completion":  runCompletion,
 	}
 	name := args[0]
 	switch name {
@@ -101,7 +103,7 @@ func run(ctx context.Context, args []string, e env) int {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(e.stderr, "tally: unknown command %q (commands: count, top, cluster, jobs, coordinator, worker, health)\n", name)
+		fmt.Fprintf(e.stderr, "tally: unknown command %q (commands: %s)\n", name, strings.Join(commandNames, ", "))
 		return 2
 	}
 	err := cmd(ctx, args[1:], e)
