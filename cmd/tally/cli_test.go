@@ -92,6 +92,9 @@ func TestHelp(t *testing.T) {
 		if r.code != 0 || !strings.HasPrefix(r.stdout, "usage: tally "+args[0]) || !strings.Contains(r.stdout, "[TALLY_") || r.stderr != "" {
 			t.Errorf("tally %q: got %v, want exit 0 and the command's usage with its environment variables on stdout", args, r)
 		}
+		if !strings.Contains(r.stdout, "\nexamples:\n  tally "+args[0]+" ") {
+			t.Errorf("tally %q: got\n%s\nwant examples of tally %s at the end", args, r.stdout, args[0])
+		}
 	}
 }
 

@@ -45,8 +45,37 @@ func newFlagSet(name, synopsis string) *flag.FlagSet {
 			}
 			fmt.Fprintf(out, "  %s%s\n        %s%s [%s]\n", dash, f.Name, f.Usage, def, env)
 		})
+		if ex := examples[name]; ex != "" {
+			fmt.Fprintf(out, "\nexamples:\n%s", ex)
+		}
 	}
 	return fs
+}
+
+// examples are shown at the end of each command's --help.
+var examples = map[string]string{
+	"count": `  tally count -e Holmes -e Watson books/                  whole tokens, each document and the total
+  tally count --mode word -i -e holmes --json books/*.txt  like grep -w -i, as one JSON object
+  echo "the cat the" | tally count -e the                  a pipe, with no PATH
+  tally count --stats -e the book.txt                      also lines and tokens per document
+  tally count -e sand --coordinator tally-1 s3://corpora/  on a cluster, whose workers read S3
+`,
+	"top": `  tally top -n 20 --lower --words-only books/           the 20 commonest words, lower-cased
+  tally top -n 0 --json book.txt > table.json            the whole table
+`,
+	"cluster": `  tally cluster --coordinator 127.0.0.1:7070            the workers, their state and what they read
+`,
+	"jobs": `  tally jobs list                                        recent jobs, newest first
+  tally jobs watch 3f2a9c0d11e4                          follow a running job (Ctrl-C stops watching)
+  tally jobs cancel 3f2a9c0d11e4
+`,
+	"coordinator": `  tally coordinator --listen 127.0.0.1:7070 --gossip 127.0.0.1:7946 --data-dir /data
+`,
+	"worker": `  tally worker --join 127.0.0.1:7946 --listen 127.0.0.1:0 --gossip 127.0.0.1:0
+  tally worker --join tally-1:7946 --shared-root /data --threads 8   (off loopback: TLS and a gossip key)
+`,
+	"health": `  tally health --addr 127.0.0.1:7070 --service tally.v1.CoordinatorService
+`,
 }
 
 // parse applies environment defaults, then parses args, allowing flags after
