@@ -58,7 +58,7 @@ func runCluster(ctx context.Context, args []string, e env) error {
 		}
 	}
 	tw.Flush()
-	fmt.Fprintf(e.stdout, "%d workers; coordinator %s at %s\n", len(resp.GetWorkers()), resp.GetCoordinator(), f.conn.coordinator)
+	fmt.Fprintf(e.stdout, "%s; coordinator %s at %s\n", plural(len(resp.GetWorkers()), "worker"), resp.GetCoordinator(), f.conn.coordinator)
 	if resp.GetSecurity() != "" {
 		fmt.Fprintf(e.stdout, "security: %s\n", resp.GetSecurity())
 	}

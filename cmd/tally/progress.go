@@ -82,15 +82,19 @@ func formatProgress(pr client.Progress, elapsed time.Duration) string {
 			fmt.Fprintf(&b, "  ETA %s", eta.Round(time.Second))
 		}
 	}
-	if pr.Workers == 1 {
-		b.WriteString("  1 worker")
-	} else {
-		fmt.Fprintf(&b, "  %d workers", pr.Workers)
-	}
+	b.WriteString("  " + plural(pr.Workers, "worker"))
 	if pr.Waiting != "" {
 		fmt.Fprintf(&b, "  (%s)", pr.Waiting)
 	}
 	return b.String()
+}
+
+// plural is "1 worker", "0 workers", "2 workers".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
