@@ -182,9 +182,15 @@ type Result struct {
 }
 
 // Run uploads the job's documents, reports progress to onProgress (which may be
-// nil; it is called from Run's goroutine) and returns the result. Cancelling ctx
-// cancels the job on the coordinator.
+// nil; it is called from Run's goroutine) and returns the result. An error from
+// the coordinator or the connection is an *Error (errors.Is(err, ErrNotFound),
+// ErrInvalidArgument, ...). Cancelling ctx cancels the job on the coordinator.
 func (c *Client) Run(ctx context.Context, job Job, onProgress func(Progress)) (*Result, error) {
+	res, err := c.run(ctx, job, onProgress)
+	return res, typed(err)
+}
+
+func (c *Client) run(ctx context.Context, job Job, onProgress func(Progress)) (*Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.api.RunJob(ctx)
@@ -366,7 +372,7 @@ func (c *Client) CountTexts(ctx context.Context, texts []string, q count.Query, 
 		Stats: stats,
 	})
 	if err != nil {
-		return nil, err
+		return nil, typed(err)
 	}
 	return ResultFromProto("", &tallyv1.JobResult{Documents: resp.GetDocuments(), Total: resp.GetTotal()})
 }
