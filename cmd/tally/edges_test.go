@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
@@ -116,5 +117,21 @@ c tally co; c tally jobs w; c tally count --mo; c tally top --low; c tally compl
 	}
 	if r := runTally(t, "", "completion", "tcsh"); r.code != 2 {
 		t.Errorf("completion tcsh: got %v, want exit 2", r)
+	}
+}
+
+// TestTLSHint: both ways gRPC words a TLS server's refusal of a plaintext
+// client, and a plaintext server's of a TLS client, get their hint.
+func TestTLSHint(t *testing.T) {
+	for msg, want := range map[string]string{
+		`connection error: desc = "error reading server preface: EOF"`:                                            "may require TLS",
+		`connection error: desc = "error reading server preface: connection reset by peer"`:                       "may require TLS",
+		`transport: authentication handshake failed: tls: first record does not look like a TLS handshake`:        "does not use TLS",
+		`rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: refused"`: "",
+	} {
+		got := describe(status.Error(codes.Unavailable, msg))
+		if want == "" && strings.Contains(got, "TLS") || want != "" && !strings.Contains(got, want) {
+			t.Errorf("describe(%q) = %q, want a hint containing %q", msg, got, want)
+		}
 	}
 }

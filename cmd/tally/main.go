@@ -143,7 +143,7 @@ func describe(err error) string {
 // other does not, which name neither TLS nor a remedy.
 func tlsHint(msg string) string {
 	switch {
-	case strings.Contains(msg, "error reading server preface: EOF"):
+	case strings.Contains(msg, "error reading server preface"): // EOF, or the connection reset
 		return " (the coordinator may require TLS: give --tls-ca, and --tls-cert/--tls-key or --token-file as it asks)"
 	case strings.Contains(msg, "first record does not look like a TLS handshake"):
 		return " (the coordinator does not use TLS: drop --tls-ca, --tls-cert and --tls-key)"
