@@ -554,8 +554,14 @@ func TestGracefulLeave(t *testing.T) {
 				}
 				return got
 			}
+			answered := func(chunk uint64) bool {
+				return len(f.events(func(e linkEvent) bool { return !e.sent && e.addr == "old" && e.chunk == chunk })) > 0
+			}
+			// The merge log and the fleet's own record of the answer are
+			// written by different goroutines: wait for both.
 			waitFor(t, 10*time.Second, "the old worker's late answers", func() bool {
-				return len(deliveries(oldChunks[0].chunk)) == 2 && len(deliveries(oldChunks[1].chunk)) == 2
+				return len(deliveries(oldChunks[0].chunk)) == 2 && len(deliveries(oldChunks[1].chunk)) == 2 &&
+					answered(oldChunks[0].chunk) && answered(oldChunks[1].chunk)
 			})
 			late := f.events(func(e linkEvent) bool { return !e.sent && e.addr == "old" })
 			var toNew []uint64
