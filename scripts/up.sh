@@ -21,6 +21,12 @@ if [[ ! -f .env ]]; then
 fi
 # The containers run as the owner of certs/, whose keys only it may read.
 grep -q '^TALLY_UID=' .env || printf 'TALLY_UID=%s\nTALLY_GID=%s\n' "$(id -u)" "$(id -g)" >>.env
+# The texts the cluster serves: $TALLY_CORPORA, else the team's corpora beside
+# the checkout when they are there, else the repository's own testdata/text.
+if [[ -z ${TALLY_CORPORA:-} && -d ../shared/corpora ]]; then
+	export TALLY_CORPORA=$(cd ../shared/corpora && pwd)
+fi
+echo "serving ${TALLY_CORPORA:-./testdata/text} as /data and as the S3 bucket corpora"
 compose=(docker-compose)
 command -v docker-compose >/dev/null || compose=(docker compose)
 "${compose[@]}" up -d --scale worker="$workers"
