@@ -4,6 +4,7 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -12,11 +13,11 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime"
-	"runtime/debug"
 	"time"
 
 	"google.golang.org/grpc"
 
+	"tally/internal/buildinfo"
 	"tally/security"
 )
 
@@ -181,16 +182,8 @@ func (m *Metrics) JobEnded(outcome string, d time.Duration) {
 // and Go toolchain, as Prometheus' own build_info gauges are.
 func buildInfo() *family {
 	f := newFamily("tally_build_info", "A constant 1 labelled with the binary's module version, VCS revision and Go version.", gaugeKind, "version", "revision", "goversion")
-	version, revision := "unknown", "unknown"
-	if info, ok := debug.ReadBuildInfo(); ok {
-		version = info.Main.Version
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" {
-				revision = s.Value
-			}
-		}
-	}
-	f.with(version, revision, runtime.Version()).set(1)
+	info := buildinfo.Read()
+	f.with(cmp.Or(info.Version, "unknown"), cmp.Or(info.Revision, "unknown"), runtime.Version()).set(1)
 	return f
 }
 
