@@ -22,7 +22,7 @@ type adminFlags struct {
 func parseAdmin(name, synopsis string, args []string, e env) (adminFlags, []string, error) {
 	fs := newFlagSet(name, synopsis)
 	var f adminFlags
-	f.conn.register(fs, "127.0.0.1:7070", "coordinator HOST[:PORT] (port 7070 when not given)")
+	f.conn.register(fs, defaultListen, "coordinator HOST[:PORT] (port "+defaultPort+" when not given)")
 	fs.BoolVar(&f.json, "json", false, "print JSON: the API's messages with their proto field names, numbers as numbers, enums as lower-case words (one object per line)")
 	rest, err := parse(fs, args, e.stdout)
 	return f, rest, err

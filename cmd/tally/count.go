@@ -45,7 +45,7 @@ func (f *jobFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.stats, "stats", false, "also count each document's lines and tokens (len(text.split())), shown as columns and JSON fields; they cost a pass over the text that counting does not make otherwise")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress line on stderr (same as --progress never)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress line on stderr: auto (when stderr is a terminal), always or never")
-	f.conn.register(fs, "", "coordinator HOST[:PORT] (port 7070 when not given); empty runs an embedded coordinator and worker in this process")
+	f.conn.register(fs, "", "coordinator HOST[:PORT] (port "+defaultPort+" when not given); empty runs an embedded coordinator and worker in this process")
 	f.stores.register(fs)
 }
 

@@ -20,7 +20,7 @@ func runHealth(ctx context.Context, args []string, e env) error {
 	// A server's own TALLY_LISTEN is the natural default inside its container.
 	def := os.Getenv("TALLY_LISTEN")
 	if def == "" {
-		def = "127.0.0.1:7070"
+		def = defaultListen
 	}
 	addr := fs.String("addr", def, "gRPC HOST:PORT of a coordinator or worker (default: $TALLY_LISTEN)")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")

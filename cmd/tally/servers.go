@@ -199,7 +199,7 @@ func splitHostPort(s string) (string, int, error) {
 
 func runCoordinator(ctx context.Context, args []string, e env) error {
 	fs := newFlagSet("coordinator", "tally coordinator --listen HOST:PORT --gossip HOST:PORT [--join HOST:PORT,...]")
-	listen := fs.String("listen", "127.0.0.1:7070", "gRPC HOST:PORT for clients (port 0 picks a free port)")
+	listen := fs.String("listen", defaultListen, "gRPC HOST:PORT for clients (port 0 picks a free port)")
 	var g gossipFlags
 	g.register(fs, "127.0.0.1:7946")
 	fs.StringVar(&g.join, "join", "", "comma-separated memberlist addresses of existing members (optional)")

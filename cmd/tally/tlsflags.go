@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"net"
 	"strings"
@@ -50,22 +49,23 @@ func (c *connFlags) dial() (*client.Client, error) {
 	return client.Dial(withDefaultPort(c.coordinator), opts...)
 }
 
-// defaultPort is the port of a coordinator's client API unless --listen
-// says otherwise.
-const defaultPort = "7070"
+// defaultPort is the port of a coordinator's client API, and defaultListen
+// its address, unless --listen says otherwise.
+const (
+	defaultPort   = "7070"
+	defaultListen = "127.0.0.1:" + defaultPort
+)
 
 // withDefaultPort adds the coordinator's default port to an address that
 // names only a host (gRPC would dial 443): "tally-1" is "tally-1:7070",
 // "::1" or "[::1]" is "[::1]:7070". Any other address is left as it is.
 func withDefaultPort(addr string) string {
-	_, _, err := net.SplitHostPort(addr)
-	var ae *net.AddrError
-	if err == nil || !errors.As(err, &ae) || ae.Err != "missing port in address" && ae.Err != "too many colons in address" {
+	if _, _, err := net.SplitHostPort(addr); err == nil {
 		return addr
 	}
 	host := strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
-	if ae.Err == "too many colons in address" && net.ParseIP(host) == nil {
-		return addr
+	if strings.Contains(host, ":") && net.ParseIP(host) == nil {
+		return addr // neither a host nor an IPv6 address: gRPC says what is wrong
 	}
 	return net.JoinHostPort(host, defaultPort)
 }
