@@ -178,15 +178,9 @@ func runJob(ctx context.Context, e env, jf jobFlags, q task.Query, paths []strin
 	defer c.Close()
 	var onProgress func(client.Progress)
 	if jf.showProgress(e) {
-		var total int64 // known only when every document's size is
+		var total int64 // server paths and URLs are sized by the coordinator, as it lists them
 		if len(urls) == 0 && len(jf.serverPaths) == 0 {
-			for _, d := range docs {
-				if d.Size <= 0 {
-					total = 0
-					break
-				}
-				total += d.Size
-			}
+			total = knownSize(docs)
 		}
 		bar := newProgressLine(e.stderr, total)
 		defer bar.done()
@@ -198,6 +192,19 @@ func runJob(ctx context.Context, e env, jf jobFlags, q task.Query, paths []strin
 		res.Documents = nil
 	}
 	return res, skipped, err
+}
+
+// knownSize is the documents' total size, or 0 when some size is unknown
+// (stdin, a compressed file).
+func knownSize(docs []client.Document) int64 {
+	var total int64
+	for _, d := range docs {
+		if d.Size <= 0 {
+			return 0
+		}
+		total += d.Size
+	}
+	return total
 }
 
 // checkFormat settles --format and its --json synonym.
