@@ -1,4 +1,4 @@
-module tally
+module github.com/tallyhq/tally
 
 go 1.26.0
 

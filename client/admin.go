@@ -3,7 +3,7 @@ package client
 import (
 	"context"
 
-	tallyv1 "tally/proto/tally/v1"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
 )
 
 // Workers lists the coordinator's live workers.

@@ -16,11 +16,11 @@ import (
 	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/keepalive"
 
-	"tally/count"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/security"
-	"tally/task"
-	"tally/wire"
+	"github.com/tallyhq/tally/count"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/security"
+	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/wire"
 )
 
 // uploadMessageBytes is the size of one upload data message.

@@ -10,8 +10,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"tally/client"
-	"tally/count"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/count"
 )
 
 // TestTypedErrors: what the coordinator or the connection answers comes back

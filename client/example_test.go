@@ -7,11 +7,11 @@ import (
 	"log"
 	"strings"
 
-	"tally/client"
-	"tally/coordinator"
-	"tally/count"
-	"tally/task"
-	"tally/worker"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/coordinator"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/worker"
 )
 
 // startCoordinator runs a coordinator with one in-process worker, as a

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"tally/decompress"
-	"tally/source/file"
+	"github.com/tallyhq/tally/decompress"
+	"github.com/tallyhq/tally/source/file"
 )
 
 // FileOptions says how FileDocuments expands paths.

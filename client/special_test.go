@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"tally/internal/specialtest"
+	"github.com/tallyhq/tally/internal/specialtest"
 )
 
 // fileDocs runs FileDocuments, bounded: a named pipe must be refused, not

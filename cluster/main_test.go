@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"tally/internal/leaktest"
+	"github.com/tallyhq/tally/internal/leaktest"
 )
 
 // TestMain fails the package if a test leaves a goroutine behind: every Node is

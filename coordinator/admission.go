@@ -8,8 +8,8 @@ import (
 
 	"google.golang.org/grpc/peer"
 
-	"tally/security"
-	"tally/task"
+	"github.com/tallyhq/tally/security"
+	"github.com/tallyhq/tally/task"
 )
 
 // errTooManyJobs refuses a job beyond Config.MaxJobs or Config.MaxJobsPerClient.

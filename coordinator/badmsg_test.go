@@ -14,9 +14,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
-	"tally/count"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/wire"
+	"github.com/tallyhq/tally/count"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/wire"
 )
 
 // rawCodec sends messages as the bytes they are, so that a test can send

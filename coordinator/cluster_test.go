@@ -6,12 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"tally/client"
-	"tally/cluster"
-	"tally/count"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/task"
-	"tally/worker"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/cluster"
+	"github.com/tallyhq/tally/count"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/worker"
 )
 
 // MustStartWorker starts a real worker (gRPC on 127.0.0.1 port 0, Threads 1)

@@ -9,10 +9,10 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"tally/count"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/task"
-	"tally/wire"
+	"github.com/tallyhq/tally/count"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/wire"
 )
 
 // This file and service.go are the only ones that see protobuf: the job's

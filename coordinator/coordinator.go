@@ -24,16 +24,16 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 
-	"tally/chunk"
-	"tally/cluster"
-	"tally/count"
-	"tally/internal/reflection"
-	"tally/metrics"
-	"tally/security"
-	"tally/source"
-	"tally/source/file"
-	"tally/task"
-	"tally/wire"
+	"github.com/tallyhq/tally/chunk"
+	"github.com/tallyhq/tally/cluster"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/internal/reflection"
+	"github.com/tallyhq/tally/metrics"
+	"github.com/tallyhq/tally/security"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/source/file"
+	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/wire"
 )
 
 // Config configures a Coordinator.

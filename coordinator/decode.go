@@ -13,8 +13,8 @@ import (
 	protov2 "google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	tallyv1 "tally/proto/tally/v1"
-	"tally/wire"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/wire"
 )
 
 // A request message that does not decode (invalid UTF-8 in a string field,

@@ -7,8 +7,8 @@ import (
 	"io"
 	"sync"
 
-	"tally/task"
-	"tally/worker"
+	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/worker"
 )
 
 // fakeLink is a task.Link made of funcs, so that each test says only what differs

@@ -12,12 +12,12 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"tally/chunk"
-	"tally/client"
-	"tally/count"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/task"
-	"tally/worker"
+	"github.com/tallyhq/tally/chunk"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/count"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/worker"
 )
 
 // faultDocs are small documents that make a few hundred chunks at faultChunk.

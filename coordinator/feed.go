@@ -7,11 +7,11 @@ import (
 	"io"
 	"time"
 
-	"tally/chunk"
-	"tally/decompress"
-	"tally/internal/backoff"
-	"tally/source"
-	"tally/task"
+	"github.com/tallyhq/tally/chunk"
+	"github.com/tallyhq/tally/decompress"
+	"github.com/tallyhq/tally/internal/backoff"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/task"
 )
 
 // plan is how a job cuts its documents: streams into chunks, stored

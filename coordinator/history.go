@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"tally/task"
+	"github.com/tallyhq/tally/task"
 )
 
 // A finished job stays in the history with its statistics and counts, but

@@ -9,9 +9,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
-	"tally/client"
-	"tally/count"
-	tallyv1 "tally/proto/tally/v1"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/count"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
 )
 
 // TestHistoryStaysSmall runs jobs of many long targets: a finished job

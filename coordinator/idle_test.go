@@ -12,10 +12,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"tally/client"
-	"tally/count"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/wire"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/count"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/wire"
 )
 
 // MustDialFrom dials c from the local address ip (127.0.0.2, ...), as a

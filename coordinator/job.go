@@ -7,10 +7,10 @@ import (
 	"sync"
 	"time"
 
-	"tally/chunk"
-	"tally/count"
-	"tally/metrics"
-	"tally/task"
+	"github.com/tallyhq/tally/chunk"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/metrics"
+	"github.com/tallyhq/tally/task"
 )
 
 // document is one document's running result.

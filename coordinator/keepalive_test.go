@@ -3,7 +3,7 @@ package coordinator
 import (
 	"testing"
 
-	"tally/client"
+	"github.com/tallyhq/tally/client"
 )
 
 // TestKeepalivePolicy checks that the coordinator allows the pings its Go

@@ -7,10 +7,10 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"tally/client"
-	"tally/count"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/wire"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/count"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/wire"
 )
 
 func TestLimits(t *testing.T) {

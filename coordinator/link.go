@@ -1,6 +1,6 @@
 package coordinator
 
-import "tally/task"
+import "github.com/tallyhq/tally/task"
 
 // send sends t on link, holding t's data (see unit.hold) until the link no
 // longer reads it: until its transport has written it out for a gRPC link,

@@ -14,10 +14,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"tally/client"
-	"tally/cluster"
-	"tally/count"
-	"tally/worker"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/cluster"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/worker"
 )
 
 // longTargets returns n distinct targets of size printable bytes.

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"tally/metrics"
-	"tally/task"
+	"github.com/tallyhq/tally/metrics"
+	"github.com/tallyhq/tally/task"
 )
 
 // Worker states shown by ListWorkers.

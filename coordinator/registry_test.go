@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"tally/client"
-	"tally/count"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/count"
 )
 
 // TestHistoryDropsOldTables: finished jobs keep their frequency tables up

@@ -14,17 +14,17 @@ import (
 	"time"
 	"weak"
 
-	"tally/chunk"
-	"tally/task"
+	"github.com/tallyhq/tally/chunk"
+	"github.com/tallyhq/tally/task"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"tally/client"
-	"tally/cluster"
-	"tally/count"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/worker"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/cluster"
+	"github.com/tallyhq/tally/count"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/worker"
 )
 
 // TestBugJobEndsWhileChunking: a job that ends (cancelled, failed, client

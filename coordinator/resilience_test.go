@@ -16,12 +16,12 @@ import (
 	"testing"
 	"time"
 
-	"tally/chunk"
-	"tally/client"
-	"tally/count"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/task"
-	"tally/worker"
+	"github.com/tallyhq/tally/chunk"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/count"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/worker"
 )
 
 // answerFunc is how a fake worker answers one task: it runs on a goroutine of

@@ -11,14 +11,14 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"tally/client"
-	"tally/cluster"
-	"tally/count"
-	"tally/internal/forger"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/security"
-	"tally/task"
-	"tally/worker"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/cluster"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/internal/forger"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/security"
+	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/worker"
 )
 
 // rogue is a process that is not a worker of the cluster but poses as one:

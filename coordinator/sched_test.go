@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"tally/chunk"
+	"github.com/tallyhq/tally/chunk"
 
-	"tally/count"
+	"github.com/tallyhq/tally/count"
 )
 
 // newTestJob returns a job for the scheduler tests, ended in t.Cleanup.

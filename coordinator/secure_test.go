@@ -7,11 +7,11 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"tally/client"
-	"tally/cluster"
-	"tally/count"
-	"tally/security"
-	"tally/worker"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/cluster"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/security"
+	"github.com/tallyhq/tally/worker"
 )
 
 // TestSecureCluster runs a job on a cluster with TLS on every link, mutual TLS

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"tally/source/file"
-	"tally/task"
+	"github.com/tallyhq/tally/source/file"
+	"github.com/tallyhq/tally/task"
 )
 
 // errNoDataDir refuses server paths on a coordinator that serves no files.

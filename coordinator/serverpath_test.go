@@ -9,8 +9,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"tally/client"
-	"tally/count"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/count"
 )
 
 // mustDataDir makes a data directory with two books in a subdirectory, a

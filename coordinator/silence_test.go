@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"tally/client"
-	"tally/count"
-	"tally/task"
-	"tally/worker"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/worker"
 )
 
 // TestSilentWorkers: workers that take chunks and never answer (hung, or

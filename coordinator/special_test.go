@@ -10,9 +10,9 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"tally/client"
-	"tally/count"
-	"tally/internal/specialtest"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/internal/specialtest"
 )
 
 // oddText is the text of the file whose name is not valid UTF-8.

@@ -3,8 +3,8 @@ package coordinator
 import (
 	"time"
 
-	"tally/count"
-	"tally/task"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/task"
 )
 
 // State is where a job is in its life.

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 
-	"tally/source"
-	"tally/task"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/task"
 )
 
 // Request is a job to run: what to compute, over which documents.

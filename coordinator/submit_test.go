@@ -14,13 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"tally/client"
-	"tally/count"
-	"tally/metrics"
-	"tally/source"
-	"tally/source/file"
-	"tally/task"
-	"tally/worker"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/metrics"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/source/file"
+	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/worker"
 )
 
 // MustVolume opens a file volume on dir and closes it in t.Cleanup.

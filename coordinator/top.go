@@ -4,7 +4,7 @@ import (
 	"runtime"
 	"sync"
 
-	"tally/count"
+	"github.com/tallyhq/tally/count"
 )
 
 // minPartedTop is the fewest distinct tokens whose table is sorted in

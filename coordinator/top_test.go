@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"tally/count"
+	"github.com/tallyhq/tally/count"
 )
 
 // TestTopOfParts: a table large enough to be sorted in parts, on every

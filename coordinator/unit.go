@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"tally/task"
+	"github.com/tallyhq/tally/task"
 )
 
 // unit is one task of a job as the coordinator holds it, from its creation

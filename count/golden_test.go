@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"tally/internal/golden"
+	"github.com/tallyhq/tally/internal/golden"
 )
 
 // The golden files are written by scripts/golden.py, which evaluates SPEC.md's

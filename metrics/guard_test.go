@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"tally/metrics"
-	"tally/security"
+	"github.com/tallyhq/tally/metrics"
+	"github.com/tallyhq/tally/security"
 )
 
 // TestAdminListenerCredentials serves metrics as a node does off loopback

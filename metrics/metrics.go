@@ -17,8 +17,8 @@ import (
 
 	"google.golang.org/grpc"
 
-	"tally/internal/buildinfo"
-	"tally/security"
+	"github.com/tallyhq/tally/internal/buildinfo"
+	"github.com/tallyhq/tally/security"
 )
 
 // Metrics are the counters of one process (a coordinator or a worker).

@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"tally/client"
-	"tally/cluster"
-	"tally/coordinator"
-	"tally/count"
-	"tally/metrics"
-	"tally/task"
-	"tally/worker"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/cluster"
+	"github.com/tallyhq/tally/coordinator"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/metrics"
+	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/worker"
 )
 
 // scrape fetches a /metrics page.

@@ -17,7 +17,7 @@ import (
 	reflectpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
-	"tally/security"
+	"github.com/tallyhq/tally/security"
 )
 
 // mustCerts writes a development CA and certificates into a temp dir.

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 
-	"tally/chunk"
-	"tally/decompress"
-	"tally/task"
+	"github.com/tallyhq/tally/chunk"
+	"github.com/tallyhq/tally/decompress"
+	"github.com/tallyhq/tally/task"
 )
 
 // ReadRange reads from obj the lines of ref's document that the nominal

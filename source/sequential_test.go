@@ -7,8 +7,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"tally/chunk"
-	"tally/task"
+	"github.com/tallyhq/tally/chunk"
+	"github.com/tallyhq/tally/task"
 )
 
 // memObject is an Object in memory that counts its requests and can stream.

@@ -15,8 +15,8 @@ import (
 	"sort"
 	"strings"
 
-	"tally/decompress"
-	"tally/task"
+	"github.com/tallyhq/tally/decompress"
+	"github.com/tallyhq/tally/task"
 )
 
 // Object is a stored document opened at one version. It is safe for

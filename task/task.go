@@ -7,8 +7,8 @@
 package task
 
 import (
-	"tally/chunk"
-	"tally/count"
+	"github.com/tallyhq/tally/chunk"
+	"github.com/tallyhq/tally/count"
 )
 
 // Query is a job's computation: the kernel's Spec plus the number of top

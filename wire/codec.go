@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
-	tallyv1 "tally/proto/tally/v1"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
 )
 
 // Codec is gRPC's protobuf codec without the copies that cost a link

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 
-	"tally/count"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/task"
+	"github.com/tallyhq/tally/count"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/task"
 )
 
 // TaskToProto converts a task to its message.

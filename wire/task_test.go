@@ -6,9 +6,9 @@ import (
 	"reflect"
 	"testing"
 
-	"tally/count"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/task"
+	"github.com/tallyhq/tally/count"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/task"
 )
 
 func TestTaskRoundTrip(t *testing.T) {

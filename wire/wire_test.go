@@ -8,9 +8,9 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"tally/count"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/task"
+	"github.com/tallyhq/tally/count"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/task"
 )
 
 func TestQueryRoundTrip(t *testing.T) {

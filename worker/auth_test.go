@@ -12,12 +12,12 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"tally/cluster"
-	"tally/count"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/security"
-	"tally/task"
-	"tally/wire"
+	"github.com/tallyhq/tally/cluster"
+	"github.com/tallyhq/tally/count"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/security"
+	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/wire"
 )
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")

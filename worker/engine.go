@@ -15,10 +15,10 @@ import (
 	"sync"
 	"time"
 
-	"tally/count"
-	"tally/metrics"
-	"tally/source"
-	"tally/task"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/metrics"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/task"
 )
 
 // programCacheSize bounds the compiled programs kept between chunks; a job's

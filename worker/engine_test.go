@@ -11,8 +11,8 @@ import (
 	"sync"
 	"testing"
 
-	"tally/count"
-	"tally/task"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/task"
 )
 
 // TestEngineProcessMatchesRun checks every query over every shared text against

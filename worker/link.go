@@ -15,10 +15,10 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 
-	tallyv1 "tally/proto/tally/v1"
-	"tally/security"
-	"tally/task"
-	"tally/wire"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/security"
+	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/wire"
 )
 
 // This file is the coordinator's side of a worker: the Links it sends tasks

@@ -10,9 +10,9 @@ import (
 
 	"google.golang.org/grpc"
 
-	"tally/count"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/task"
+	"github.com/tallyhq/tally/count"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/task"
 )
 
 // TestGRPCLinkHoldsDataUntilWritten checks that a gRPC link calls a send's

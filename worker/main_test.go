@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"tally/count"
-	"tally/internal/leaktest"
-	"tally/task"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/internal/leaktest"
+	"github.com/tallyhq/tally/task"
 )
 
 // TestMain fails the package if a test leaves a goroutine behind. Every

@@ -7,11 +7,11 @@ import (
 	"io"
 	"time"
 
-	"tally/chunk"
-	"tally/count"
-	"tally/internal/backoff"
-	"tally/source"
-	"tally/task"
+	"github.com/tallyhq/tally/chunk"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/internal/backoff"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/task"
 )
 
 // Storage retries: a transient error of the store (a refused connection, a

@@ -14,10 +14,10 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"tally/count"
-	"tally/source"
-	"tally/source/file"
-	"tally/task"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/source/file"
+	"github.com/tallyhq/tally/task"
 )
 
 // mustFileEngine returns an engine that reads file:// refs under a new

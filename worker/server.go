@@ -14,10 +14,10 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	tallyv1 "tally/proto/tally/v1"
-	"tally/security"
-	"tally/task"
-	"tally/wire"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/security"
+	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/wire"
 )
 
 // Server offers an Engine as the gRPC WorkerService.

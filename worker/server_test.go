@@ -15,11 +15,11 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/test/bufconn"
 
-	"tally/cluster"
-	"tally/count"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/task"
-	"tally/wire"
+	"github.com/tallyhq/tally/cluster"
+	"github.com/tallyhq/tally/count"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/wire"
 )
 
 // MustServe serves srv on a bufconn listener (the real gRPC stack without a

@@ -13,12 +13,12 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 
-	"tally/cluster"
-	"tally/metrics"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/security"
-	"tally/source"
-	"tally/task"
+	"github.com/tallyhq/tally/cluster"
+	"github.com/tallyhq/tally/metrics"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/security"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/task"
 )
 
 // Config configures a Worker.

@@ -9,8 +9,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"tally/client"
-	tallyv1 "tally/proto/tally/v1"
+	"github.com/tallyhq/tally/client"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
 )
 
 // adminFlags are the flags of cluster and jobs.

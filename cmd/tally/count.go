@@ -9,11 +9,11 @@ import (
 	"io/fs"
 	"strings"
 
-	"tally/client"
-	"tally/count"
-	"tally/source"
-	"tally/source/file"
-	"tally/task"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/source/file"
+	"github.com/tallyhq/tally/task"
 )
 
 // jobFlags are the flags count and top share.

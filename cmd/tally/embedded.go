@@ -9,10 +9,10 @@ import (
 	"runtime"
 	"time"
 
-	"tally/client"
-	"tally/coordinator"
-	"tally/source/file"
-	"tally/worker"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/coordinator"
+	"github.com/tallyhq/tally/source/file"
+	"github.com/tallyhq/tally/worker"
 )
 
 // runner runs jobs: a cluster's coordinator through the client, or an

@@ -8,9 +8,9 @@ import (
 
 	"go.uber.org/goleak"
 
-	"tally/client"
-	"tally/count"
-	"tally/task"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/task"
 )
 
 // TestEmbeddedIsInProcess checks that embedded mode is only the job code:

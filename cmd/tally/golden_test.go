@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	oracle "tally/internal/golden"
+	oracle "github.com/tallyhq/tally/internal/golden"
 )
 
 // The golden files are written by scripts/golden.py, which evaluates SPEC.md's

@@ -10,7 +10,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
-	"tally/security"
+	"github.com/tallyhq/tally/security"
 )
 
 // runHealth asks a coordinator or worker for its gRPC health (grpc.health.v1),

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"tally/coordinator"
-	"tally/worker"
+	"github.com/tallyhq/tally/coordinator"
+	"github.com/tallyhq/tally/worker"
 )
 
 func TestHealth(t *testing.T) {

@@ -11,9 +11,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"tally/client"
-	"tally/count"
-	"tally/task"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/task"
 )
 
 // The reference is the top JSON output as it was before the table got its

@@ -14,10 +14,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"tally/client"
-	"tally/count"
-	tallyv1 "tally/proto/tally/v1"
-	"tally/task"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/count"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/task"
 )
 
 // stoppedBound is how long a client may wait for a coordinator that stopped

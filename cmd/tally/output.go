@@ -13,9 +13,9 @@ import (
 	"text/tabwriter"
 	"unicode/utf8"
 
-	"tally/client"
-	"tally/count"
-	"tally/task"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/task"
 )
 
 // The JSON output is a public contract: fields may be added, never renamed

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"tally/client"
+	"github.com/tallyhq/tally/client"
 )
 
 // isTerminal reports whether w is a character device (a terminal), where a

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"tally/client"
+	"github.com/tallyhq/tally/client"
 )
 
 func TestProgressNeverOnStdout(t *testing.T) {

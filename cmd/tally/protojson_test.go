@@ -8,7 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	tallyv1 "tally/proto/tally/v1"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
 )
 
 // TestMessageJSON: the admin commands' JSON has count's style: proto field

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"tally/security"
+	"github.com/tallyhq/tally/security"
 )
 
 // runShort runs a command line in this process for at most d: a server

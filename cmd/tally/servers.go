@@ -12,11 +12,11 @@ import (
 	"strings"
 	"time"
 
-	"tally/cluster"
-	"tally/coordinator"
-	"tally/metrics"
-	"tally/security"
-	"tally/worker"
+	"github.com/tallyhq/tally/cluster"
+	"github.com/tallyhq/tally/coordinator"
+	"github.com/tallyhq/tally/metrics"
+	"github.com/tallyhq/tally/security"
+	"github.com/tallyhq/tally/worker"
 )
 
 // gossipFlags configure memberlist, for both servers.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"tally/internal/specialtest"
+	"github.com/tallyhq/tally/internal/specialtest"
 )
 
 // specialDir makes a directory holding a.txt, the same text in a file

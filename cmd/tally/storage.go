@@ -6,10 +6,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"tally/source"
-	"tally/source/file"
-	"tally/source/s3"
-	"tally/task"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/source/file"
+	"github.com/tallyhq/tally/source/s3"
+	"github.com/tallyhq/tally/task"
 )
 
 // storeFlags say how a process reads stored documents: S3, with the

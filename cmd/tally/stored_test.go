@@ -19,7 +19,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"tally/internal/s3test"
+	"github.com/tallyhq/tally/internal/s3test"
 )
 
 // The tests in this file read stored documents, from a shared volume and

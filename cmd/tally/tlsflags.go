@@ -5,8 +5,8 @@ import (
 	"net"
 	"strings"
 
-	"tally/client"
-	"tally/security"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/security"
 )
 
 // registerTLS adds --tls-cert, --tls-key and --tls-ca to fs.

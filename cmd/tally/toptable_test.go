@@ -8,8 +8,8 @@ import (
 	"testing"
 	"text/tabwriter"
 
-	"tally/client"
-	"tally/count"
+	"github.com/tallyhq/tally/client"
+	"github.com/tallyhq/tally/count"
 )
 
 // TestTopTableLayout: the hand-aligned top table is byte for byte what

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"runtime"
 
-	"tally/internal/buildinfo"
+	"github.com/tallyhq/tally/internal/buildinfo"
 )
 
 // version describes this binary from its build information: the module's

@@ -8,9 +8,9 @@ package forger
 import (
 	"sync/atomic"
 
-	tallyv1 "tally/proto/tally/v1"
-	"tally/wire"
-	"tally/worker"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/wire"
+	"github.com/tallyhq/tally/worker"
 )
 
 // Forger serves WorkerService sessions as the worker Name. It is safe

@@ -23,7 +23,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	tallyv1 "tally/proto/tally/v1"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
 )
 
 // legacyMessage is a generated message with the deprecated Descriptor

@@ -18,7 +18,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 
-	tallyv1 "tally/proto/tally/v1"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
 )
 
 // ask sends one request on a fresh reflection stream to a server with the
@@ -102,7 +102,7 @@ func TestFilesAsProtodesc(t *testing.T) {
 }
 
 func TestFileByFilename(t *testing.T) {
-	resp := ask(t, &rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_FileByFilename{FileByFilename: "tally/v1/coordinator.proto"}})
+	resp := ask(t, &rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_FileByFilename{FileByFilename: "github.com/tallyhq/tally/v1/coordinator.proto"}})
 	if n := len(resp.GetFileDescriptorResponse().GetFileDescriptorProto()); n != 3 {
 		t.Errorf("got %d files, want coordinator.proto, common.proto and timestamp.proto", n)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
-	"tally/internal/leaktest"
+	"github.com/tallyhq/tally/internal/leaktest"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }

@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"tally/security"
+	"github.com/tallyhq/tally/security"
 )
 
 func main() {

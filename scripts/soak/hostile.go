@@ -12,9 +12,9 @@ import (
 
 	"google.golang.org/grpc"
 
-	"tally/cluster"
-	"tally/internal/forger"
-	tallyv1 "tally/proto/tally/v1"
+	"github.com/tallyhq/tally/cluster"
+	"github.com/tallyhq/tally/internal/forger"
+	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
 )
 
 // hostile plays the strangers of a shared network against the soak's

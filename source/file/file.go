@@ -20,8 +20,8 @@ import (
 	"strings"
 	"syscall"
 
-	"tally/source"
-	"tally/task"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/task"
 )
 
 // Volume opens file:// refs inside its directory. It is safe for concurrent use.

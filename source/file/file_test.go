@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"tally/source"
-	"tally/task"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/task"
 )
 
 // mustVolume opens a volume on a new directory holding a.txt, and a

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"unicode/utf8"
 
-	"tally/task"
+	"github.com/tallyhq/tally/task"
 )
 
 // ErrNotRegular refuses a named pipe, socket or device given as a

@@ -12,9 +12,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"tally/internal/specialtest"
-	"tally/source"
-	"tally/task"
+	"github.com/tallyhq/tally/internal/specialtest"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/task"
 )
 
 // openErr opens ref, bounded: a named pipe must be refused, not waited on.

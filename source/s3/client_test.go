@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"tally/internal/s3test"
-	"tally/source"
+	"github.com/tallyhq/tally/internal/s3test"
+	"github.com/tallyhq/tally/source"
 )
 
 // TestSignatureExample signs the example of AWS's documentation of

@@ -13,9 +13,9 @@ import (
 	"strings"
 	"testing"
 
-	"tally/internal/s3test"
-	"tally/source"
-	"tally/task"
+	"github.com/tallyhq/tally/internal/s3test"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/task"
 )
 
 func TestConfigFromEnv(t *testing.T) {

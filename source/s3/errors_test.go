@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"tally/internal/s3test"
-	"tally/source"
-	"tally/task"
+	"github.com/tallyhq/tally/internal/s3test"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/task"
 )
 
 // wantErr checks that err names url and wraps want, or, when want is nil,

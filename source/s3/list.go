@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"tally/source"
-	"tally/task"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/task"
 )
 
 // globChars are the characters that make a key a pattern, as in path.Match.

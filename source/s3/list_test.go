@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"tally/internal/s3test"
-	"tally/source"
-	"tally/task"
+	"github.com/tallyhq/tally/internal/s3test"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/task"
 )
 
 // listBucket is what TestList lists: objects put through the API (with an

@@ -4,10 +4,10 @@ import (
 	"context"
 	"testing"
 
-	"tally/internal/leaktest"
-	"tally/internal/s3test"
-	"tally/source"
-	"tally/task"
+	"github.com/tallyhq/tally/internal/leaktest"
+	"github.com/tallyhq/tally/internal/s3test"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/task"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m) }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"tally/source"
+	"github.com/tallyhq/tally/source"
 )
 
 // object is an S3 object opened at one version. Each ReadAt is a request of

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"tally/internal/s3test"
-	"tally/source"
-	"tally/task"
+	"github.com/tallyhq/tally/internal/s3test"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/task"
 )
 
 // text is n bytes that differ at every offset a read could confuse.

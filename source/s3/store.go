@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"tally/source"
-	"tally/task"
+	"github.com/tallyhq/tally/source"
+	"github.com/tallyhq/tally/task"
 )
 
 // maxIdlePerHost is how many idle connections to the endpoint are kept

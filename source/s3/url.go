@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"tally/task"
+	"github.com/tallyhq/tally/task"
 )
 
 // scheme starts every URL the store reads.

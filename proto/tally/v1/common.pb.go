@@ -470,7 +470,7 @@ const file_tally_v1_common_proto_rawDesc = "" +
 	"\n" +
 	"MODE_TOKEN\x10\x01\x12\r\n" +
 	"\tMODE_WORD\x10\x02\x12\x12\n" +
-	"\x0eMODE_SUBSTRING\x10\x03B\x1eZ\x1ctally/proto/tally/v1;tallyv1b\x06proto3"
+	"\x0eMODE_SUBSTRING\x10\x03B1Z/github.com/tallyhq/tally/proto/tally/v1;tallyv1b\x06proto3"
 
 var (
 	file_tally_v1_common_proto_rawDescOnce sync.Once

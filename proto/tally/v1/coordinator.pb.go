@@ -1885,7 +1885,7 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\bListJobs\x12\x19.tally.v1.ListJobsRequest\x1a\x1a.tally.v1.ListJobsResponse\x12C\n" +
 	"\bWatchJob\x12\x19.tally.v1.WatchJobRequest\x1a\x1a.tally.v1.WatchJobResponse0\x01\x12D\n" +
 	"\tCancelJob\x12\x1a.tally.v1.CancelJobRequest\x1a\x1b.tally.v1.CancelJobResponse\x12J\n" +
-	"\vListWorkers\x12\x1c.tally.v1.ListWorkersRequest\x1a\x1d.tally.v1.ListWorkersResponseB\x1eZ\x1ctally/proto/tally/v1;tallyv1b\x06proto3"
+	"\vListWorkers\x12\x1c.tally.v1.ListWorkersRequest\x1a\x1d.tally.v1.ListWorkersResponseB1Z/github.com/tallyhq/tally/proto/tally/v1;tallyv1b\x06proto3"
 
 var (
 	file_tally_v1_coordinator_proto_rawDescOnce sync.Once

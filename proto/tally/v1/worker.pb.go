@@ -755,7 +755,7 @@ const file_tally_v1_worker_proto_rawDesc = "" +
 	"\x10ERROR_KIND_INPUT\x10\x01\x12\x15\n" +
 	"\x11ERROR_KIND_MEMORY\x10\x022S\n" +
 	"\rWorkerService\x12B\n" +
-	"\aProcess\x12\x18.tally.v1.ProcessRequest\x1a\x19.tally.v1.ProcessResponse(\x010\x01B\x1eZ\x1ctally/proto/tally/v1;tallyv1b\x06proto3"
+	"\aProcess\x12\x18.tally.v1.ProcessRequest\x1a\x19.tally.v1.ProcessResponse(\x010\x01B1Z/github.com/tallyhq/tally/proto/tally/v1;tallyv1b\x06proto3"
 
 var (
 	file_tally_v1_worker_proto_rawDescOnce sync.Once
