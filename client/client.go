@@ -1,6 +1,33 @@
 // Package client is the Go API for tally's CoordinatorService: run count and
 // top jobs over documents of any size, count small texts, and inspect jobs and
 // workers. The tally CLI is built on it.
+//
+// It is cheap to import: it needs gRPC, protobuf and the query's values
+// (package query), not the counting kernel, memberlist or a metrics library.
+//
+// Count words in texts held in memory:
+//
+//	c, err := client.Dial("127.0.0.1:7070") // or client.WithTLS, client.WithToken
+//	if err != nil {
+//		return err
+//	}
+//	defer c.Close()
+//	res, err := c.CountTexts(ctx, []string{"the cat and the hat", "The end"},
+//		query.Count{Mode: query.Token, Targets: []string{"the"}}, false)
+//	// res.Documents[i].Counts[j] is text i's count of target j; res.Total sums them.
+//
+// Count in files of any size, streamed to the cluster:
+//
+//	docs, err := client.FileDocuments([]string{"books/"}, nil, client.FileOptions{})
+//	res, err := c.Run(ctx, client.Job{
+//		Query:     query.Job{Spec: query.Spec{Count: &query.Count{Mode: query.Word, Targets: []string{"Holmes"}}}},
+//		Documents: docs,
+//	}, nil)
+//
+// Errors carry the coordinator's gRPC status as an *Error; test them with
+// errors.Is against ErrNotFound, ErrInvalidArgument, ErrUnavailable and the
+// others. The runnable examples in example_test.go show complete programs
+// (pkg.go.dev shows them; go test -run Example runs them).
 package client
 
 import (
@@ -16,10 +43,9 @@ import (
 	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/keepalive"
 
-	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/security"
-	"github.com/tallyhq/tally/task"
 	"github.com/tallyhq/tally/wire"
 )
 
@@ -130,7 +156,7 @@ type Document struct {
 
 // Job is a count or top job over documents.
 type Job struct {
-	Query     task.Query
+	Query     query.Job
 	ChunkSize int // bytes; 0 uses the coordinator's default
 	// BlockSize is the size of the splits of stored documents (server
 	// paths and URLs) that one task reads; 0 uses the coordinator's default.
@@ -164,7 +190,7 @@ type Progress struct {
 // for them (Result.Stats); Stats.Bytes always is.
 type DocumentResult struct {
 	Name   string
-	Stats  count.Stats
+	Stats  query.Stats
 	Counts []int64
 }
 
@@ -173,11 +199,11 @@ type Result struct {
 	JobID     string
 	Documents []DocumentResult
 	Total     DocumentResult
-	Top       []count.Entry // top jobs only, in SPEC order
+	Top       []query.Entry // top jobs only, in SPEC order
 	Workers   int
 	Elapsed   time.Duration
 	// Stats is set when the documents' lines and tokens were measured:
-	// the job's query asked for them (task.Query.Spec.Stats).
+	// the job's query asked for them (query.Job.Spec.Stats).
 	Stats bool
 }
 
@@ -197,7 +223,7 @@ func (c *Client) run(ctx context.Context, job Job, onProgress func(Progress)) (*
 	if err != nil {
 		return nil, fmt.Errorf("start job: %w", err)
 	}
-	start := &tallyv1.JobStart{Spec: wire.QueryToProto(job.Query), ChunkSize: uint64(job.ChunkSize), BlockSize: uint64(job.BlockSize),
+	start := &tallyv1.JobStart{Spec: wire.QueryToProto(job.Query), ChunkSize: uint64(job.ChunkSize), BlockSize: uint64(job.BlockSize), MaxResultBytes: MaxResultBytes,
 		ServerPaths: job.ServerPaths, Urls: job.URLs, IncludeHidden: job.Hidden, PackedTop: true}
 	if err := stream.Send(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Start{Start: start}}); err != nil {
 		return nil, c.streamError(stream, err)
@@ -360,7 +386,7 @@ func receive(stream tallyv1.CoordinatorService_RunJobClient, onProgress func(Pro
 // texts), with the texts' lines and tokens when stats is set. The texts
 // travel as protobuf strings, so they must be valid UTF-8; Run takes
 // documents of any bytes.
-func (c *Client) CountTexts(ctx context.Context, texts []string, q count.Query, stats bool) (*Result, error) {
+func (c *Client) CountTexts(ctx context.Context, texts []string, q query.Count, stats bool) (*Result, error) {
 	for i, t := range texts {
 		if !utf8.ValidString(t) {
 			return nil, fmt.Errorf("text %d is not valid UTF-8: CountTexts carries UTF-8 strings; use Run for arbitrary bytes", i)

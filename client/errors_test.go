@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tallyhq/tally/client"
-	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/query"
 )
 
 // TestTypedErrors: what the coordinator or the connection answers comes back
@@ -32,12 +32,12 @@ func TestTypedErrors(t *testing.T) {
 	check(t, "GetJob of an unknown id", err, client.ErrNotFound, codes.NotFound)
 	_, err = c.CancelJob(ctx, "no-such-job")
 	check(t, "CancelJob of an unknown id", err, client.ErrNotFound, codes.NotFound)
-	_, err = c.CountTexts(ctx, []string{"a b"}, count.Query{Mode: count.Token, Targets: []string{"a b"}}, false)
+	_, err = c.CountTexts(ctx, []string{"a b"}, query.Count{Mode: query.Token, Targets: []string{"a b"}}, false)
 	check(t, "a token target with a space", err, client.ErrInvalidArgument, codes.InvalidArgument)
 
 	done, stopNow := context.WithCancel(ctx)
 	stopNow()
-	_, err = c.CountTexts(done, []string{"a"}, count.Query{Mode: count.Token, Targets: []string{"a"}}, false)
+	_, err = c.CountTexts(done, []string{"a"}, query.Count{Mode: query.Token, Targets: []string{"a"}}, false)
 	check(t, "a cancelled call", err, client.ErrCanceled, codes.Canceled)
 
 	lis, err := net.Listen("tcp", "127.0.0.1:0")

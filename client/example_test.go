@@ -9,8 +9,7 @@ import (
 
 	"github.com/tallyhq/tally/client"
 	"github.com/tallyhq/tally/coordinator"
-	"github.com/tallyhq/tally/count"
-	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/worker"
 )
 
@@ -39,7 +38,7 @@ func ExampleClient_CountTexts() {
 	}
 	defer c.Close()
 	texts := []string{"the cat and the hat\n", "The end of the story"}
-	res, err := c.CountTexts(context.Background(), texts, count.Query{Mode: count.Token, Targets: []string{"the", "The"}}, false)
+	res, err := c.CountTexts(context.Background(), texts, query.Count{Mode: query.Token, Targets: []string{"the", "The"}}, false)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -69,7 +68,7 @@ func ExampleClient_Run() {
 		}}
 	}
 	job := client.Job{
-		Query:     task.Query{Spec: count.Spec{Top: &count.TopQuery{Lower: true}, Stats: true}, TopLimit: 2},
+		Query:     query.Job{Spec: query.Spec{Top: &query.Top{Lower: true}, Stats: true}, TopLimit: 2},
 		ChunkSize: 16, // tiny chunks: the answer does not depend on them
 		Documents: []client.Document{doc("a.txt", "To be, or not to be:\nthat is the question.\n"), doc("b.txt", "To do is to be.\n")},
 	}

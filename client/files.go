@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/tallyhq/tally/decompress"
-	"github.com/tallyhq/tally/source/file"
+	"github.com/tallyhq/tally/internal/localfile"
 )
 
 // FileOptions says how FileDocuments expands paths.
@@ -27,7 +27,7 @@ type FileOptions struct {
 // UnreadableError is a file or directory that could not be read: missing,
 // denied, or failing to open or list.
 type UnreadableError struct {
-	Name string // as file.DisplayName shows it
+	Name string // as localfile.DisplayName shows it
 	Err  error
 }
 
@@ -37,7 +37,7 @@ func (e *UnreadableError) Unwrap() error { return e.Err }
 // unreadable reports err for path: to opts.OnUnreadable, returning nil so
 // that the caller skips it, or as the error.
 func (opts FileOptions) unreadable(path string, err error) error {
-	u := &UnreadableError{Name: file.DisplayName(path), Err: unwrapPathError(err)}
+	u := &UnreadableError{Name: localfile.DisplayName(path), Err: unwrapPathError(err)}
 	if opts.OnUnreadable != nil {
 		opts.OnUnreadable(u)
 		return nil
@@ -54,7 +54,7 @@ func (opts FileOptions) unreadable(path string, err error) error {
 // recognised by their first bytes. A path that cannot be read, or that names
 // a named pipe, socket or device (which could block for ever), is an error
 // before anything is uploaded. A name that is not valid UTF-8 is shown as
-// file.DisplayName quotes it; Document.Path keeps the real one.
+// localfile.DisplayName quotes it; Document.Path keeps the real one.
 func FileDocuments(paths []string, stdin io.Reader, opts FileOptions) ([]Document, error) {
 	var docs []Document
 	usedStdin := false
@@ -93,7 +93,7 @@ func expandGlob(p string, opts FileOptions) ([]string, error) {
 	}
 	all, err := filepath.Glob(p)
 	if err != nil {
-		return nil, fmt.Errorf("bad pattern %s: %w", file.DisplayName(p), err)
+		return nil, fmt.Errorf("bad pattern %s: %w", localfile.DisplayName(p), err)
 	}
 	dotPattern := strings.HasPrefix(filepath.Base(p), ".")
 	var matches []string
@@ -103,7 +103,7 @@ func expandGlob(p string, opts FileOptions) ([]string, error) {
 		}
 	}
 	if len(matches) == 0 {
-		return nil, fmt.Errorf("no file matches %s", file.DisplayName(p))
+		return nil, fmt.Errorf("no file matches %s", localfile.DisplayName(p))
 	}
 	return matches, nil
 }
@@ -115,7 +115,7 @@ func pathDocuments(p string, opts FileOptions) ([]Document, error) {
 	}
 	if !info.IsDir() {
 		d, err := fileDocument(p)
-		if errors.Is(err, file.ErrNotRegular) {
+		if errors.Is(err, localfile.ErrNotRegular) {
 			return nil, fmt.Errorf("%w; give - to read standard input", err)
 		}
 		if err != nil {
@@ -146,7 +146,7 @@ func pathDocuments(p string, opts FileOptions) ([]Document, error) {
 			return nil // directories; symbolic links; pipes, sockets and devices
 		}
 		doc, err := fileDocument(path)
-		if errors.Is(err, file.ErrNotRegular) {
+		if errors.Is(err, localfile.ErrNotRegular) {
 			return nil // swapped for one since the directory was read
 		}
 		if err != nil {
@@ -162,11 +162,11 @@ func pathDocuments(p string, opts FileOptions) ([]Document, error) {
 // fileDocument is the regular file at path as a document. A compressed
 // file's text size is not known before reading it, so its Size is 0
 // (unknown). Anything but a regular file is refused, before it is opened
-// and again when it is read, by file.OpenRegular, which never blocks.
+// and again when it is read, by localfile.OpenRegular, which never blocks.
 func fileDocument(path string) (Document, error) {
-	name := file.DisplayName(path)
-	f, info, err := file.OpenRegular(path)
-	if errors.Is(err, file.ErrNotRegular) {
+	name := localfile.DisplayName(path)
+	f, info, err := localfile.OpenRegular(path)
+	if errors.Is(err, localfile.ErrNotRegular) {
 		return Document{}, fmt.Errorf("cannot read %s: %w", name, unwrapPathError(err))
 	}
 	if err != nil {
@@ -180,7 +180,7 @@ func fileDocument(path string) (Document, error) {
 		size = 0
 	}
 	open := func() (io.ReadCloser, error) {
-		f, _, err := file.OpenRegular(path)
+		f, _, err := localfile.OpenRegular(path)
 		if err != nil {
 			return nil, unwrapPathError(err) // the caller names the document
 		}

@@ -8,8 +8,8 @@ import (
 
 	"google.golang.org/grpc/peer"
 
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/security"
-	"github.com/tallyhq/tally/task"
 )
 
 // errTooManyJobs refuses a job beyond Config.MaxJobs or Config.MaxJobsPerClient.
@@ -17,7 +17,7 @@ var errTooManyJobs = errors.New("too many jobs running")
 
 // admit creates and registers a job, unless MaxJobs are running, or
 // MaxJobsPerClient of client's.
-func (c *Coordinator) admit(parent context.Context, q task.Query, client string) (*job, error) {
+func (c *Coordinator) admit(parent context.Context, q query.Job, client string) (*job, error) {
 	c.admitting.Lock()
 	defer c.admitting.Unlock()
 	running := c.jobs.running()

@@ -14,8 +14,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/wire"
 )
 
@@ -82,7 +82,7 @@ func TestClientMessageErrors(t *testing.T) {
 	t.Cleanup(func() { conn.Close() })
 	ctx := testCtx(t, 20*time.Second)
 	start := func(target string) *tallyv1.RunJobRequest {
-		s := &tallyv1.JobStart{Spec: wire.QueryToProto(countQ(count.Token, false, target))}
+		s := &tallyv1.JobStart{Spec: wire.QueryToProto(countQ(query.Token, false, target))}
 		return &tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Start{Start: s}}
 	}
 	header := func(name string) *tallyv1.RunJobRequest {
@@ -115,7 +115,7 @@ func TestClientMessageErrors(t *testing.T) {
 		t.Log(err)
 	})
 	t.Run("invalid UTF-8 in CountTexts", func(t *testing.T) {
-		req := badUTF8(t, &tallyv1.CountTextsRequest{Texts: []string{"zz"}, Query: wire.QueryToProto(countQ(count.Token, false, "a")).GetCount()})
+		req := badUTF8(t, &tallyv1.CountTextsRequest{Texts: []string{"zz"}, Query: wire.QueryToProto(countQ(query.Token, false, "a")).GetCount()})
 		var reply []byte
 		err := conn.Invoke(ctx, tallyv1.CoordinatorService_CountTexts_FullMethodName, req, &reply, grpc.ForceCodec(rawCodec{}))
 		wantCode(t, err, codes.InvalidArgument)

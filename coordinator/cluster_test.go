@@ -8,9 +8,8 @@ import (
 
 	"github.com/tallyhq/tally/client"
 	"github.com/tallyhq/tally/cluster"
-	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
-	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/worker"
 )
 
@@ -110,8 +109,8 @@ func TestCluster(t *testing.T) {
 	t.Run("same answer as embedded", func(t *testing.T) {
 		embedded := MustClient(t, MustEmbedded(t, 1, 2, nil))
 		ds := MustReadDocs(t, "alice.txt", "zen.txt", "gen-random.txt", "gen-crlf.txt", "gen-invalid.txt", "gen-nofinalnl.txt", "gen-empty.txt", "gen-fold.txt")
-		for name, q := range map[string]task.Query{
-			"count":           countQ(count.Substring, false, "the ", "Alice", "ſ"),
+		for name, q := range map[string]query.Job{
+			"count":           countQ(query.Substring, false, "the ", "Alice", "ſ"),
 			"top words lower": topQ(true, true, 40),
 		} {
 			t.Run(name, func(t *testing.T) {
@@ -134,7 +133,7 @@ func TestCluster(t *testing.T) {
 
 	t.Run("a worker leaves during a long job", func(t *testing.T) {
 		data := generatedText(20<<20, 1)
-		q := countQ(count.Token, false, "the", "Alice", "σ")
+		q := countQ(query.Token, false, "the", "Alice", "σ")
 		open := make(chan struct{})
 		const gate = 8 << 20
 		job := client.Job{Query: q, ChunkSize: 16 << 10, Documents: []client.Document{gatedDoc(ctx, "generated", data, gate, open)}}

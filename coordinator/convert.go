@@ -9,8 +9,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/task"
 	"github.com/tallyhq/tally/wire"
 )
@@ -158,7 +158,7 @@ func jobError(s Snapshot) error {
 }
 
 // entries is the frequency table of a snapshot's result, for size checks.
-func entries(s Snapshot) []count.Entry {
+func entries(s Snapshot) []query.Entry {
 	if s.Result == nil {
 		return nil
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/tallyhq/tally/count"
 	"github.com/tallyhq/tally/internal/reflection"
 	"github.com/tallyhq/tally/metrics"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/security"
 	"github.com/tallyhq/tally/source"
 	"github.com/tallyhq/tally/source/file"
@@ -522,7 +523,7 @@ func (c *Coordinator) watchWaiting() {
 }
 
 // checkLimits refuses queries beyond the configured bounds.
-func (c *Coordinator) checkLimits(q task.Query) error {
+func (c *Coordinator) checkLimits(q query.Job) error {
 	cq := q.Spec.Count
 	if cq == nil {
 		return nil
@@ -546,7 +547,7 @@ func (c *Coordinator) checkLimits(q task.Query) error {
 var errMemory = errors.New("over a memory limit")
 
 // newJob creates and registers a job.
-func (c *Coordinator) newJob(parent context.Context, q task.Query, client string) *job {
+func (c *Coordinator) newJob(parent context.Context, q query.Job, client string) *job {
 	j := newJob(parent, newID(), q, c.cfg.Window, c.cfg.MaxAttempts)
 	j.client = client
 	c.log.Info("job started", "job", j.id, "client", client, "query", describe(q))
@@ -570,7 +571,7 @@ func (c *Coordinator) newJob(parent context.Context, q task.Query, client string
 
 // chunkConfig is the chunker config for a job: long lines may be cut at
 // whitespace only when no target contains whitespace, so no match can span a cut.
-func (c *Coordinator) chunkConfig(q task.Query, size int) (chunk.Config, error) {
+func (c *Coordinator) chunkConfig(q query.Job, size int) (chunk.Config, error) {
 	if size == 0 {
 		size = c.cfg.ChunkSize
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/tallyhq/tally/client"
 	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/task"
 	"github.com/tallyhq/tally/worker"
 )
@@ -49,8 +50,8 @@ func MustFaultCoordinator(tb testing.TB, workers map[string]func() (task.Link, e
 // answers, and checks that the totals are still exactly one pass's.
 func TestExactlyOnceMerge(t *testing.T) {
 	engine := worker.NewEngine(4)
-	queries := map[string]task.Query{
-		"count": countQ(count.Token, false, "the", "a", "Zen"),
+	queries := map[string]query.Job{
+		"count": countQ(query.Token, false, "the", "a", "Zen"),
 		"top":   topQ(false, true, 0),
 	}
 	for qname, q := range queries {
@@ -147,7 +148,7 @@ func lostAndAnswered(as []answer) (lost, again int) {
 // bad one surely gets a task.
 func TestRetryAfterErrorResult(t *testing.T) {
 	engine := worker.NewEngine(4)
-	q := countQ(count.Substring, false, "the", "e ")
+	q := countQ(query.Substring, false, "the", "e ")
 	log := &answerLog{}
 	var badDials atomic.Int32
 	failedCh := make(chan struct{})
@@ -259,7 +260,7 @@ func TestRetryErrorOnceStays(t *testing.T) {
 // names the document and the chunk's byte offset.
 func TestChunkFailsEveryAttempt(t *testing.T) {
 	engine := worker.NewEngine(4)
-	q := countQ(count.Word, false, "the")
+	q := countQ(query.Word, false, "the")
 	log := &answerLog{}
 	poison := func(r task.Result, t task.Task) []event {
 		if bytes.Contains(t.Data, []byte("POISON")) {
@@ -333,7 +334,7 @@ func TestChunkFailsEveryAttempt(t *testing.T) {
 // TestJobCompleteDedupes drives the merge directly: a chunk's result merged
 // twice, a result for no chunk, and a late error all leave the totals exact.
 func TestJobCompleteDedupes(t *testing.T) {
-	q := countQ(count.Token, false, "the", "cat")
+	q := countQ(query.Token, false, "the", "cat")
 	data := []byte("the cat sat\non the mat\nthe end")
 	p := MustCompile(t, q.Spec)
 	j := newJob(t.Context(), "j1", q, 8, 3)
@@ -391,7 +392,7 @@ func TestJobCompleteDedupes(t *testing.T) {
 // TestJobCompleteRetries checks the retry budget of one chunk: an error
 // result is retried until MaxAttempts dispatches, then the job fails.
 func TestJobCompleteRetries(t *testing.T) {
-	q := countQ(count.Token, false, "x")
+	q := countQ(query.Token, false, "x")
 	j := newJob(t.Context(), "j2", q, 4, 2)
 	d := j.addDocument("doc", 0)
 	if err := j.acquire(); err != nil {

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/query"
 )
 
 // A finished job stays in the history with its statistics and counts, but
@@ -27,7 +27,7 @@ type targetStats struct {
 	cut   bool // a target in the summary is shorter than submitted
 }
 
-func statsOf(q task.Query) targetStats {
+func statsOf(q query.Job) targetStats {
 	var s targetStats
 	if cq := q.Spec.Count; cq != nil {
 		s.count = len(cq.Targets)
@@ -41,7 +41,7 @@ func statsOf(q task.Query) targetStats {
 
 // summarize returns q with only the first few of its targets, cut short,
 // in memory of its own; q is unchanged.
-func summarize(q task.Query) task.Query {
+func summarize(q query.Job) query.Job {
 	cq := q.Spec.Count
 	if cq == nil {
 		return q
@@ -58,7 +58,7 @@ func summarize(q task.Query) task.Query {
 // describe is a one-line summary of q for the log: the kind and its
 // options, and for a count the number of targets and the first few, quoted
 // (they come from clients) and cut short.
-func describe(q task.Query) string {
+func describe(q query.Job) string {
 	if t := q.Spec.Top; t != nil {
 		return fmt.Sprintf("top n=%d words_only=%t lower=%t stats=%t", q.TopLimit, t.WordsOnly, t.Lower, q.Spec.Stats)
 	}

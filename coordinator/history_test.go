@@ -10,8 +10,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tallyhq/tally/client"
-	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/query"
 )
 
 // TestHistoryStaysSmall runs jobs of many long targets: a finished job
@@ -24,7 +24,7 @@ func TestHistoryStaysSmall(t *testing.T) {
 	const jobs, targets = 12, 1000
 	docs := []doc{{"d", []byte("a b c\n")}}
 	for i := range jobs {
-		q := countQ(count.Token, false, longTargets(targets, 4096, uint64(i))...)
+		q := countQ(query.Token, false, longTargets(targets, 4096, uint64(i))...)
 		MustRun(t, ctx, cl, client.Job{Query: q, Documents: clientDocs(docs)})
 	}
 
@@ -91,7 +91,7 @@ func TestDescribe(t *testing.T) {
 	for i := range 10 {
 		targets = append(targets, fmt.Sprint("t", i))
 	}
-	q := countQ(count.Word, true, targets...)
+	q := countQ(query.Word, true, targets...)
 	got := describe(q)
 	for _, want := range []string{"count mode=word ignore_case=true stats=true targets=13", `"Holmes"`, `"a\nfake=1"`, " and 5 more"} {
 		if !strings.Contains(got, want) {

@@ -13,8 +13,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tallyhq/tally/client"
-	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/wire"
 )
 
@@ -62,7 +62,7 @@ func TestIdleClients(t *testing.T) {
 	share := c.cfg.MaxJobsPerClient
 	ctx := testCtx(t, 60*time.Second)
 	hog := MustDialFrom(t, c, "127.0.0.2")
-	q := countQ(count.Token, false, "a", "b")
+	q := countQ(query.Token, false, "a", "b")
 	start := &tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Start{Start: &tallyv1.JobStart{Spec: wire.QueryToProto(q)}}}
 
 	const calls = 64
@@ -143,7 +143,7 @@ func (r *slowReader) Read(p []byte) (int, error) {
 func TestIdleTimeoutSparesBusyJobs(t *testing.T) {
 	const idle = time.Second
 	ctx := testCtx(t, 60*time.Second)
-	q := countQ(count.Token, false, "a", "b")
+	q := countQ(query.Token, false, "a", "b")
 
 	t.Run("slow upload", func(t *testing.T) {
 		c := MustEmbedded(t, 1, 1, func(cfg *Config) { cfg.IdleTimeout = idle })

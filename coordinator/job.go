@@ -10,6 +10,7 @@ import (
 	"github.com/tallyhq/tally/chunk"
 	"github.com/tallyhq/tally/count"
 	"github.com/tallyhq/tally/metrics"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/task"
 )
 
@@ -17,7 +18,7 @@ import (
 type document struct {
 	name   string
 	size   int64
-	stats  count.Stats
+	stats  query.Stats
 	counts []int64
 }
 
@@ -37,7 +38,7 @@ type job struct {
 	metrics  *metrics.Metrics // may be nil
 
 	mu           sync.Mutex // guards every field below
-	query        task.Query // its targets summarized once the job ends
+	query        query.Job  // its targets summarized once the job ends
 	state        State
 	err          error
 	docs         []*document
@@ -50,7 +51,7 @@ type job struct {
 	workers      map[string]struct{}
 	finished     time.Time
 	result       *Result       // without its frequency table:
-	top          []count.Entry // the table, kept compact (see resultProto)
+	top          []query.Entry // the table, kept compact (see resultProto)
 	topDropped   bool          // the history dropped top
 	tableLen     int           // entries of the merged table when the job ended
 	waitingSince time.Time     // when progress.Waiting was last set
@@ -66,7 +67,7 @@ type job struct {
 	foldMu sync.Mutex
 }
 
-func newJob(parent context.Context, id string, q task.Query, window int, attempts int) *job {
+func newJob(parent context.Context, id string, q query.Job, window int, attempts int) *job {
 	ctx, cancel := context.WithCancelCause(parent)
 	j := &job{
 		id: id, query: q, targets: statsOf(q), created: time.Now(), ctx: ctx, cancel: cancel,
@@ -355,6 +356,20 @@ func (j *job) maybeFinish() {
 	}
 	j.result = j.buildResult()
 	j.finishLocked(Succeeded, nil)
+}
+
+// undelivered records that a succeeded job's result never reached its
+// client (err says why): the job ends failed and its result is dropped, so
+// that nobody reads a job as done whose answer was lost.
+func (j *job) undelivered(err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.state != Succeeded {
+		return
+	}
+	j.state, j.err, j.result = Failed, err, nil
+	j.metrics.ResultUndelivered()
+	j.notify()
 }
 
 // end stops a running job because cause ended its context: a cancel, a failure,

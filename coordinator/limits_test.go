@@ -8,8 +8,8 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/tallyhq/tally/client"
-	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/wire"
 )
 
@@ -20,17 +20,17 @@ func TestLimits(t *testing.T) {
 	docs := []doc{{"d", []byte("a b c\n")}}
 
 	t.Run("too many targets", func(t *testing.T) {
-		_, err := cl.Run(ctx, client.Job{Query: countQ(count.Token, false, "a", "b", "c", "d"), Documents: clientDocs(docs)}, nil)
+		_, err := cl.Run(ctx, client.Job{Query: countQ(query.Token, false, "a", "b", "c", "d"), Documents: clientDocs(docs)}, nil)
 		wantCode(t, err, codes.InvalidArgument)
-		_, err = cl.CountTexts(ctx, []string{"a"}, count.Query{Mode: count.Token, Targets: []string{"a", "b", "c", "d"}}, false)
+		_, err = cl.CountTexts(ctx, []string{"a"}, query.Count{Mode: query.Token, Targets: []string{"a", "b", "c", "d"}}, false)
 		wantCode(t, err, codes.InvalidArgument)
 	})
 	t.Run("target too long", func(t *testing.T) {
-		_, err := cl.Run(ctx, client.Job{Query: countQ(count.Substring, false, "abcdefghi"), Documents: clientDocs(docs)}, nil)
+		_, err := cl.Run(ctx, client.Job{Query: countQ(query.Substring, false, "abcdefghi"), Documents: clientDocs(docs)}, nil)
 		wantCode(t, err, codes.InvalidArgument)
 	})
 	t.Run("unary request too large", func(t *testing.T) {
-		_, err := cl.CountTexts(ctx, []string{strings.Repeat("a", maxClientMessage+1)}, count.Query{Mode: count.Token, Targets: []string{"a"}}, false)
+		_, err := cl.CountTexts(ctx, []string{strings.Repeat("a", maxClientMessage+1)}, query.Count{Mode: query.Token, Targets: []string{"a"}}, false)
 		wantCode(t, err, codes.ResourceExhausted)
 	})
 	t.Run("too many jobs", func(t *testing.T) {
@@ -39,12 +39,12 @@ func TestLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		start := &tallyv1.JobStart{Spec: wire.QueryToProto(countQ(count.Token, false, "a"))}
+		start := &tallyv1.JobStart{Spec: wire.QueryToProto(countQ(query.Token, false, "a"))}
 		if err := stream.Send(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Start{Start: start}}); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, 5*time.Second, "the first job to run", func() bool { return len(c.jobs.running()) == 1 })
-		_, err = cl.Run(ctx, client.Job{Query: countQ(count.Token, false, "a"), Documents: clientDocs(docs)}, nil)
+		_, err = cl.Run(ctx, client.Job{Query: countQ(query.Token, false, "a"), Documents: clientDocs(docs)}, nil)
 		wantCode(t, err, codes.ResourceExhausted)
 		stream.CloseSend()
 		for {
@@ -53,7 +53,7 @@ func TestLimits(t *testing.T) {
 			}
 		}
 		waitFor(t, 5*time.Second, "the first job to end", func() bool { return len(c.jobs.running()) == 0 })
-		if _, err := cl.Run(ctx, client.Job{Query: countQ(count.Token, false, "a"), Documents: clientDocs(docs)}, nil); err != nil {
+		if _, err := cl.Run(ctx, client.Job{Query: countQ(query.Token, false, "a"), Documents: clientDocs(docs)}, nil); err != nil {
 			t.Errorf("after the first job ended: got %v, want success", err)
 		}
 	})

@@ -20,7 +20,7 @@ import (
 	"github.com/tallyhq/tally/client"
 	"github.com/tallyhq/tally/count"
 	"github.com/tallyhq/tally/internal/leaktest"
-	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/worker"
 )
 
@@ -154,7 +154,7 @@ func MustReadDocs(tb testing.TB, names ...string) []doc {
 }
 
 // MustCompile compiles a spec the test knows to be valid.
-func MustCompile(tb testing.TB, s count.Spec) *count.Program {
+func MustCompile(tb testing.TB, s query.Spec) *count.Program {
 	tb.Helper()
 	p, err := count.Compile(s)
 	if err != nil {
@@ -165,7 +165,7 @@ func MustCompile(tb testing.TB, s count.Spec) *count.Program {
 
 // reference is the answer of one single pass over each whole document,
 // count.Compile(spec).Run(data), merged into the totals as a job merges them.
-func reference(tb testing.TB, q task.Query, ds []doc) *client.Result {
+func reference(tb testing.TB, q query.Job, ds []doc) *client.Result {
 	tb.Helper()
 	p := MustCompile(tb, q.Spec)
 	res := &client.Result{Total: client.DocumentResult{Name: "total"}, Stats: q.Spec.Stats}
@@ -236,7 +236,7 @@ func MustRun(tb testing.TB, ctx context.Context, cl *client.Client, job client.J
 }
 
 // checkExact fails the test when res is not the reference answer for q over ds.
-func checkExact(tb testing.TB, res *client.Result, q task.Query, ds []doc) {
+func checkExact(tb testing.TB, res *client.Result, q query.Job, ds []doc) {
 	tb.Helper()
 	if d := diffResult(res, reference(tb, q, ds)); d != "" {
 		tb.Errorf("result differs from one pass over each document:\n%s", d)
@@ -253,10 +253,10 @@ func wantCode(tb testing.TB, err error, want codes.Code) {
 
 // countQ asks for statistics too, so that the tests see them merged across
 // chunks and workers; topQ does not, so that the tests see them left out.
-func countQ(m count.Mode, ignoreCase bool, targets ...string) task.Query {
-	return task.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: ignoreCase}, Stats: true}}
+func countQ(m query.Mode, ignoreCase bool, targets ...string) query.Job {
+	return query.Job{Spec: query.Spec{Count: &query.Count{Mode: m, Targets: targets, IgnoreCase: ignoreCase}, Stats: true}}
 }
 
-func topQ(wordsOnly, lower bool, limit int) task.Query {
-	return task.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: wordsOnly, Lower: lower}}, TopLimit: limit}
+func topQ(wordsOnly, lower bool, limit int) query.Job {
+	return query.Job{Spec: query.Spec{Top: &query.Top{WordsOnly: wordsOnly, Lower: lower}}, TopLimit: limit}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/tallyhq/tally/client"
 	"github.com/tallyhq/tally/cluster"
 	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/worker"
 )
 
@@ -51,7 +52,7 @@ func TestMatcherMemoryRefused(t *testing.T) {
 	c := MustEmbedded(t, 1, 1, func(c *Config) { c.MaxMatcherMemory = 1 << 20 })
 	cl := MustClient(t, c)
 	ctx := testCtx(t, 20*time.Second)
-	q := countQ(count.Substring, false, longTargets(60, 4096, 1)...)
+	q := countQ(query.Substring, false, longTargets(60, 4096, 1)...)
 	_, err := cl.Run(ctx, client.Job{Query: q, Documents: clientDocs([]doc{{"d", []byte("a b c\n")}})}, nil)
 	wantCode(t, err, codes.ResourceExhausted)
 	est := count.FormatBytes(count.MatcherBytes(*q.Spec.Count))
@@ -62,7 +63,7 @@ func TestMatcherMemoryRefused(t *testing.T) {
 		t.Errorf("got %d jobs registered, want none", len(jobs))
 	}
 	// Within the limit, the same number of short targets runs.
-	short := countQ(count.Substring, false, longTargets(20, 8, 2)...)
+	short := countQ(query.Substring, false, longTargets(20, 8, 2)...)
 	if _, err := cl.Run(ctx, client.Job{Query: short, Documents: clientDocs([]doc{{"d", []byte("a b c\n")}})}, nil); err != nil {
 		t.Errorf("short targets: got %v, want success", err)
 	}
@@ -120,7 +121,7 @@ func TestWorkerMatcherBudget(t *testing.T) {
 	waitFor(t, 15*time.Second, "2 ready workers", func() bool { return len(readyWorkers(ctx, cl)) == 2 })
 
 	data := generatedText(1<<20, 3)
-	q := countQ(count.Substring, false, longTargets(60, 4096, 3)...)
+	q := countQ(query.Substring, false, longTargets(60, 4096, 3)...)
 	start := time.Now()
 	_, err := cl.Run(ctx, client.Job{Query: q, ChunkSize: 64 << 10, Documents: clientDocs([]doc{{"gen", data}})}, nil)
 	wantCode(t, err, codes.ResourceExhausted)
@@ -152,7 +153,7 @@ func TestWorkerMatcherBudget(t *testing.T) {
 	if got := len(readyWorkers(ctx, cl)); got != 2 {
 		t.Fatalf("got %d ready workers after the refusal, want 2", got)
 	}
-	normal := countQ(count.Substring, false, "the", "Alice", "ſtraße")
+	normal := countQ(query.Substring, false, "the", "Alice", "ſtraße")
 	res := MustRun(t, ctx, cl, client.Job{Query: normal, ChunkSize: 64 << 10, Documents: clientDocs([]doc{{"gen", data}})})
 	checkExact(t, res, normal, []doc{{"gen", data}})
 }

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/tallyhq/tally/client"
-	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/query"
 )
 
 // TestHistoryDropsOldTables: finished jobs keep their frequency tables up
@@ -26,7 +26,7 @@ func TestHistoryDropsOldTables(t *testing.T) {
 		}
 		ids = append(ids, res.JobID)
 	}
-	MustRun(t, testCtx(t, 30*time.Second), cl, client.Job{Query: countQ(count.Token, false, "the"), Documents: clientDocs(ds)})
+	MustRun(t, testCtx(t, 30*time.Second), cl, client.Job{Query: countQ(query.Token, false, "the"), Documents: clientDocs(ds)})
 	for i, id := range ids {
 		j, err := cl.GetJob(testCtx(t, 5*time.Second), id)
 		if err != nil {

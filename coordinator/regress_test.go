@@ -15,6 +15,7 @@ import (
 	"weak"
 
 	"github.com/tallyhq/tally/chunk"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/task"
 
 	"google.golang.org/grpc/codes"
@@ -22,7 +23,6 @@ import (
 
 	"github.com/tallyhq/tally/client"
 	"github.com/tallyhq/tally/cluster"
-	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
 	"github.com/tallyhq/tally/worker"
 )
@@ -35,7 +35,7 @@ import (
 // to nil: "assignment to entry in nil map" in job.addTask, called from
 // feedDocument, killed the coordinator process.
 func TestBugJobEndsWhileChunking(t *testing.T) {
-	j := newJob(context.Background(), "ended", countQ(count.Token, false, "x"), 64, 3)
+	j := newJob(context.Background(), "ended", countQ(query.Token, false, "x"), 64, 3)
 	d := j.addDocument("d", 0)
 	j.fail(errors.New("a chunk failed"))
 
@@ -72,7 +72,7 @@ func TestBugCoordinatorCrashesOnCancelMidUpload(t *testing.T) {
 	data := []byte(strings.Repeat("the quick brown fox\n", 200000)) // 4 MB, 250,000 chunks
 	ctx := testCtx(t, 60*time.Second)
 	for range 10 {
-		run := goRun(ctx, cl, client.Job{Query: countQ(count.Token, false, "the"), ChunkSize: 16, Documents: clientDocs([]doc{{"d", data}})})
+		run := goRun(ctx, cl, client.Job{Query: countQ(query.Token, false, "the"), ChunkSize: 16, Documents: clientDocs([]doc{{"d", data}})})
 		var id string
 		waitFor(t, 10*time.Second, "a running job", func() bool {
 			jobs, err := cl.Jobs(ctx)
@@ -110,7 +110,7 @@ func TestBugCancelDuringUploadEndsFailed(t *testing.T) {
 		c.AddWorker("stuck", "stuck", 1)
 		cl := MustClient(t, c)
 		ctx := testCtx(t, 20*time.Second)
-		run := goRun(ctx, cl, client.Job{Query: countQ(count.Token, false, "a"), ChunkSize: 4, Documents: clientDocs([]doc{{"d", []byte("a b\nc d\ne f\ng h\n")}})})
+		run := goRun(ctx, cl, client.Job{Query: countQ(query.Token, false, "a"), ChunkSize: 4, Documents: clientDocs([]doc{{"d", []byte("a b\nc d\ne f\ng h\n")}})})
 		j := MustOnlyJob(t, cl, func(j *tallyv1.Job) bool { return j.GetProgress().GetChunksDispatched() >= 1 })
 		snap, err := cl.CancelJob(ctx, j.GetId())
 		if err != nil {
@@ -138,7 +138,7 @@ func TestBugFinishedJobsStayInMemory(t *testing.T) {
 	c := MustEmbedded(t, 1, 2, func(c *Config) { c.JobHistory = 1 })
 	cl := MustClient(t, c)
 	ctx := testCtx(t, 20*time.Second)
-	q := countQ(count.Token, false, "the")
+	q := countQ(query.Token, false, "the")
 	ds := []doc{{"d", []byte("the end\n")}}
 	first := MustRun(t, ctx, cl, client.Job{Query: q, Documents: clientDocs(ds)})
 	wp := weak.Make(c.jobs.get(first.JobID))
@@ -294,7 +294,7 @@ func TestBugRetryGoesBackToFailingWorker(t *testing.T) {
 	t.Cleanup(releaseAll) // before the coordinator closes: its sessions wait in Send
 	ds := []doc{{"d", []byte("the first line\nthe second line\n")}}
 	ctx := testCtx(t, 20*time.Second)
-	q := countQ(count.Token, false, "the")
+	q := countQ(query.Token, false, "the")
 	run := goRun(ctx, cl, client.Job{Query: q, ChunkSize: 16, Documents: clientDocs(ds)})
 	// Both chunks are out (so the upload is over): one on each worker.
 	MustOnlyJob(t, cl, func(j *tallyv1.Job) bool { return j.GetProgress().GetChunksDispatched() == 2 })
@@ -327,7 +327,7 @@ func TestCountTextsInvalidUTF8(t *testing.T) {
 	c := MustEmbedded(t, 1, 1, nil)
 	cl := MustClient(t, c)
 	ctx := testCtx(t, 10*time.Second)
-	q := countQ(count.Token, false, "the")
+	q := countQ(query.Token, false, "the")
 	_, err := cl.CountTexts(ctx, []string{"ok", "\xffthe the\n"}, *q.Spec.Count, false)
 	if err == nil || !strings.Contains(err.Error(), "text 1 is not valid UTF-8") {
 		t.Fatalf("got error %v, want one naming text 1 as not valid UTF-8", err)
@@ -348,7 +348,7 @@ func TestBugCancelledJobChunksStayQueued(t *testing.T) {
 	c := MustEmbedded(t, 0, 1, nil)
 	cl := MustClient(t, c)
 	ctx := testCtx(t, 20*time.Second)
-	run := goRun(ctx, cl, client.Job{Query: countQ(count.Token, false, "a"), Documents: clientDocs([]doc{{"d", []byte("a b\n")}})})
+	run := goRun(ctx, cl, client.Job{Query: countQ(query.Token, false, "a"), Documents: clientDocs([]doc{{"d", []byte("a b\n")}})})
 	j := MustOnlyJob(t, cl, func(j *tallyv1.Job) bool { return j.GetProgress().GetWaiting() != "" })
 	if _, err := cl.CancelJob(ctx, j.GetId()); err != nil {
 		t.Fatalf("cancel: %v", err)

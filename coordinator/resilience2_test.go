@@ -18,14 +18,14 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tallyhq/tally/client"
-	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/task"
 )
 
 // TestNoWorkers runs jobs on a coordinator without workers.
 func TestNoWorkers(t *testing.T) {
-	q := countQ(count.Substring, false, "the ", "a")
+	q := countQ(query.Substring, false, "the ", "a")
 	ds := resilDocs(t)
 	job := client.Job{Query: q, ChunkSize: faultChunk, Documents: clientDocs(ds)}
 
@@ -109,7 +109,7 @@ func TestNoWorkers(t *testing.T) {
 
 // poisonDocs are two documents, the second with a POISON line in its middle,
 // and the byte offset of the chunk that holds it.
-func poisonDocs(tb testing.TB, c *Coordinator, q task.Query) ([]doc, int64) {
+func poisonDocs(tb testing.TB, c *Coordinator, q query.Job) ([]doc, int64) {
 	tb.Helper()
 	var b strings.Builder
 	for i := range 60 {
@@ -166,7 +166,7 @@ func TestPoisonChunk(t *testing.T) {
 			c.AddWorker("w2", "w2", 2)
 			waitFor(t, 10*time.Second, "both workers ready", func() bool { return c.pool.ready() == 2 })
 			ctx := testCtx(t, 30*time.Second)
-			qp := countQ(count.Word, false, "the", "line")
+			qp := countQ(query.Word, false, "the", "line")
 			pds, offset := poisonDocs(t, c, qp)
 			qc := topQ(true, true, 10)
 			cds := faultDocs(t)
@@ -215,7 +215,7 @@ func TestPoisonChunk(t *testing.T) {
 
 			// The workers are still there for a third job.
 			waitFor(t, 10*time.Second, "both workers ready", func() bool { return c.pool.ready() == 2 })
-			q3 := countQ(count.Token, true, "the", "is")
+			q3 := countQ(query.Token, true, "the", "is")
 			res := MustRun(t, ctx, cl, client.Job{Query: q3, ChunkSize: faultChunk, Documents: clientDocs(cds)})
 			checkExact(t, res, q3, cds)
 			if len(bugs) > 0 {
@@ -229,7 +229,7 @@ func TestPoisonChunk(t *testing.T) {
 
 // chunkAt returns the id a job gives the chunk of document name at offset:
 // chunks are numbered across the job's documents in order.
-func chunkAt(tb testing.TB, c *Coordinator, q task.Query, ds []doc, name string, offset int64) uint64 {
+func chunkAt(tb testing.TB, c *Coordinator, q query.Job, ds []doc, name string, offset int64) uint64 {
 	tb.Helper()
 	var id uint64
 	for _, d := range ds {
@@ -263,7 +263,7 @@ func TestBugCrashBlamesEveryChunkOnTheLink(t *testing.T) {
 	})
 	c, cl, _ := MustResilient(t, f, func(c *Config) { c.MaxAttempts = 2 })
 	ctx := testCtx(t, 30*time.Second)
-	q := countQ(count.Token, false, "the")
+	q := countQ(query.Token, false, "the")
 	queued := func(id string) func() bool {
 		return func() bool { j := c.jobs.get(id); return j != nil && c.sched.queued(j) == 1 }
 	}
@@ -299,7 +299,7 @@ func TestBugSuspectCountsFailuresNotWorkers(t *testing.T) {
 	const wait = time.Second
 	c, cl, _ := MustResilient(t, f, func(c *Config) { c.MaxAttempts = 4; c.WorkerWait = wait })
 	c.AddWorker("w", "w", 1)
-	q := countQ(count.Token, false, "the")
+	q := countQ(query.Token, false, "the")
 	_, err := cl.Run(testCtx(t, 20*time.Second), client.Job{Query: q, Documents: clientDocs([]doc{{"d", []byte("the line\n")}})}, nil)
 	if err != nil && strings.Contains(err.Error(), "failed on 2 workers") {
 		t.Fatalf("regression: one worker crashed twice and is gone, and the job failed at once saying its chunk failed on 2 workers "+
@@ -314,7 +314,7 @@ func TestBugSuspectCountsFailuresNotWorkers(t *testing.T) {
 // TestCancelStopsDispatch cancels a job: no task of it is sent to a worker
 // afterwards, and its queued chunks are dropped.
 func TestCancelStopsDispatch(t *testing.T) {
-	q := countQ(count.Token, false, "the", "a")
+	q := countQ(query.Token, false, "the", "a")
 	ds := resilDocs(t)
 
 	// cancel cancels job id and checks that it ends CANCELED with its queue dropped.
@@ -408,7 +408,7 @@ func TestJobsShareWorkers(t *testing.T) {
 	c.AddWorker("one", "one", 1)
 	ctx := testCtx(t, 30*time.Second)
 	ds := faultDocs(t)
-	qa, qb := countQ(count.Token, false, "the", "is"), topQ(false, false, 15)
+	qa, qb := countQ(query.Token, false, "the", "is"), topQ(false, false, 15)
 	aid, arun := startJob(t, ctx, cl, client.Job{Query: qa, ChunkSize: faultChunk, Documents: clientDocs(ds)})
 	bid, brun := startJob(t, ctx, cl, client.Job{Query: qb, ChunkSize: faultChunk, Documents: clientDocs(ds)})
 	ra, rb := <-arun, <-brun
@@ -461,7 +461,7 @@ func TestBackpressure(t *testing.T) {
 	c, cl, ml := MustResilient(t, f, func(c *Config) { c.Window = window })
 	c.AddWorker("blocked", "blocked", 2)
 	ctx := testCtx(t, 30*time.Second)
-	q := countQ(count.Token, false, "the", "tally", "σ")
+	q := countQ(query.Token, false, "the", "tally", "σ")
 	ds := []doc{{"big", generatedText(4<<20, 5)}}
 	id, run := startJob(t, ctx, cl, client.Job{Query: q, ChunkSize: size, Documents: clientDocs(ds)})
 	j := c.jobs.get(id)
@@ -538,7 +538,7 @@ func TestGracefulLeave(t *testing.T) {
 			data = data[:bytes.LastIndexByte(data, '\n')+1]
 			ds := []doc{{"d", data}}
 			open := make(chan struct{})
-			q := countQ(count.Token, false, "the", "a")
+			q := countQ(query.Token, false, "the", "a")
 			id, run := startJob(t, ctx, cl, client.Job{Query: q, ChunkSize: 256, Documents: []client.Document{gatedDoc(ctx, "d", data, len(data)/2, open)}})
 			waitFor(t, 10*time.Second, "the old worker to hold two chunks", func() bool { return len(f.sends(id, "old")) == 2 })
 			queued := c.sched.queued(c.jobs.get(id))
@@ -609,7 +609,7 @@ func TestGracefulLeave(t *testing.T) {
 // get an error that says it is shutting down, and Close returns promptly.
 func TestCloseDuringJob(t *testing.T) {
 	const drain = 500 * time.Millisecond
-	q := countQ(count.Token, false, "the")
+	q := countQ(query.Token, false, "the")
 	ds := resilDocs(t)
 
 	// closeNow closes c and checks that it returns within a few seconds.

@@ -18,8 +18,8 @@ import (
 
 	"github.com/tallyhq/tally/chunk"
 	"github.com/tallyhq/tally/client"
-	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/task"
 	"github.com/tallyhq/tally/worker"
 )
@@ -335,7 +335,7 @@ func resilDocs(tb testing.TB) []doc {
 }
 
 // chunkCount is how many chunks c cuts ds into for q at size.
-func chunkCount(tb testing.TB, c *Coordinator, q task.Query, size int, ds []doc) int {
+func chunkCount(tb testing.TB, c *Coordinator, q query.Job, size int, ds []doc) int {
 	tb.Helper()
 	n := 0
 	for _, d := range ds {
@@ -345,7 +345,7 @@ func chunkCount(tb testing.TB, c *Coordinator, q task.Query, size int, ds []doc)
 }
 
 // cutChunks returns the chunks c cuts data into for q at size.
-func cutChunks(tb testing.TB, c *Coordinator, q task.Query, size int, data []byte) []chunk.Chunk {
+func cutChunks(tb testing.TB, c *Coordinator, q query.Job, size int, data []byte) []chunk.Chunk {
 	tb.Helper()
 	ccfg, err := c.chunkConfig(q, size)
 	if err != nil {
@@ -366,7 +366,7 @@ func cutChunks(tb testing.TB, c *Coordinator, q task.Query, size int, data []byt
 // are counted by the live worker, exactly once, even when the dead worker's
 // answers turn up late, after the chunks were sent again.
 func TestWorkerDiesMidJob(t *testing.T) {
-	q := countQ(count.Token, false, "the", "a", "Zen")
+	q := countQ(query.Token, false, "the", "a", "Zen")
 	ds := resilDocs(t)
 	job := client.Job{Query: q, ChunkSize: faultChunk, Documents: clientDocs(ds)}
 
@@ -577,7 +577,7 @@ func TestStragglers(t *testing.T) {
 	c.AddWorker("fast", "fast", 2)
 	waitFor(t, 10*time.Second, "both workers ready", func() bool { return c.pool.ready() == 2 })
 
-	q := countQ(count.Word, true, "the", "zen", "é")
+	q := countQ(query.Word, true, "the", "zen", "é")
 	ds := resilDocs(t)
 	start := time.Now()
 	res := MustRun(t, testCtx(t, 30*time.Second), cl, client.Job{Query: q, ChunkSize: faultChunk, Documents: clientDocs(ds)})

@@ -13,9 +13,9 @@ import (
 
 	"github.com/tallyhq/tally/client"
 	"github.com/tallyhq/tally/cluster"
-	"github.com/tallyhq/tally/count"
 	"github.com/tallyhq/tally/internal/forger"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/security"
 	"github.com/tallyhq/tally/task"
 	"github.com/tallyhq/tally/worker"
@@ -150,7 +150,7 @@ func TestRogueMembers(t *testing.T) {
 			time.Sleep(500 * time.Millisecond)
 
 			docs := MustReadDocs(t, "alice.txt", "zen.txt")
-			q := countQ(count.Word, true, "alice", "the")
+			q := countQ(query.Word, true, "alice", "the")
 			for range 3 {
 				res := MustRun(t, ctx, cl, client.Job{Query: q, ChunkSize: 2048, Documents: clientDocs(docs)})
 				checkExact(t, res, q, docs)

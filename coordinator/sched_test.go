@@ -9,14 +9,13 @@ import (
 	"time"
 
 	"github.com/tallyhq/tally/chunk"
-
-	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/query"
 )
 
 // newTestJob returns a job for the scheduler tests, ended in t.Cleanup.
 func newTestJob(tb testing.TB, id string) *job {
 	tb.Helper()
-	j := newJob(context.Background(), id, countQ(count.Token, false, "x"), 64, 3)
+	j := newJob(context.Background(), id, countQ(query.Token, false, "x"), 64, 3)
 	tb.Cleanup(func() { j.cancel(errors.New("test over")) })
 	return j
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/tallyhq/tally/client"
 	"github.com/tallyhq/tally/cluster"
-	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/security"
 	"github.com/tallyhq/tally/worker"
 )
@@ -65,7 +65,7 @@ func TestSecureCluster(t *testing.T) {
 	waitFor(t, 15*time.Second, "the member worker to be ready", func() bool { return readyWorkers(ctx, cl)["member"] != nil })
 
 	docs := MustReadDocs(t, "alice.txt", "zen.txt")
-	q := countQ(count.Word, true, "alice", "the")
+	q := countQ(query.Word, true, "alice", "the")
 	res := MustRun(t, ctx, cl, client.Job{Query: q, ChunkSize: 4096, Documents: clientDocs(docs)})
 	checkExact(t, res, q, docs)
 

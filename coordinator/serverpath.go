@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tallyhq/tally/internal/localfile"
 	"github.com/tallyhq/tally/source/file"
 	"github.com/tallyhq/tally/task"
 )
@@ -17,7 +18,7 @@ var errNoDataDir = errors.New("this coordinator has no data directory (start it 
 
 // serverFile is one document found under the data directory.
 type serverFile struct {
-	name string // as the client gave it, or as found under a directory it gave; file.DisplayName
+	name string // as the client gave it, or as found under a directory it gave; localfile.DisplayName
 	rel  string // slash-separated path inside the data directory
 	info fs.FileInfo
 }
@@ -28,7 +29,7 @@ type serverFile struct {
 // Every path is checked first: one that leaves the data directory, does
 // not exist, or names a named pipe, socket or device is an error that wraps
 // task.ErrInput; inside a directory those are skipped. A file whose name is
-// not valid UTF-8 is named as file.DisplayName quotes it.
+// not valid UTF-8 is named as localfile.DisplayName quotes it.
 func (c *Coordinator) ServerInputs(paths []string, hidden bool) ([]Input, error) {
 	files, err := resolveServerPaths(c.root, c.cfg.DataDir, paths, hidden)
 	if err != nil {
@@ -65,14 +66,14 @@ func resolveServerPaths(root *os.Root, dataDir string, paths []string, hidden bo
 		}
 		if !info.IsDir() {
 			if !info.Mode().IsRegular() {
-				return nil, fmt.Errorf("server path %s: %w", file.DisplayName(p), file.NotRegular(info.Mode()))
+				return nil, fmt.Errorf("server path %s: %w", localfile.DisplayName(p), file.NotRegular(info.Mode()))
 			}
-			files = append(files, serverFile{name: file.DisplayName(p), rel: rel, info: info})
+			files = append(files, serverFile{name: localfile.DisplayName(p), rel: rel, info: info})
 			continue
 		}
 		err = fs.WalkDir(fsys, rel, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				return fmt.Errorf("server path %q: %w", file.DisplayName(path), pathError(err))
+				return fmt.Errorf("server path %q: %w", localfile.DisplayName(path), pathError(err))
 			}
 			if path != rel && !hidden && strings.HasPrefix(d.Name(), ".") {
 				if d.IsDir() {
@@ -88,13 +89,13 @@ func resolveServerPaths(root *os.Root, dataDir string, paths []string, hidden bo
 			}
 			info, err := d.Info()
 			if err != nil {
-				return fmt.Errorf("server path %q: %w", file.DisplayName(path), pathError(err))
+				return fmt.Errorf("server path %q: %w", localfile.DisplayName(path), pathError(err))
 			}
 			name := path // under the data directory itself
 			if rel != "." {
 				name = strings.TrimSuffix(p, "/") + strings.TrimPrefix(path, rel)
 			}
-			files = append(files, serverFile{name: file.DisplayName(name), rel: path, info: info})
+			files = append(files, serverFile{name: localfile.DisplayName(name), rel: path, info: info})
 			return nil
 		})
 		if err != nil {

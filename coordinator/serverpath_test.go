@@ -10,7 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/tallyhq/tally/client"
-	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/query"
 )
 
 // mustDataDir makes a data directory with two books in a subdirectory, a
@@ -52,7 +52,7 @@ func TestServerPaths(t *testing.T) {
 	dir, docs := mustDataDir(t)
 	c := MustEmbedded(t, 1, 2, func(c *Config) { c.DataDir = dir })
 	cl := MustClient(t, c)
-	q := countQ(count.Token, false, "the", "The")
+	q := countQ(query.Token, false, "the", "The")
 
 	t.Run("file and directory equal uploads", func(t *testing.T) {
 		res, err := cl.Run(testCtx(t, 10*time.Second), client.Job{Query: q, ChunkSize: 8, ServerPaths: []string{"books/a.txt", "books"}}, nil)
@@ -108,7 +108,7 @@ func TestServerPaths(t *testing.T) {
 func TestServerPathsNeedDataDir(t *testing.T) {
 	c := MustEmbedded(t, 1, 1, nil)
 	cl := MustClient(t, c)
-	_, err := cl.Run(testCtx(t, 10*time.Second), client.Job{Query: countQ(count.Token, false, "x"), ServerPaths: []string{"a.txt"}}, nil)
+	_, err := cl.Run(testCtx(t, 10*time.Second), client.Job{Query: countQ(query.Token, false, "x"), ServerPaths: []string{"a.txt"}}, nil)
 	wantCode(t, err, codes.InvalidArgument)
 	if err != nil && !strings.Contains(err.Error(), "data directory") {
 		t.Errorf("got error %q, want it to say there is no data directory", err)

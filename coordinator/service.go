@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -12,10 +13,10 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
-	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
-	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/wire"
 )
 
@@ -84,7 +85,7 @@ func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 		j.cancel(err)
 		return err
 	}
-	err = s.report(stream, j, start.GetPackedTop())
+	err = s.report(stream, j, start.GetPackedTop(), resultLimit(start))
 	if err == nil {
 		<-j.fed // a job succeeds only after its upload ended
 	}
@@ -121,9 +122,26 @@ func (s *service) recvStart(stream tallyv1.CoordinatorService_RunJobServer) (*ta
 	}
 }
 
+// defaultResultLimit is what a client that does not say accepts: gRPC's
+// default receive limit, the same in every language's library.
+const defaultResultLimit = 4 << 20
+
+// resultLimit is the largest result message the client of start accepts.
+func resultLimit(start *tallyv1.JobStart) int {
+	if n := start.GetMaxResultBytes(); n > 0 && n <= math.MaxInt32 {
+		return int(n)
+	} else if n > math.MaxInt32 {
+		return math.MaxInt32 // gRPC's own ceiling on a message
+	}
+	return defaultResultLimit
+}
+
 // report sends progress until j ends, then its result (its table packed if
-// packed) or its error.
-func (s *service) report(stream tallyv1.CoordinatorService_RunJobServer, j *job, packed bool) error {
+// packed) or its error. A result that does not reach the client, because
+// it is larger than limit, the client's receive limit, or because sending
+// it failed, turns the succeeded job into a failed one: a job is recorded
+// as succeeded only when its answer was delivered.
+func (s *service) report(stream tallyv1.CoordinatorService_RunJobServer, j *job, packed bool, limit int) error {
 	tick := time.NewTicker(progressEvery)
 	defer tick.Stop()
 	progress := func() *tallyv1.RunJobResponse {
@@ -146,7 +164,14 @@ func (s *service) report(stream tallyv1.CoordinatorService_RunJobServer, j *job,
 				return jobError(snap)
 			}
 			res := resultToProto(snap.Result, packed) // outside j.mu: a table takes milliseconds
-			err := stream.Send(&tallyv1.RunJobResponse{Event: &tallyv1.RunJobResponse_Result{Result: res}})
+			msg := &tallyv1.RunJobResponse{Event: &tallyv1.RunJobResponse_Result{Result: res}}
+			var err error
+			if n := proto.Size(msg); n > limit {
+				err = status.Errorf(codes.ResourceExhausted, "job %s: its result is %d bytes, more than the %d this client accepts: raise the client's gRPC receive limit and set JobStart.max_result_bytes to it, or ask for fewer entries (tally top -n)", j.id, n, limit)
+				j.undelivered(err)
+			} else if err = stream.Send(msg); err != nil {
+				j.undelivered(fmt.Errorf("its result was not delivered: %w", err))
+			}
 			if snap.TableLen > bigTable {
 				s.c.jobs.trimTables() // a table too large for the history goes now, not at the next job
 				go debug.FreeOSMemory()
@@ -171,7 +196,7 @@ func (s *service) CountTexts(ctx context.Context, req *tallyv1.CountTextsRequest
 	for i, text := range req.GetTexts() {
 		docs[i] = Input{Name: strconv.Itoa(i), Size: int64(len(text)), Reader: strings.NewReader(text)}
 	}
-	h, err := s.c.Submit(ctx, Request{Query: task.Query{Spec: count.Spec{Count: &cq, Stats: req.GetStats()}}, Inputs: List(docs, nil)})
+	h, err := s.c.Submit(ctx, Request{Query: query.Job{Spec: query.Spec{Count: &cq, Stats: req.GetStats()}}, Inputs: List(docs, nil)})
 	if err != nil {
 		return nil, toStatus(err, codes.Internal)
 	}

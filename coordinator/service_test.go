@@ -17,8 +17,8 @@ import (
 
 	"github.com/tallyhq/tally/chunk"
 	"github.com/tallyhq/tally/client"
-	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/task"
 	"github.com/tallyhq/tally/wire"
 )
@@ -43,11 +43,11 @@ func largeDocs(tb testing.TB) []doc {
 
 // exactQueries cover every mode and both top flavours; "substring space"
 // has a target with a space, so long lines are never cut at whitespace.
-func exactQueries() map[string]task.Query {
-	return map[string]task.Query{
-		"token":           countQ(count.Token, false, "the", "Alice", "a"),
-		"word -i":         countQ(count.Word, true, "the", "alice", "σ", "i"),
-		"substring space": countQ(count.Substring, false, "the ", "aa", "e\r"),
+func exactQueries() map[string]query.Job {
+	return map[string]query.Job{
+		"token":           countQ(query.Token, false, "the", "Alice", "a"),
+		"word -i":         countQ(query.Word, true, "the", "alice", "σ", "i"),
+		"substring space": countQ(query.Substring, false, "the ", "aa", "e\r"),
 		"top":             topQ(false, false, 30),
 		"top words lower": topQ(true, true, 0),
 	}
@@ -77,13 +77,13 @@ func TestRunJobExact(t *testing.T) {
 		}
 	}
 	t.Run("no documents", func(t *testing.T) {
-		q := countQ(count.Token, false, "a", "b")
+		q := countQ(query.Token, false, "a", "b")
 		res := MustRun(t, testCtx(t, 10*time.Second), cl, client.Job{Query: q})
 		checkExact(t, res, q, nil)
 	})
 	t.Run("only empty documents", func(t *testing.T) {
 		ds := []doc{{"e1", nil}, {"e2", []byte{}}}
-		for _, q := range []task.Query{countQ(count.Word, false, "x"), topQ(false, false, 5)} {
+		for _, q := range []query.Job{countQ(query.Word, false, "x"), topQ(false, false, 5)} {
 			res := MustRun(t, testCtx(t, 10*time.Second), cl, client.Job{Query: q, ChunkSize: 3, Documents: clientDocs(ds)})
 			checkExact(t, res, q, ds)
 		}
@@ -96,10 +96,10 @@ func TestCountTexts(t *testing.T) {
 	cl := MustClient(t, c)
 	// Texts are proto strings, so they must be valid UTF-8 (see TestCountTextsInvalidUTF8).
 	texts := []string{"the cat\nThe hat", "", "no newline at the end the", "the\r\nthe\r\n", "ſthe\u2028the\u00a0the\n"}
-	for _, q := range []count.Query{
-		{Mode: count.Token, Targets: []string{"the", "cat"}},
-		{Mode: count.Word, Targets: []string{"the"}, IgnoreCase: true},
-		{Mode: count.Substring, Targets: []string{"he", "e t"}},
+	for _, q := range []query.Count{
+		{Mode: query.Token, Targets: []string{"the", "cat"}},
+		{Mode: query.Word, Targets: []string{"the"}, IgnoreCase: true},
+		{Mode: query.Substring, Targets: []string{"he", "e t"}},
 	} {
 		t.Run(q.Mode.String(), func(t *testing.T) {
 			res, err := cl.CountTexts(testCtx(t, 10*time.Second), texts, q, true)
@@ -110,11 +110,11 @@ func TestCountTexts(t *testing.T) {
 			for i, s := range texts {
 				ds[i] = doc{strconv.Itoa(i), []byte(s)}
 			}
-			checkExact(t, res, task.Query{Spec: count.Spec{Count: &q, Stats: true}}, ds)
+			checkExact(t, res, query.Job{Spec: query.Spec{Count: &q, Stats: true}}, ds)
 		})
 	}
 	t.Run("invalid target", func(t *testing.T) {
-		_, err := cl.CountTexts(testCtx(t, 10*time.Second), texts, count.Query{Mode: count.Token, Targets: []string{"a b"}}, false)
+		_, err := cl.CountTexts(testCtx(t, 10*time.Second), texts, query.Count{Mode: query.Token, Targets: []string{"a b"}}, false)
 		wantCode(t, err, codes.InvalidArgument)
 	})
 }
@@ -125,11 +125,11 @@ func TestRunJobInvalid(t *testing.T) {
 	c := MustEmbedded(t, 1, 1, nil)
 	cl := MustClient(t, c)
 	docs := clientDocs([]doc{{"d", []byte("a b\n")}})
-	for name, q := range map[string]task.Query{
-		"empty target":            countQ(count.Token, false, "a", ""),
-		"token target with space": countQ(count.Token, false, "a b"),
-		"target with newline":     countQ(count.Substring, false, "a\nb"),
-		"no targets":              countQ(count.Word, false),
+	for name, q := range map[string]query.Job{
+		"empty target":            countQ(query.Token, false, "a", ""),
+		"token target with space": countQ(query.Token, false, "a b"),
+		"target with newline":     countQ(query.Substring, false, "a\nb"),
+		"no targets":              countQ(query.Word, false),
 		"no query":                {},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -138,12 +138,12 @@ func TestRunJobInvalid(t *testing.T) {
 		})
 	}
 	t.Run("chunk size above the limit", func(t *testing.T) {
-		_, err := cl.Run(testCtx(t, 10*time.Second), client.Job{Query: countQ(count.Token, false, "a"), ChunkSize: DefaultConfig().MaxLine + 1, Documents: docs}, nil)
+		_, err := cl.Run(testCtx(t, 10*time.Second), client.Job{Query: countQ(query.Token, false, "a"), ChunkSize: DefaultConfig().MaxLine + 1, Documents: docs}, nil)
 		wantCode(t, err, codes.InvalidArgument)
 	})
 
 	// Raw streams, for what the client never sends.
-	start := &tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Start{Start: &tallyv1.JobStart{Spec: wire.QueryToProto(countQ(count.Token, false, "a"))}}}
+	start := &tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Start{Start: &tallyv1.JobStart{Spec: wire.QueryToProto(countQ(query.Token, false, "a"))}}}
 	header := &tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Document{Document: &tallyv1.DocumentHeader{Name: "d"}}}
 	data := &tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Data{Data: []byte("a a\n")}}
 	for name, msgs := range map[string][]*tallyv1.RunJobRequest{
@@ -304,7 +304,7 @@ func TestCancelRunningJob(t *testing.T) {
 	cl := MustClient(t, c)
 	ctx := testCtx(t, 20*time.Second)
 
-	q := countQ(count.Token, false, "a")
+	q := countQ(query.Token, false, "a")
 	// One chunk: once it is dispatched the upload is over, so the cancel does
 	// not race with the upload (see TestBugCancelDuringUploadEndsFailed).
 	run := goRun(ctx, cl, client.Job{Query: q, Documents: clientDocs([]doc{{"d", []byte("a b\nc d\ne f\n")}})})
@@ -373,7 +373,7 @@ func TestListAndGetJobs(t *testing.T) {
 	ds := smallDocs(t)
 	var ids []string
 	for i := range 4 {
-		q := countQ(count.Token, false, "the", strconv.Itoa(i))
+		q := countQ(query.Token, false, "the", strconv.Itoa(i))
 		res := MustRun(t, ctx, cl, client.Job{Query: q, ChunkSize: 64, Documents: clientDocs(ds)})
 		checkExact(t, res, q, ds)
 		ids = append(ids, res.JobID)
@@ -404,7 +404,7 @@ func TestListAndGetJobs(t *testing.T) {
 	if got.GetResult() == nil {
 		t.Fatalf("get job: got no result, want the result")
 	}
-	q := countQ(count.Token, false, "the", "3")
+	q := countQ(query.Token, false, "the", "3")
 	res, err := client.ResultFromProto(ids[3], got.GetResult())
 	if err != nil {
 		t.Fatal(err)
@@ -468,7 +468,7 @@ func TestClientCancelsMidUpload(t *testing.T) {
 		data = fmt.Appendf(data, "line %d of the upload\n", i)
 	}
 	const gate, size = 1 << 20, 4096
-	q := countQ(count.Token, false, "the")
+	q := countQ(query.Token, false, "the")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	never := make(chan struct{})
@@ -557,5 +557,68 @@ func TestJobWaitsForWorkers(t *testing.T) {
 	ws, err := cl.Workers(ctx)
 	if err != nil || len(ws.GetWorkers()) != 1 || ws.GetWorkers()[0].GetName() != "late" || ws.GetWorkers()[0].GetChunksDone() == 0 {
 		t.Errorf("list workers: got %v (err %v), want late with chunks done", ws.GetWorkers(), err)
+	}
+}
+
+// TestResultLargerThanClientAccepts: a result larger than the client's
+// receive limit (gRPC's default 4 MiB unless JobStart.max_result_bytes says
+// more) is not sent to a client that would drop it: the call fails with
+// RESOURCE_EXHAUSTED naming both sizes, and the job is recorded as failed,
+// not succeeded. The same job with the limit raised gets its whole table.
+func TestResultLargerThanClientAccepts(t *testing.T) {
+	c := MustEmbedded(t, 1, 2, nil)
+	cl := MustClient(t, c)
+	var text strings.Builder
+	const distinct = 400_000 // ~7 MB of entries in the unpacked form
+	for i := range distinct {
+		fmt.Fprintf(&text, "w%07d\n", i)
+	}
+	run := func(limit uint64) (id string, res *tallyv1.JobResult, err error) {
+		stream, err := cl.API().RunJob(testCtx(t, 60*time.Second))
+		if err != nil {
+			t.Fatalf("open RunJob: %v", err)
+		}
+		for _, m := range []*tallyv1.RunJobRequest{
+			{Message: &tallyv1.RunJobRequest_Start{Start: &tallyv1.JobStart{Spec: wire.QueryToProto(topQ(false, false, 0)), MaxResultBytes: limit}}},
+			{Message: &tallyv1.RunJobRequest_Document{Document: &tallyv1.DocumentHeader{Name: "words"}}},
+			{Message: &tallyv1.RunJobRequest_Data{Data: []byte(text.String())}},
+		} {
+			if err := stream.Send(m); err != nil {
+				t.Fatalf("send: %v", err)
+			}
+		}
+		stream.CloseSend()
+		for {
+			m, err := stream.Recv()
+			if err != nil {
+				return id, nil, err
+			}
+			if a := m.GetAccepted(); a != nil {
+				id = a.GetJobId()
+			}
+			if r := m.GetResult(); r != nil {
+				return id, r, nil
+			}
+		}
+	}
+
+	id, res, err := run(0)
+	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "more than the 4194304 this client accepts") || !strings.Contains(err.Error(), "max_result_bytes") {
+		t.Fatalf("default limit: got result %v, error %v; want RESOURCE_EXHAUSTED naming the 4194304-byte limit and max_result_bytes", res != nil, err)
+	}
+	job, err := cl.GetJob(testCtx(t, 5*time.Second), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.GetState() != tallyv1.JobState_JOB_STATE_FAILED || !strings.Contains(job.GetError(), "this client accepts") {
+		t.Fatalf("job %s: recorded as %v (%q), want failed with the size error", id, job.GetState(), job.GetError())
+	}
+
+	_, res, err = run(64 << 20)
+	if err != nil {
+		t.Fatalf("limit raised to 64 MiB: %v", err)
+	}
+	if got := len(res.GetTop()); got != distinct {
+		t.Fatalf("limit raised: got %d entries, want %d", got, distinct)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/tallyhq/tally/client"
-	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/task"
 	"github.com/tallyhq/tally/worker"
 )
@@ -22,7 +22,7 @@ func TestSilentWorkers(t *testing.T) {
 	fast := func(c *Config) {
 		c.AnswerTimeout, c.MaxAttempts, c.WorkerWait = 300*time.Millisecond, 2, 30*time.Second
 	}
-	q := countQ(count.Token, false, "the", "a")
+	q := countQ(query.Token, false, "the", "a")
 
 	t.Run("alone", func(t *testing.T) {
 		_, cl := MustFaultCoordinator(t, map[string]func() (task.Link, error){"hole-1": hole, "hole-2": hole}, fast)

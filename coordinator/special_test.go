@@ -11,8 +11,8 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/tallyhq/tally/client"
-	"github.com/tallyhq/tally/count"
 	"github.com/tallyhq/tally/internal/specialtest"
+	"github.com/tallyhq/tally/query"
 )
 
 // oddText is the text of the file whose name is not valid UTF-8.
@@ -39,7 +39,7 @@ func TestServerPathsSpecial(t *testing.T) {
 	dir, docs, fifo := mustSpecialDataDir(t)
 	c := MustEmbedded(t, 1, 2, func(c *Config) { c.DataDir = dir })
 	cl := MustClient(t, c)
-	q := countQ(count.Token, false, "the", "The")
+	q := countQ(query.Token, false, "the", "The")
 	run := func(paths ...string) (*client.Result, error) {
 		type result struct {
 			res *client.Result
@@ -78,7 +78,7 @@ func TestUploadNotUTF8(t *testing.T) {
 	specialtest.MustFIFO(t, filepath.Join(dir, "fifo"))
 	c := MustEmbedded(t, 1, 2, nil)
 	cl := MustClient(t, c)
-	q := countQ(count.Token, false, "the", "The")
+	q := countQ(query.Token, false, "the", "The")
 	docs, err := client.FileDocuments([]string{dir}, nil, client.FileOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +95,7 @@ func TestUploadNotUTF8(t *testing.T) {
 func TestSharedVolumeNotUTF8(t *testing.T) {
 	dir, docs, _ := mustSpecialDataDir(t)
 	c := MustReading(t, MustVolume(t, dir), 1, []bool{true, true}, func(cfg *Config) { cfg.DataDir, cfg.MinBlock = dir, 1 })
-	q := countQ(count.Token, false, "the", "The")
+	q := countQ(query.Token, false, "the", "The")
 	in, err := c.ServerInputs([]string{"books"}, false)
 	if err != nil {
 		t.Fatal(err)

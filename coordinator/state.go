@@ -3,8 +3,7 @@ package coordinator
 import (
 	"time"
 
-	"github.com/tallyhq/tally/count"
-	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/query"
 )
 
 // State is where a job is in its life.
@@ -48,7 +47,7 @@ type Progress struct {
 // query's targets.
 type DocumentResult struct {
 	Name   string
-	Stats  count.Stats
+	Stats  query.Stats
 	Counts []int64
 }
 
@@ -57,7 +56,7 @@ type Result struct {
 	Documents []DocumentResult
 	Total     DocumentResult
 	// Top is the frequency table of a top job, in SPEC order.
-	Top []count.Entry
+	Top []query.Entry
 	// TopDropped is set when the history no longer keeps Top.
 	TopDropped bool
 	Workers    int // distinct workers that counted tasks of the job
@@ -71,7 +70,7 @@ type Result struct {
 type Snapshot struct {
 	ID        string
 	State     State
-	Query     task.Query
+	Query     query.Job
 	Created   time.Time
 	Finished  time.Time // zero while it runs
 	Progress  Progress

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/source"
 	"github.com/tallyhq/tally/task"
 )
 
 // Request is a job to run: what to compute, over which documents.
 type Request struct {
-	Query task.Query
+	Query query.Job
 	// ChunkSize is the size of a stream's chunks and of a worker's reads
 	// of a split; 0 uses Config.ChunkSize.
 	ChunkSize int

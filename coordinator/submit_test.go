@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/tallyhq/tally/client"
-	"github.com/tallyhq/tally/count"
 	"github.com/tallyhq/tally/metrics"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/source"
 	"github.com/tallyhq/tally/source/file"
 	"github.com/tallyhq/tally/task"
@@ -185,7 +185,7 @@ func TestSubmitStored(t *testing.T) {
 // worker that reads them takes their splits first. Every way is exact.
 func TestSharedVolume(t *testing.T) {
 	dir, docs := mustDataDir(t)
-	q := countQ(count.Token, false, "the", "The")
+	q := countQ(query.Token, false, "the", "The")
 	want := []doc{docs[0], docs[1]}
 	for _, tc := range []struct {
 		name     string
@@ -230,7 +230,7 @@ func TestSharedVolume(t *testing.T) {
 func TestSubmitInputErrors(t *testing.T) {
 	v := MustVolume(t, t.TempDir())
 	c := MustReading(t, v, 2, []bool{true}, func(cfg *Config) { cfg.ChunkSize, cfg.MaxLine, cfg.MinBlock = 1024, 2048, 1 })
-	q := countQ(count.Substring, false, "x ") // a space: no cut at whitespace
+	q := countQ(query.Substring, false, "x ") // a space: no cut at whitespace
 	changed := mustFile(t, v, "changed.txt", []byte("the cat\n"))
 	later := time.Now().Add(time.Minute)
 	os.WriteFile(filepath.Join(v.Dir(), "changed.txt"), []byte("the dog\n"), 0o644)
@@ -273,13 +273,13 @@ func TestCompressedWithoutReaders(t *testing.T) {
 func TestSubmitRefusals(t *testing.T) {
 	c := MustReading(t, MustVolume(t, t.TempDir()), 1, []bool{true}, func(cfg *Config) { cfg.MaxTargets = 2 })
 	for name, req := range map[string]Request{
-		"no inputs":       {Query: countQ(count.Token, false, "a")},
-		"no targets":      {Query: countQ(count.Token, false), Inputs: List(nil, nil)},
-		"too many":        {Query: countQ(count.Token, false, "a", "b", "c"), Inputs: List(nil, nil)},
-		"huge block":      {Query: countQ(count.Token, false, "a"), BlockSize: 1 << 30, Inputs: List(nil, nil)},
-		"negative chunk":  {Query: countQ(count.Token, false, "a"), ChunkSize: -1, Inputs: List(nil, nil)},
-		"space in token":  {Query: countQ(count.Token, false, "a b"), Inputs: List(nil, nil)},
-		"chunk above max": {Query: countQ(count.Token, false, "a"), ChunkSize: 1 << 30, Inputs: List(nil, nil)},
+		"no inputs":       {Query: countQ(query.Token, false, "a")},
+		"no targets":      {Query: countQ(query.Token, false), Inputs: List(nil, nil)},
+		"too many":        {Query: countQ(query.Token, false, "a", "b", "c"), Inputs: List(nil, nil)},
+		"huge block":      {Query: countQ(query.Token, false, "a"), BlockSize: 1 << 30, Inputs: List(nil, nil)},
+		"negative chunk":  {Query: countQ(query.Token, false, "a"), ChunkSize: -1, Inputs: List(nil, nil)},
+		"space in token":  {Query: countQ(query.Token, false, "a b"), Inputs: List(nil, nil)},
+		"chunk above max": {Query: countQ(query.Token, false, "a"), ChunkSize: 1 << 30, Inputs: List(nil, nil)},
 	} {
 		if _, err := c.Submit(context.Background(), req); !errors.Is(err, task.ErrInput) {
 			t.Errorf("%s: got %v, want an input error", name, err)
@@ -322,7 +322,7 @@ func TestWholeWaitsForAReader(t *testing.T) {
 	c.AddWorker("reader", "reader", 1)
 	c.AddWorker("other", "other", 1)
 	waitFor(t, 5*time.Second, "two ready workers", func() bool { return c.pool.ready() == 2 })
-	_, err := submit(t, c, Request{Query: countQ(count.Token, false, "the"), Inputs: List([]Input{{Name: "a", Object: &info}}, nil)})
+	_, err := submit(t, c, Request{Query: countQ(query.Token, false, "the"), Inputs: List([]Input{{Name: "a", Object: &info}}, nil)})
 	if !errors.Is(err, ErrNoWorkers) || !strings.Contains(err.Error(), "waiting for a worker that can read "+info.URL) {
 		t.Fatalf("got %v, want ErrNoWorkers waiting for a worker that can read %s", err, info.URL)
 	}

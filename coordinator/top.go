@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/query"
 )
 
 // minPartedTop is the fewest distinct tokens whose table is sorted in
@@ -14,7 +15,7 @@ const minPartedTop = 1 << 14
 // topOf returns f.Top(k), sorted in parts on all cores at once: a job's
 // full table is hundreds of thousands of tokens, whose sort is the serial
 // tail of a top job.
-func topOf(f *count.Freq, k int) []count.Entry {
+func topOf(f *count.Freq, k int) []query.Entry {
 	parts := 1
 	for parts*2 <= runtime.GOMAXPROCS(0) && f.Len() >= minPartedTop {
 		parts *= 2
@@ -22,7 +23,7 @@ func topOf(f *count.Freq, k int) []count.Entry {
 	if parts == 1 {
 		return f.Top(k)
 	}
-	lists := make([][]count.Entry, parts)
+	lists := make([][]query.Entry, parts)
 	var wg sync.WaitGroup
 	for p := range parts {
 		wg.Go(func() { lists[p] = f.TopPart(k, p, parts) })

@@ -3,6 +3,8 @@ package count
 import (
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/tallyhq/tally/query"
 )
 
 // invalidBase maps an invalid byte b to the rune invalidBase+b, as Python's
@@ -37,11 +39,8 @@ var byteClass = func() (t [256]uint8) {
 	return t
 }()
 
-// isSpace reports whether r is whitespace as Python's str.split sees it:
-// unicode.IsSpace plus the information separators U+001C..U+001F.
-func isSpace(r rune) bool {
-	return unicode.IsSpace(r) || (r >= 0x1C && r <= 0x1F)
-}
+// isSpace is query.IsSpace, the one whitespace rule, by a short name.
+func isSpace(r rune) bool { return query.IsSpace(r) }
 
 // isWord reports whether r matches Python's \w for str: a letter, a number or
 // the underscore.
@@ -131,14 +130,4 @@ func spaceAt(text []byte, i int) bool {
 	}
 	r, _ := decodeRune(text[i:])
 	return isSpace(r)
-}
-
-// hasSpace reports whether s contains a whitespace character.
-func hasSpace(s string) bool {
-	for _, r := range s {
-		if isSpace(r) {
-			return true
-		}
-	}
-	return false
 }

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sync"
 	"unsafe"
+
+	"github.com/tallyhq/tally/query"
 )
 
 // Freq is a token -> count table. Its zero value is an empty table, ready to
@@ -49,25 +51,16 @@ type shortSlot struct {
 // maxShort is the longest token the short table holds.
 const maxShort = 16
 
-const countBits = 1<<56 - 1
-
-// MaxCount is the largest count a Freq holds; Add panics beyond it, so
-// counts from outside (a worker's result) must be checked against it first.
-const MaxCount = countBits
+// countBits masks a slot's count; the largest count a Freq holds is
+// query.MaxCount, and Add panics beyond it, so counts from outside (a
+// worker's result) must be checked against it first.
+const countBits = query.MaxCount
 
 // freqEntry is one token: its bytes are arena[off:off+n].
 type freqEntry struct {
 	hash   uint64
 	count  int64
 	off, n int
-}
-
-// Entry is one row of a frequency table.
-type Entry struct {
-	// Token holds the token's raw bytes, which may be invalid UTF-8.
-	Token string
-	// Count is how many times the token occurred.
-	Count int64
 }
 
 // NewFreq returns an empty table.

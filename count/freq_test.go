@@ -48,7 +48,7 @@ func TestFreqMatchesMap(t *testing.T) {
 		}
 		var all []Entry
 		for tok, n := range want {
-			all = append(all, Entry{tok, n})
+			all = append(all, Entry{Token: tok, Count: n})
 		}
 		slices.SortFunc(all, func(a, b Entry) int {
 			if a.Count != b.Count {

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/tallyhq/tally/query"
 )
 
 // fuzzTargets turns the fuzzer's string into targets: '|' separates them,
@@ -11,7 +13,7 @@ import (
 func fuzzTargets(m Mode, s string) []string {
 	var ts []string
 	for _, t := range strings.Split(s, "|") {
-		if ValidateTarget(m, t) == nil && len(ts) < 40 {
+		if query.ValidateTarget(m, t) == nil && len(ts) < 40 {
 			ts = append(ts, t)
 		}
 	}

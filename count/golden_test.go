@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tallyhq/tally/internal/golden"
+	"github.com/tallyhq/tally/query"
 )
 
 // The golden files are written by scripts/golden.py, which evaluates SPEC.md's
@@ -51,7 +52,7 @@ func TestGolden(t *testing.T) {
 				t.Errorf("Measure: got %+v, want %+v", got, g.Stats)
 			}
 			for i, c := range g.Counts {
-				mode, err := ParseMode(c.Mode)
+				mode, err := query.ParseMode(c.Mode)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/tallyhq/tally/query"
 )
 
 // pieces is the alphabet of random texts: ASCII, whitespace of every kind,
@@ -42,7 +44,7 @@ func randTarget(rng *rand.Rand, mode Mode, text []byte) string {
 				t += pieces[rng.IntN(len(pieces))]
 			}
 		}
-		if utf8.ValidString(t) && ValidateTarget(mode, t) == nil {
+		if utf8.ValidString(t) && query.ValidateTarget(mode, t) == nil {
 			return t
 		}
 	}

@@ -82,9 +82,9 @@ func TestTop(t *testing.T) {
 		q    TopQuery
 		want []Entry
 	}{
-		{"tokens", TopQuery{}, []Entry{{"THE", 1}, {"The", 1}, {"don't", 1}, {"the", 1}, {"x\xff_1", 1}, {"\u0130", 1}, {"\u03a3\u039f\u03a3", 1}}},
-		{"lower", TopQuery{Lower: true}, []Entry{{"the", 3}, {"don't", 1}, {"i", 1}, {"x\xff_1", 1}, {"\u03c3\u03bf\u03c3", 1}}},
-		{"words", TopQuery{WordsOnly: true}, []Entry{{"THE", 1}, {"The", 1}, {"_1", 1}, {"don", 1}, {"t", 1}, {"the", 1}, {"x", 1}, {"\u0130", 1}, {"\u03a3\u039f\u03a3", 1}}},
+		{"tokens", TopQuery{}, []Entry{{Token: "THE", Count: 1}, {Token: "The", Count: 1}, {Token: "don't", Count: 1}, {Token: "the", Count: 1}, {Token: "x\xff_1", Count: 1}, {Token: "\u0130", Count: 1}, {Token: "\u03a3\u039f\u03a3", Count: 1}}},
+		{"lower", TopQuery{Lower: true}, []Entry{{Token: "the", Count: 3}, {Token: "don't", Count: 1}, {Token: "i", Count: 1}, {Token: "x\xff_1", Count: 1}, {Token: "\u03c3\u03bf\u03c3", Count: 1}}},
+		{"words", TopQuery{WordsOnly: true}, []Entry{{Token: "THE", Count: 1}, {Token: "The", Count: 1}, {Token: "_1", Count: 1}, {Token: "don", Count: 1}, {Token: "t", Count: 1}, {Token: "the", Count: 1}, {Token: "x", Count: 1}, {Token: "\u0130", Count: 1}, {Token: "\u03a3\u039f\u03a3", Count: 1}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := mustCompile(t, Spec{Top: &tc.q}).Run(text).Freq.Top(0)
@@ -105,13 +105,13 @@ func TestFreq(t *testing.T) {
 	f.Merge(g)
 	f.Merge(nil)
 	t.Run("top all", func(t *testing.T) {
-		want := []Entry{{"c", 6}, {"b", 3}, {"a", 2}, {"\xff", 1}}
+		want := []Entry{{Token: "c", Count: 6}, {Token: "b", Count: 3}, {Token: "a", Count: 2}, {Token: "\xff", Count: 1}}
 		if d := diffEntries(f.Top(0), want); d != "" {
 			t.Fatal(d)
 		}
 	})
 	t.Run("top k", func(t *testing.T) {
-		if d := diffEntries(f.Top(2), []Entry{{"c", 6}, {"b", 3}}); d != "" {
+		if d := diffEntries(f.Top(2), []Entry{{Token: "c", Count: 6}, {Token: "b", Count: 3}}); d != "" {
 			t.Fatal(d)
 		}
 		if got := len(f.Top(10)); got != 4 {
@@ -218,7 +218,7 @@ func TestFreqZeroValue(t *testing.T) {
 	var f Freq
 	f.Add([]byte("a"), 2)
 	f.Merge(&Freq{})
-	if d := diffEntries(f.Top(0), []Entry{{"a", 2}}); d != "" {
+	if d := diffEntries(f.Top(0), []Entry{{Token: "a", Count: 2}}); d != "" {
 		t.Fatal(d)
 	}
 }

@@ -6,25 +6,6 @@ import (
 	"math/bits"
 )
 
-// Stats are a text's statistics: a job reports Bytes always, and Lines and
-// Tokens when its Spec asks for them.
-type Stats struct {
-	// Bytes is len(data).
-	Bytes int64
-	// Lines is data.count(b"\n"), as wc -l counts.
-	Lines int64
-	// Tokens is len(text.split()).
-	Tokens int64
-}
-
-// Add adds o's statistics to s. Line-aligned chunks never share a token, so
-// the sums over the chunks are the document's statistics.
-func (s *Stats) Add(o Stats) {
-	s.Bytes += o.Bytes
-	s.Lines += o.Lines
-	s.Tokens += o.Tokens
-}
-
 // Measure returns the statistics of text.
 func Measure(text []byte) Stats {
 	lines, tokens := measure(text)

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/tallyhq/tally/query"
 )
 
 // withProbe runs fn with teddy's probe set to probe bytes and its limits
@@ -123,7 +125,7 @@ func checkTeddy(t *testing.T, trials int) {
 		var text []byte
 		if i%2 == 0 {
 			for _, tg := range teddyFamilies[rng.IntN(len(teddyFamilies))] {
-				if ValidateTarget(mode, tg) == nil {
+				if query.ValidateTarget(mode, tg) == nil {
 					q.Targets = append(q.Targets, tg)
 				}
 			}
@@ -172,7 +174,7 @@ func TestTeddyAtEveryOffset(t *testing.T) {
 				for _, ic := range []bool{false, true} {
 					q := &Query{Mode: mode, IgnoreCase: ic}
 					for _, tg := range targets {
-						if ValidateTarget(mode, tg) == nil {
+						if query.ValidateTarget(mode, tg) == nil {
 							q.Targets = append(q.Targets, tg)
 						}
 					}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/tallyhq/tally/query"
 )
 
 // refTop is Top's order stated as plainly as possible: every entry, by count
@@ -59,7 +61,7 @@ func randTopToken(rng *rand.Rand) []byte {
 }
 
 // randTopCount is skewed like a text's counts: mostly 1, some small, a few
-// huge up to MaxCount, now and then 0.
+// huge up to query.MaxCount, now and then 0.
 func randTopCount(rng *rand.Rand) int64 {
 	switch r := rng.IntN(100); {
 	case r < 50:
@@ -71,9 +73,9 @@ func randTopCount(rng *rand.Rand) int64 {
 	case r < 95:
 		return rng.Int64N(1 << (1 + rng.IntN(30)))
 	case r < 98:
-		return MaxCount - rng.Int64N(3)
+		return query.MaxCount - rng.Int64N(3)
 	default:
-		return rng.Int64N(MaxCount)
+		return rng.Int64N(query.MaxCount)
 	}
 }
 
@@ -83,7 +85,7 @@ func randTopTable(rng *rand.Rand, size int) (*Freq, map[string]int64) {
 	for len(counts) < size {
 		tok, n := randTopToken(rng), randTopCount(rng)
 		if old, ok := counts[string(tok)]; ok {
-			if old > MaxCount-n {
+			if old > query.MaxCount-n {
 				continue // Add would panic: the count would not fit
 			}
 			n += old

@@ -30,6 +30,7 @@ type Metrics struct {
 	jobs          *family // by outcome: succeeded, failed, canceled
 	jobsRunning   *series
 	jobSeconds    *family // by outcome
+	undelivered   *series // succeeded jobs whose result never reached the client
 	chunksMerged  *series
 	duplicates    *series // results dropped because their chunk was already merged
 	retries       *family // by reason: error, lost, handback, backup
@@ -74,8 +75,9 @@ func New(role string) *Metrics {
 		running, jobsRunning := single("tally_jobs_running", "Jobs running now.", gaugeKind)
 		m.jobSeconds = newFamily("tally_job_duration_seconds", "How long jobs ran, from submission to their end, by outcome.", histogramKind, "outcome")
 		m.jobSeconds.buckets = []float64{.01, .1, .5, 1, 5, 30, 120, 600, 3600}
-		m.jobsRunning = jobsRunning
-		m.registry.register(m.jobs, running, m.jobSeconds, merged, dups, m.retries, bytes, live, streamed)
+		lost, undelivered := single("tally_job_results_undelivered_total", "Jobs counted as succeeded in tally_jobs_total whose result never reached the client (too large for it, or the stream broke); their state is failed.", counterKind)
+		m.jobsRunning, m.undelivered = jobsRunning, undelivered
+		m.registry.register(m.jobs, running, m.jobSeconds, lost, merged, dups, m.retries, bytes, live, streamed)
 		for _, o := range []string{"succeeded", "failed", "canceled"} {
 			m.jobs.with(o)
 			m.jobSeconds.with(o)
@@ -175,6 +177,14 @@ func (m *Metrics) JobEnded(outcome string, d time.Duration) {
 		m.jobs.with(outcome).add(1)
 		m.jobSeconds.observe(m.jobSeconds.with(outcome), d.Seconds())
 		m.jobsRunning.add(-1)
+	}
+}
+
+// ResultUndelivered counts a job whose result was computed (and counted as
+// succeeded by JobEnded) but never reached its client.
+func (m *Metrics) ResultUndelivered() {
+	if m != nil {
+		m.undelivered.add(1)
 	}
 }
 

@@ -13,9 +13,8 @@ import (
 	"github.com/tallyhq/tally/client"
 	"github.com/tallyhq/tally/cluster"
 	"github.com/tallyhq/tally/coordinator"
-	"github.com/tallyhq/tally/count"
 	"github.com/tallyhq/tally/metrics"
-	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/worker"
 )
 
@@ -81,7 +80,7 @@ func TestMetricsAfterAJob(t *testing.T) {
 
 	text := strings.Repeat("the cat and the hat\n", 1000) // 20,000 bytes
 	doc := client.Document{Name: "d", Size: int64(len(text)), Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(text)), nil }}
-	q := task.Query{Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"the"}}}}
+	q := query.Job{Spec: query.Spec{Count: &query.Count{Mode: query.Token, Targets: []string{"the"}}}}
 	for deadline := time.Now().Add(15 * time.Second); ; {
 		res, err := cl.Run(ctx, client.Job{Query: q, ChunkSize: 1000, Documents: []client.Document{doc}}, nil)
 		if err == nil {

@@ -18,6 +18,15 @@ type inputError string
 func (e inputError) Error() string        { return string(e) }
 func (e inputError) Is(target error) bool { return target == ErrInput }
 
+// AsInput marks err as an input error: errors.Is(AsInput(err), ErrInput),
+// with err's text, and err itself still found by errors.Is and errors.As.
+func AsInput(err error) error { return asInput{err} }
+
+type asInput struct{ error }
+
+func (e asInput) Unwrap() error        { return e.error }
+func (e asInput) Is(target error) bool { return target == ErrInput }
+
 // ErrMemory marks a task that a worker refused because it would take more
 // memory than the worker allows itself (a matcher too large for its
 // --max-matcher-memory, a frequency table beyond its budget). It fails the

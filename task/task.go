@@ -1,5 +1,5 @@
 // Package task holds the values that the coordinator and its workers
-// exchange: what to compute (Query), a unit of work (Task) that carries its
+// exchange: a unit of work (Task) that carries its job's query.Job and its
 // bytes or a reference to where they are stored (Ref), its answer (Result),
 // and the Link a coordinator sends tasks over. It is a leaf that both sides
 // import, so that neither imports the other; it imports only the kernel and
@@ -9,12 +9,13 @@ package task
 import (
 	"github.com/tallyhq/tally/chunk"
 	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/query"
 )
 
 // Query is a job's computation: the kernel's Spec plus the number of top
 // entries to keep, which only matters when the job ends.
 type Query struct {
-	Spec     count.Spec
+	Spec     query.Spec
 	TopLimit int
 }
 
@@ -24,7 +25,7 @@ type Task struct {
 	JobID   string
 	ChunkID uint64 // unique within the job; results are merged once per id
 	Attempt uint32 // dispatches of this task so far, from 1
-	Query   Query
+	Query   query.Job
 	// Data is the chunk's text: whole lines, except a document's last chunk.
 	// Nil when Ref is set.
 	Data []byte

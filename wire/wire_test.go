@@ -8,19 +8,18 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
-	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/query"
 )
 
 func TestQueryRoundTrip(t *testing.T) {
-	tests := map[string]task.Query{
-		"token":            {Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"the", "Holmes"}}}},
-		"word ignore-case": {Spec: count.Spec{Count: &count.Query{Mode: count.Word, Targets: []string{"of the"}, IgnoreCase: true}}},
-		"substring":        {Spec: count.Spec{Count: &count.Query{Mode: count.Substring, Targets: []string{"--"}}}},
-		"with stats":       {Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"a"}}, Stats: true}},
-		"top":              {Spec: count.Spec{Top: &count.TopQuery{WordsOnly: true, Lower: true}}, TopLimit: 7},
-		"top with stats":   {Spec: count.Spec{Top: &count.TopQuery{}, Stats: true}},
+	tests := map[string]query.Job{
+		"token":            {Spec: query.Spec{Count: &query.Count{Mode: query.Token, Targets: []string{"the", "Holmes"}}}},
+		"word ignore-case": {Spec: query.Spec{Count: &query.Count{Mode: query.Word, Targets: []string{"of the"}, IgnoreCase: true}}},
+		"substring":        {Spec: query.Spec{Count: &query.Count{Mode: query.Substring, Targets: []string{"--"}}}},
+		"with stats":       {Spec: query.Spec{Count: &query.Count{Mode: query.Token, Targets: []string{"a"}}, Stats: true}},
+		"top":              {Spec: query.Spec{Top: &query.Top{WordsOnly: true, Lower: true}}, TopLimit: 7},
+		"top with stats":   {Spec: query.Spec{Top: &query.Top{}, Stats: true}},
 	}
 	for name, q := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -58,33 +57,13 @@ func TestUnspecifiedModeIsToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := q.Spec.Count.Mode; got != count.Token {
+	if got := q.Spec.Count.Mode; got != query.Token {
 		t.Errorf("got mode %v, want token", got)
 	}
 }
 
-func TestFreqRoundTripKeepsInvalidBytes(t *testing.T) {
-	f := count.NewFreq()
-	f.Add([]byte("the"), 3)
-	f.Add([]byte("\xff\xfe"), 2)
-	f.Add([]byte("\uFFFD"), 1) // a real U+FFFD differs from an invalid byte
-	back, err := FreqFromProto(FreqToProto(f))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := back.Top(0), f.Top(0); !reflect.DeepEqual(got, want) {
-		t.Errorf("got %v, want %v", got, want)
-	}
-	if _, err := FreqFromProto(&tallyv1.FreqTable{Tokens: [][]byte{[]byte("a")}, Counts: []uint64{count.MaxCount + 1}}); err == nil {
-		t.Error("got no error for a count out of range, want one (a worker's bad result must not crash the merge)")
-	}
-	if _, err := FreqFromProto(&tallyv1.FreqTable{Tokens: [][]byte{[]byte("a")}}); err == nil {
-		t.Error("got no error for a table with more tokens than counts, want one")
-	}
-}
-
 func TestEntriesCarryRawBytesOnlyWhenInvalid(t *testing.T) {
-	entries := []count.Entry{{Token: "the", Count: 5}, {Token: "a\xffb", Count: 2}}
+	entries := []query.Entry{{Token: "the", Count: 5}, {Token: "a\xffb", Count: 2}}
 	m := EntriesToProto(entries)
 	if m[0].GetRaw() != nil {
 		t.Errorf("got raw %q for a valid token, want none", m[0].GetRaw())
@@ -98,10 +77,10 @@ func TestEntriesCarryRawBytesOnlyWhenInvalid(t *testing.T) {
 }
 
 func TestTopTableRoundTrip(t *testing.T) {
-	for _, entries := range [][]count.Entry{
+	for _, entries := range [][]query.Entry{
 		{},
 		{{Token: "the", Count: 5}, {Token: "a\xffb", Count: 2}, {Token: "\x00", Count: 1}, {Token: "\uFFFD", Count: 1}},
-		{{Token: strings.Repeat("long", 1000), Count: count.MaxCount}, {Token: "x", Count: 1}},
+		{{Token: strings.Repeat("long", 1000), Count: query.MaxCount}, {Token: "x", Count: 1}},
 	} {
 		got, err := TopFromTable(TopToTable(entries))
 		if err != nil {
@@ -122,7 +101,7 @@ func TestTopTableMalformed(t *testing.T) {
 		"a length past the bytes":  {Tokens: []byte("ab"), Lengths: []uint32{1, 2}, Counts: []uint64{2, 1}},
 		"a huge length":            {Tokens: []byte("ab"), Lengths: []uint32{1 << 31}, Counts: []uint64{2}},
 		"bytes left over":          {Tokens: []byte("abc"), Lengths: []uint32{1, 1}, Counts: []uint64{2, 1}},
-		"a count out of range":     {Tokens: []byte("a"), Lengths: []uint32{1}, Counts: []uint64{count.MaxCount + 1}},
+		"a count out of range":     {Tokens: []byte("a"), Lengths: []uint32{1}, Counts: []uint64{query.MaxCount + 1}},
 	} {
 		if got, err := TopFromTable(m); err == nil {
 			t.Errorf("%s: got %v and no error, want an error", name, got)
@@ -131,16 +110,16 @@ func TestTopTableMalformed(t *testing.T) {
 }
 
 func TestStatsAndCountsRoundTrip(t *testing.T) {
-	s := count.Stats{Bytes: 10, Lines: 2, Tokens: 3}
+	s := query.Stats{Bytes: 10, Lines: 2, Tokens: 3}
 	if got := StatsFromProto(StatsToProto(s, true)); got != s {
 		t.Errorf("got %+v, want %+v", got, s)
 	}
 	// Unmeasured lines and tokens are absent from the message, not zero.
-	m := StatsToProto(count.Stats{Bytes: 10}, false)
+	m := StatsToProto(query.Stats{Bytes: 10}, false)
 	if m.GetBytes() != 10 || m.Lines != nil || m.Tokens != nil {
 		t.Errorf("unmeasured: got %v, want bytes 10 and no lines or tokens", m)
 	}
-	if m := StatsToProto(count.Stats{Bytes: 1}, true); m.Lines == nil || m.Tokens == nil {
+	if m := StatsToProto(query.Stats{Bytes: 1}, true); m.Lines == nil || m.Tokens == nil {
 		t.Errorf("measured zeros: got %v, want lines and tokens present", m)
 	}
 	c := []int64{0, 7, 1 << 40}
@@ -152,9 +131,9 @@ func TestStatsAndCountsRoundTrip(t *testing.T) {
 // BenchmarkTopForms encodes and decodes a table of the size of the corpora's
 // full top --lower table (317k entries) in both of its forms on the wire.
 func BenchmarkTopForms(b *testing.B) {
-	entries := make([]count.Entry, 317_000)
+	entries := make([]query.Entry, 317_000)
 	for i := range entries {
-		entries[i] = count.Entry{Token: fmt.Sprintf("tok%x", i*2654435761%1000003), Count: int64(len(entries) - i)}
+		entries[i] = query.Entry{Token: fmt.Sprintf("tok%x", i*2654435761%1000003), Count: int64(len(entries) - i)}
 	}
 	b.Run("entries", func(b *testing.B) {
 		for b.Loop() {

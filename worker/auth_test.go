@@ -13,19 +13,19 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tallyhq/tally/cluster"
-	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/security"
 	"github.com/tallyhq/tally/task"
-	"github.com/tallyhq/tally/wire"
+	"github.com/tallyhq/tally/wire/taskwire"
 )
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
 // countTask is a small count task of job j.
 func countTask(j string) *tallyv1.Task {
-	q := task.Query{Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"a"}}}}
-	return wire.TaskToProto(task.Task{JobID: j, ChunkID: 1, Query: q, Data: []byte("a b a\n")})
+	q := query.Job{Spec: query.Spec{Count: &query.Count{Mode: query.Token, Targets: []string{"a"}}}}
+	return taskwire.TaskToProto(task.Task{JobID: j, ChunkID: 1, Query: q, Data: []byte("a b a\n")})
 }
 
 // TestSessionMustProveKey: on a worker with a gossip key, a session that

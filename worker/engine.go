@@ -17,6 +17,7 @@ import (
 
 	"github.com/tallyhq/tally/count"
 	"github.com/tallyhq/tally/metrics"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/source"
 	"github.com/tallyhq/tally/task"
 )
@@ -228,7 +229,7 @@ func (e *Engine) forgetLocked(key string) {
 }
 
 // specKey is an unambiguous string form of a spec (targets are length-prefixed).
-func specKey(s count.Spec) string {
+func specKey(s query.Spec) string {
 	var b strings.Builder
 	switch {
 	case s.Count != nil:

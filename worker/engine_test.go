@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/task"
 )
 
@@ -57,7 +58,7 @@ func TestEngineConcurrent(t *testing.T) {
 	sort.Strings(qnames)
 
 	type job struct {
-		q    task.Query
+		q    query.Job
 		data []byte
 		what string
 	}
@@ -91,23 +92,23 @@ func TestEngineConcurrent(t *testing.T) {
 // specs share one program.
 func TestEngineProgramCache(t *testing.T) {
 	data := []byte("the cat ab c abc\nThe a bc the\n")
-	cq := func(m count.Mode, ic bool, targets ...string) task.Query {
-		return task.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: ic}}}
+	cq := func(m query.Mode, ic bool, targets ...string) query.Job {
+		return query.Job{Spec: query.Spec{Count: &query.Count{Mode: m, Targets: targets, IgnoreCase: ic}}}
 	}
 	specs := []struct {
 		name string
-		q    task.Query
+		q    query.Job
 	}{
-		{"token the", cq(count.Token, false, "the")},
-		{"token the -i", cq(count.Token, true, "the")},
-		{"substring the", cq(count.Substring, false, "the")},
-		{"word the", cq(count.Word, false, "the")},
+		{"token the", cq(query.Token, false, "the")},
+		{"token the -i", cq(query.Token, true, "the")},
+		{"substring the", cq(query.Substring, false, "the")},
+		{"word the", cq(query.Word, false, "the")},
 		// Same concatenation of targets, cut differently: the key must tell them apart.
-		{"substring ab,c", cq(count.Substring, false, "ab", "c")},
-		{"substring a,bc", cq(count.Substring, false, "a", "bc")},
-		{"top", task.Query{Spec: count.Spec{Top: &count.TopQuery{}}}},
-		{"top lower", task.Query{Spec: count.Spec{Top: &count.TopQuery{Lower: true}}}},
-		{"top words", task.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: true}}}},
+		{"substring ab,c", cq(query.Substring, false, "ab", "c")},
+		{"substring a,bc", cq(query.Substring, false, "a", "bc")},
+		{"top", query.Job{Spec: query.Spec{Top: &query.Top{}}}},
+		{"top lower", query.Job{Spec: query.Spec{Top: &query.Top{Lower: true}}}},
+		{"top words", query.Job{Spec: query.Spec{Top: &query.Top{WordsOnly: true}}}},
 	}
 	e := NewEngine(1)
 	for round := range 2 {
@@ -138,7 +139,7 @@ func TestEngineProgramCacheBounded(t *testing.T) {
 	data := []byte("t0 t1 t2 t3 t70 t70\n")
 	for i := range programCacheSize + 10 {
 		target := fmt.Sprintf("t%d", i)
-		q := task.Query{Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{target}}}}
+		q := query.Job{Spec: query.Spec{Count: &query.Count{Mode: query.Token, Targets: []string{target}}}}
 		res := e.Process(context.Background(), task.Task{JobID: "j", Query: q, Data: data})
 		if d := diffPartial(res.Partial, MustRun(t, q.Spec, data)); res.Err != nil || d != "" {
 			t.Fatalf("target %s: got err %v, diff %s; want the reference", target, res.Err, d)
@@ -150,7 +151,7 @@ func TestEngineProgramCacheBounded(t *testing.T) {
 	if n != programCacheSize {
 		t.Errorf("got %d cached programs, want %d", n, programCacheSize)
 	}
-	q := task.Query{Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"t0"}}}}
+	q := query.Job{Spec: query.Spec{Count: &query.Count{Mode: query.Token, Targets: []string{"t0"}}}}
 	if res := e.Process(context.Background(), task.Task{Query: q, Data: data}); res.Err != nil || res.Partial.Counts[0] != 1 {
 		t.Errorf("evicted spec: got counts %v err %v, want [1]", res.Partial.Counts, res.Err)
 	}
@@ -159,9 +160,9 @@ func TestEngineProgramCacheBounded(t *testing.T) {
 // TestEngineBadSpec checks that a spec the kernel rejects is an error result.
 func TestEngineBadSpec(t *testing.T) {
 	e := NewEngine(1)
-	for name, q := range map[string]task.Query{
-		"empty target":   {Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{""}}}},
-		"space in token": {Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"a b"}}}},
+	for name, q := range map[string]query.Job{
+		"empty target":   {Spec: query.Spec{Count: &query.Count{Mode: query.Token, Targets: []string{""}}}},
+		"space in token": {Spec: query.Spec{Count: &query.Count{Mode: query.Token, Targets: []string{"a b"}}}},
 		"no query":       {},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -193,10 +194,10 @@ func TestEngineMatcherBudget(t *testing.T) {
 	for i := range long {
 		long[i] = strings.Repeat(string(rune('a'+i%26)), 4000) + strconv.Itoa(i)
 	}
-	big := count.Query{Mode: count.Substring, Targets: long}
+	big := query.Count{Mode: query.Substring, Targets: long}
 	e := NewEngine(1)
 	e.SetMaxMatcher(count.MatcherBytes(big) - 1)
-	res := e.Process(context.Background(), task.Task{JobID: "j", Query: task.Query{Spec: count.Spec{Count: &big}}, Data: []byte("a\n")})
+	res := e.Process(context.Background(), task.Task{JobID: "j", Query: query.Job{Spec: query.Spec{Count: &big}}, Data: []byte("a\n")})
 	if !errors.Is(res.Err, task.ErrMemory) || !strings.Contains(res.Err.Error(), "--max-matcher-memory") {
 		t.Fatalf("got %v, want a memory error naming the flag", res.Err)
 	}
@@ -204,10 +205,10 @@ func TestEngineMatcherBudget(t *testing.T) {
 		t.Errorf("got %d cached programs, want none", len(e.programs))
 	}
 	// Programs of half the budget each: at most two are cached at once.
-	e.SetMaxMatcher(2*count.MatcherBytes(count.Query{Mode: count.Substring, Targets: long[:50]}) + 4096)
+	e.SetMaxMatcher(2*count.MatcherBytes(query.Count{Mode: query.Substring, Targets: long[:50]}) + 4096)
 	for i := range 5 {
-		q := count.Query{Mode: count.Substring, Targets: long[i : i+50]}
-		res := e.Process(context.Background(), task.Task{JobID: "j", Query: task.Query{Spec: count.Spec{Count: &q}}, Data: []byte("a\n")})
+		q := query.Count{Mode: query.Substring, Targets: long[i : i+50]}
+		res := e.Process(context.Background(), task.Task{JobID: "j", Query: query.Job{Spec: query.Spec{Count: &q}}, Data: []byte("a\n")})
 		if res.Err != nil {
 			t.Fatalf("job %d: %v", i, res.Err)
 		}
@@ -226,7 +227,7 @@ func TestEngineTopBudget(t *testing.T) {
 	}
 	e := NewEngine(1)
 	e.SetMaxTop(1 << 20)
-	top := task.Query{Spec: count.Spec{Top: &count.TopQuery{}}}
+	top := query.Job{Spec: query.Spec{Top: &query.Top{}}}
 	res := e.Process(context.Background(), task.Task{JobID: "j", Query: top, Data: b.Bytes()})
 	if !errors.Is(res.Err, task.ErrMemory) || !strings.Contains(res.Err.Error(), "--max-top-memory") {
 		t.Fatalf("got %v, want a memory error naming the flag", res.Err)

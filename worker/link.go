@@ -19,6 +19,7 @@ import (
 	"github.com/tallyhq/tally/security"
 	"github.com/tallyhq/tally/task"
 	"github.com/tallyhq/tally/wire"
+	"github.com/tallyhq/tally/wire/taskwire"
 )
 
 // This file is the coordinator's side of a worker: the Links it sends tasks
@@ -128,14 +129,14 @@ func (l *grpcLink) Name() string          { return l.name }
 func (l *grpcLink) Storage() task.Storage { return l.storage }
 
 func (l *grpcLink) Send(t task.Task) error {
-	return l.stream.Send(&tallyv1.ProcessRequest{Task: wire.TaskToProto(t)})
+	return l.stream.Send(&tallyv1.ProcessRequest{Task: taskwire.TaskToProto(t)})
 }
 
 // SendAsync sends t with its Data in place (wire.OutgoingTask): gRPC
 // writes the bytes into its frames after SendAsync returns, and done is
 // called once it no longer reads them.
 func (l *grpcLink) SendAsync(t task.Task, done func()) error {
-	m := wire.TaskToProto(t)
+	m := taskwire.TaskToProto(t)
 	if len(m.Data) == 0 {
 		defer done()
 		return l.stream.Send(&tallyv1.ProcessRequest{Task: m})
@@ -156,7 +157,7 @@ func (l *grpcLink) Recv() (task.Result, error) {
 	if r == nil {
 		return task.Result{}, errors.New("worker sent a message that is not a result")
 	}
-	return wire.ResultFromProto(r), nil
+	return taskwire.ResultFromProto(r), nil
 }
 
 func (l *grpcLink) CloseSend() error { return l.stream.CloseSend() }

@@ -10,8 +10,8 @@ import (
 
 	"google.golang.org/grpc"
 
-	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/task"
 )
 
@@ -61,7 +61,7 @@ func TestGRPCLinkHoldsDataUntilWritten(t *testing.T) {
 			clear(data) // the buffer goes to the next chunk
 			dones.Add(1)
 		}
-		q := task.Query{Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"a"}}}}
+		q := query.Job{Spec: query.Spec{Count: &query.Count{Mode: query.Token, Targets: []string{"a"}}}}
 		if err := async.SendAsync(task.Task{JobID: "j", ChunkID: uint64(i), Attempt: 1, Query: q, Data: data}, done); err != nil {
 			t.Fatalf("send %d: %v", i, err)
 		}

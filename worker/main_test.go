@@ -11,7 +11,7 @@ import (
 
 	"github.com/tallyhq/tally/count"
 	"github.com/tallyhq/tally/internal/leaktest"
-	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/query"
 )
 
 // TestMain fails the package if a test leaves a goroutine behind. Every
@@ -49,30 +49,30 @@ func MustReadTexts(tb testing.TB) map[string][]byte {
 }
 
 // testQueries are count and top queries over every mode and option.
-func testQueries() map[string]task.Query {
-	c := func(m count.Mode, ic bool, targets ...string) task.Query {
-		return task.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: ic}}}
+func testQueries() map[string]query.Job {
+	c := func(m query.Mode, ic bool, targets ...string) query.Job {
+		return query.Job{Spec: query.Spec{Count: &query.Count{Mode: m, Targets: targets, IgnoreCase: ic}}}
 	}
-	t := func(wordsOnly, lower bool, limit int) task.Query {
-		return task.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: wordsOnly, Lower: lower}}, TopLimit: limit}
+	t := func(wordsOnly, lower bool, limit int) query.Job {
+		return query.Job{Spec: query.Spec{Top: &query.Top{WordsOnly: wordsOnly, Lower: lower}}, TopLimit: limit}
 	}
-	return map[string]task.Query{
-		"token":            c(count.Token, false, "the", "a", "Alice"),
-		"token many -i":    c(count.Token, true, "the", "a", "alice", "i", "and", "is"),
-		"word -i":          c(count.Word, true, "the", "σ", "ß", "k"),
-		"substring":        c(count.Substring, false, "th", "the ", "aa"),
-		"substring many":   c(count.Substring, false, "e", "he", "the", "a", "an", "and"),
+	return map[string]query.Job{
+		"token":            c(query.Token, false, "the", "a", "Alice"),
+		"token many -i":    c(query.Token, true, "the", "a", "alice", "i", "and", "is"),
+		"word -i":          c(query.Word, true, "the", "σ", "ß", "k"),
+		"substring":        c(query.Substring, false, "th", "the ", "aa"),
+		"substring many":   c(query.Substring, false, "e", "he", "the", "a", "an", "and"),
 		"top":              t(false, false, 0),
 		"top words lower":  t(true, true, 10),
 		"top words":        t(true, false, 5),
 		"top lower all":    t(false, true, 0),
-		"word many exact":  c(count.Word, false, "the", "a", "of", "to", "in"),
-		"token dup target": c(count.Token, false, "the", "the"),
+		"word many exact":  c(query.Word, false, "the", "a", "of", "to", "in"),
+		"token dup target": c(query.Token, false, "the", "the"),
 	}
 }
 
 // MustRun is the single-pass reference answer: count.Compile(spec).Run(data).
-func MustRun(tb testing.TB, s count.Spec, data []byte) count.Partial {
+func MustRun(tb testing.TB, s query.Spec, data []byte) count.Partial {
 	tb.Helper()
 	p, err := count.Compile(s)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/source"
 	"github.com/tallyhq/tally/source/file"
 	"github.com/tallyhq/tally/task"
@@ -257,7 +258,7 @@ func TestSplitTopBudget(t *testing.T) {
 		fmt.Fprintf(&b, "long-distinct-token-%08d\n", i)
 	}
 	info := mustStore(t, v, "distinct.txt", b.Bytes())
-	top := task.Query{Spec: count.Spec{Top: &count.TopQuery{}}}
+	top := query.Job{Spec: query.Spec{Top: &query.Top{}}}
 	for _, whole := range []bool{false, true} {
 		ref := splits(info, info.Size, 256<<10, task.Cut{MaxLine: 1 << 20})[0]
 		ref.Whole = whole

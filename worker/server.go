@@ -18,6 +18,7 @@ import (
 	"github.com/tallyhq/tally/security"
 	"github.com/tallyhq/tally/task"
 	"github.com/tallyhq/tally/wire"
+	"github.com/tallyhq/tally/wire/taskwire"
 )
 
 // Server offers an Engine as the gRPC WorkerService.
@@ -268,7 +269,7 @@ func (s *Server) receive(stream tallyv1.WorkerService_ProcessServer, sem chan st
 			res := s.run(ctx, req.Request.GetTask())
 			req.Release() // counted: its buffer serves a later chunk
 			<-s.running   // before a send that a stalled coordinator may block: other sessions need the thread
-			out <- &tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Result{Result: wire.ResultToProto(res)}}
+			out <- &tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Result{Result: taskwire.ResultToProto(res)}}
 		})
 		if !ok {
 			req.Release()
@@ -310,7 +311,7 @@ func (t *tasks) stop() {
 
 // run converts and counts one task; a malformed task is answered with an error.
 func (s *Server) run(ctx context.Context, m *tallyv1.Task) task.Result {
-	t, err := wire.TaskFromProto(m)
+	t, err := taskwire.TaskFromProto(m)
 	if err != nil {
 		return task.Result{JobID: m.GetJobId(), ChunkID: m.GetChunkId(), Attempt: m.GetAttempt(), Err: err}
 	}

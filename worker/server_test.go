@@ -16,10 +16,11 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/tallyhq/tally/cluster"
-	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/task"
 	"github.com/tallyhq/tally/wire"
+	"github.com/tallyhq/tally/wire/taskwire"
 )
 
 // MustServe serves srv on a bufconn listener (the real gRPC stack without a
@@ -72,7 +73,7 @@ func MustOpen(tb testing.TB, c tallyv1.WorkerServiceClient) (tallyv1.WorkerServi
 // MustSend sends one task.
 func MustSend(tb testing.TB, stream tallyv1.WorkerService_ProcessClient, t task.Task) {
 	tb.Helper()
-	if err := stream.Send(&tallyv1.ProcessRequest{Task: wire.TaskToProto(t)}); err != nil {
+	if err := stream.Send(&tallyv1.ProcessRequest{Task: taskwire.TaskToProto(t)}); err != nil {
 		tb.Fatalf("send task %d: %v", t.ChunkID, err)
 	}
 }
@@ -90,8 +91,8 @@ func MustRecvResult(tb testing.TB, stream tallyv1.WorkerService_ProcessClient) *
 	return m.GetResult()
 }
 
-func countQuery(m count.Mode, targets ...string) task.Query {
-	return task.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets}}}
+func countQuery(m query.Mode, targets ...string) query.Job {
+	return query.Job{Spec: query.Spec{Count: &query.Count{Mode: m, Targets: targets}}}
 }
 
 func TestServerHello(t *testing.T) {
@@ -117,7 +118,7 @@ func TestServerResults(t *testing.T) {
 	stream, _ := MustOpen(t, c)
 	queries := testQueries()
 	type sent struct {
-		q    task.Query
+		q    query.Job
 		data []byte
 	}
 	want := map[uint64]sent{}
@@ -139,7 +140,7 @@ func TestServerResults(t *testing.T) {
 			t.Fatalf("got a result for chunk %d, want one of the chunks sent, once", m.GetChunkId())
 		}
 		delete(want, m.GetChunkId())
-		r := wire.ResultFromProto(m)
+		r := taskwire.ResultFromProto(m)
 		if r.Err != nil {
 			t.Errorf("chunk %d: got error %v, want none", r.ChunkID, r.Err)
 			continue
@@ -156,7 +157,7 @@ func TestServerResults(t *testing.T) {
 	}
 }
 
-func queryName(qs map[string]task.Query, q task.Query) string {
+func queryName(qs map[string]query.Job, q query.Job) string {
 	for n, o := range qs {
 		if o.Spec.Count == q.Spec.Count && o.Spec.Top == q.Spec.Top {
 			return n
@@ -172,8 +173,8 @@ func TestServerMalformedTask(t *testing.T) {
 	stream, _ := MustOpen(t, c)
 	bad := map[uint64]*tallyv1.Task{
 		1: {JobId: "j", ChunkId: 1, Attempt: 1, Data: []byte("a\n")}, // no spec
-		2: {JobId: "j", ChunkId: 2, Attempt: 2, Spec: wire.QueryToProto(countQuery(count.Token, "")), Data: []byte("a\n")},
-		3: {JobId: "j", ChunkId: 3, Attempt: 3, Spec: wire.QueryToProto(countQuery(count.Token, "a b")), Data: []byte("a\n")},
+		2: {JobId: "j", ChunkId: 2, Attempt: 2, Spec: wire.QueryToProto(countQuery(query.Token, "")), Data: []byte("a\n")},
+		3: {JobId: "j", ChunkId: 3, Attempt: 3, Spec: wire.QueryToProto(countQuery(query.Token, "a b")), Data: []byte("a\n")},
 		4: {JobId: "j", ChunkId: 4, Attempt: 1, Spec: &tallyv1.JobSpec{Kind: &tallyv1.JobSpec_Count{Count: &tallyv1.CountQuery{Mode: 99, Targets: []string{"a"}}}}},
 	}
 	for i := uint64(1); i <= 4; i++ {
@@ -194,9 +195,9 @@ func TestServerMalformedTask(t *testing.T) {
 		}
 	}
 	// The session still counts.
-	MustSend(t, stream, task.Task{JobID: "j", ChunkID: 9, Query: countQuery(count.Token, "a"), Data: []byte("a a b\n")})
+	MustSend(t, stream, task.Task{JobID: "j", ChunkID: 9, Query: countQuery(query.Token, "a"), Data: []byte("a a b\n")})
 	m := MustRecvResult(t, stream)
-	if r := wire.ResultFromProto(m); r.Err != nil || r.ChunkID != 9 || len(r.Partial.Counts) != 1 || r.Partial.Counts[0] != 2 {
+	if r := taskwire.ResultFromProto(m); r.Err != nil || r.ChunkID != 9 || len(r.Partial.Counts) != 1 || r.Partial.Counts[0] != 2 {
 		t.Errorf("good task after bad ones: got chunk %d counts %v err %v, want chunk 9 counts [2]", r.ChunkID, r.Partial.Counts, r.Err)
 	}
 }
@@ -280,7 +281,7 @@ func TestServerFlowControl(t *testing.T) {
 	e.mu.Lock() // every task now stops inside Process, holding its engine token
 	const tasks = 6
 	for i := range tasks {
-		MustSend(t, stream, task.Task{JobID: "j", ChunkID: uint64(i), Query: countQuery(count.Token, "a"), Data: []byte("a b a\n")})
+		MustSend(t, stream, task.Task{JobID: "j", ChunkID: uint64(i), Query: countQuery(query.Token, "a"), Data: []byte("a b a\n")})
 	}
 	waitFor(t, 5*time.Second, "the server to hold a task", func() bool { return svc.recvs.Load() >= slots+1 && len(e.sem) >= slots })
 	if got := len(e.sem); got != slots {
@@ -292,7 +293,7 @@ func TestServerFlowControl(t *testing.T) {
 	e.mu.Unlock()
 
 	for range tasks {
-		if r := wire.ResultFromProto(MustRecvResult(t, stream)); r.Err != nil || r.Partial.Counts[0] != 2 {
+		if r := taskwire.ResultFromProto(MustRecvResult(t, stream)); r.Err != nil || r.Partial.Counts[0] != 2 {
 			t.Errorf("chunk %d: got counts %v err %v, want [2]", r.ChunkID, r.Partial.Counts, r.Err)
 		}
 	}
@@ -315,7 +316,7 @@ func TestServerCloseSendDrains(t *testing.T) {
 	e.mu.Lock() // hold every task until after CloseSend
 	const tasks = 5
 	for i := range tasks {
-		MustSend(t, stream, task.Task{JobID: "j", ChunkID: uint64(i), Query: countQuery(count.Substring, "ab"), Data: []byte("abab\nab\n")})
+		MustSend(t, stream, task.Task{JobID: "j", ChunkID: uint64(i), Query: countQuery(query.Substring, "ab"), Data: []byte("abab\nab\n")})
 	}
 	if err := stream.CloseSend(); err != nil {
 		t.Fatalf("close send: %v", err)
@@ -323,7 +324,7 @@ func TestServerCloseSendDrains(t *testing.T) {
 	e.mu.Unlock()
 	seen := map[uint64]bool{}
 	for range tasks {
-		r := wire.ResultFromProto(MustRecvResult(t, stream))
+		r := taskwire.ResultFromProto(MustRecvResult(t, stream))
 		if r.Err != nil || r.Partial.Counts[0] != 3 || seen[r.ChunkID] {
 			t.Errorf("chunk %d: got counts %v err %v (seen before: %t), want [3] once", r.ChunkID, r.Partial.Counts, r.Err, seen[r.ChunkID])
 		}
@@ -350,7 +351,7 @@ func testServerDrain(t *testing.T, sent int) {
 	stream, _ := MustOpen(t, c)
 	e.mu.Lock() // hold the started tasks until the server drains
 	for i := range sent {
-		MustSend(t, stream, task.Task{JobID: "j", ChunkID: uint64(i), Query: countQuery(count.Substring, "ab"), Data: []byte("abab\nab\n")})
+		MustSend(t, stream, task.Task{JobID: "j", ChunkID: uint64(i), Query: countQuery(query.Substring, "ab"), Data: []byte("abab\nab\n")})
 	}
 	for deadline := time.Now().Add(5 * time.Second); len(e.sem) < 2; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -361,7 +362,7 @@ func testServerDrain(t *testing.T, sent int) {
 	e.mu.Unlock()
 	seen := map[uint64]bool{}
 	for range 2 {
-		r := wire.ResultFromProto(MustRecvResult(t, stream))
+		r := taskwire.ResultFromProto(MustRecvResult(t, stream))
 		if r.Err != nil || r.Partial.Counts[0] != 3 || r.ChunkID > 1 || seen[r.ChunkID] {
 			t.Errorf("chunk %d: got counts %v err %v, want chunks 0 and 1 answered once with [3]", r.ChunkID, r.Partial.Counts, r.Err)
 		}
@@ -388,7 +389,7 @@ func TestServerSessionCancel(t *testing.T) {
 	}
 	e.mu.Lock()
 	for i := range 3 {
-		MustSend(t, stream, task.Task{JobID: "j", ChunkID: uint64(i), Query: countQuery(count.Token, "a"), Data: []byte("a\n")})
+		MustSend(t, stream, task.Task{JobID: "j", ChunkID: uint64(i), Query: countQuery(query.Token, "a"), Data: []byte("a\n")})
 	}
 	cancel()
 	e.mu.Unlock()
@@ -421,8 +422,8 @@ func TestStartAndClose(t *testing.T) {
 	if hello.GetSlots() != 2 || hello.GetName() != w.Name() {
 		t.Errorf("got hello %q with %d slots, want %q with 2", hello.GetName(), hello.GetSlots(), w.Name())
 	}
-	MustSend(t, stream, task.Task{JobID: "j", ChunkID: 1, Query: countQuery(count.Word, "x"), Data: []byte("x x-y xx\n")})
-	if r := wire.ResultFromProto(MustRecvResult(t, stream)); r.Err != nil || r.Partial.Counts[0] != 2 {
+	MustSend(t, stream, task.Task{JobID: "j", ChunkID: 1, Query: countQuery(query.Word, "x"), Data: []byte("x x-y xx\n")})
+	if r := taskwire.ResultFromProto(MustRecvResult(t, stream)); r.Err != nil || r.Partial.Counts[0] != 2 {
 		t.Errorf("got counts %v err %v, want [2]", r.Partial.Counts, r.Err)
 	}
 	if err := stream.CloseSend(); err != nil {

@@ -10,10 +10,9 @@ import (
 	"strings"
 
 	"github.com/tallyhq/tally/client"
-	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/internal/localfile"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/source"
-	"github.com/tallyhq/tally/source/file"
-	"github.com/tallyhq/tally/task"
 )
 
 // jobFlags are the flags count and top share.
@@ -65,7 +64,7 @@ func runCount(ctx context.Context, args []string, e env) error {
 	if err := jf.checkFormat(); err != nil {
 		return err
 	}
-	m, err := count.ParseMode(*mode)
+	m, err := query.ParseMode(*mode)
 	if err != nil {
 		return usageError{err.Error()}
 	}
@@ -79,7 +78,7 @@ func runCount(ctx context.Context, args []string, e env) error {
 	if len(targets) == 0 {
 		return usagef("no targets: give at least one -e TARGET or --targets-file FILE")
 	}
-	q := task.Query{Spec: count.Spec{Count: &count.Query{Mode: m, Targets: targets, IgnoreCase: *ignoreCase}, Stats: jf.stats}}
+	q := query.Job{Spec: query.Spec{Count: &query.Count{Mode: m, Targets: targets, IgnoreCase: *ignoreCase}, Stats: jf.stats}}
 	if err := q.Spec.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
@@ -118,7 +117,7 @@ func runTop(ctx context.Context, args []string, e env) error {
 	if *n < 0 {
 		return usagef("-n %d: give 0 (all) or a positive number", *n)
 	}
-	q := task.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: *wordsOnly, Lower: *lower}, Stats: jf.stats}, TopLimit: *n}
+	q := query.Job{Spec: query.Spec{Top: &query.Top{WordsOnly: *wordsOnly, Lower: *lower}, Stats: jf.stats}, TopLimit: *n}
 	res, skipped, err := runJob(ctx, e, jf, q, paths)
 	if err != nil {
 		return err
@@ -141,7 +140,7 @@ func runTop(ctx context.Context, args []string, e env) error {
 // server paths first, then s3:// URLs, then local paths, whatever their
 // order on the command line. With --skip-unreadable it also returns the
 // local files and directories it left out, having warned of each.
-func runJob(ctx context.Context, e env, jf jobFlags, q task.Query, paths []string) (*client.Result, []skippedJSON, error) {
+func runJob(ctx context.Context, e env, jf jobFlags, q query.Job, paths []string) (*client.Result, []skippedJSON, error) {
 	if len(paths) == 0 && len(jf.serverPaths) == 0 && stdinPiped(e.stdin) {
 		paths = []string{"-"} // as rg and wc read a pipe or a redirected file
 	}
@@ -242,13 +241,13 @@ func (f *jobFlags) showProgress(e env) bool {
 // before the newline is dropped. It must be a regular file, as inputs must:
 // a named pipe's open would block.
 func readTargets(path string) ([]string, error) {
-	f, _, err := file.OpenRegular(path)
+	f, _, err := localfile.OpenRegular(path)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return nil, fmt.Errorf("cannot read targets file %s: %w", file.DisplayName(path), err)
+		return nil, fmt.Errorf("cannot read targets file %s: %w", localfile.DisplayName(path), err)
 	}
 	defer f.Close()
 	var out []string

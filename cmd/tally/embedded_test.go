@@ -9,8 +9,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/tallyhq/tally/client"
-	"github.com/tallyhq/tally/count"
-	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/query"
 )
 
 // TestEmbeddedIsInProcess checks that embedded mode is only the job code:
@@ -45,7 +44,7 @@ func TestEmbeddedIsInProcess(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			q := task.Query{Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"x"}}}}
+			q := query.Job{Spec: query.Spec{Count: &query.Count{Mode: query.Token, Targets: []string{"x"}}}}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			res, err := e.Run(ctx, client.Job{Query: q, ChunkSize: 64 << 10, Documents: docs}, nil)

@@ -12,8 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tallyhq/tally/client"
-	"github.com/tallyhq/tally/count"
-	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/query"
 )
 
 // The reference is the top JSON output as it was before the table got its
@@ -40,10 +39,10 @@ type referenceTopOutput struct {
 	Skipped    []skippedJSON       `json:"skipped,omitempty"`
 }
 
-func referenceTopJSON(r *client.Result, q task.Query) referenceTopOutput {
-	mode := count.Token
+func referenceTopJSON(r *client.Result, q query.Job) referenceTopOutput {
+	mode := query.Token
 	if q.Spec.Top.WordsOnly {
-		mode = count.Word
+		mode = query.Word
 	}
 	out := referenceTopOutput{Job: r.JobID, Mode: mode.String(), WordsOnly: q.Spec.Top.WordsOnly, Lower: q.Spec.Top.Lower, Limit: q.TopLimit,
 		Documents: []statsJSON{}, Top: []referenceTopEntry{}, Workers: r.Workers, Elapsed: r.Elapsed.Seconds()}
@@ -71,7 +70,7 @@ func reflectJSON(t *testing.T, v any) string {
 }
 
 // checkTopJSON compares writeJSON, and encoding/json on topOutput, with the reference.
-func checkTopJSON(t *testing.T, r *client.Result, q task.Query) {
+func checkTopJSON(t *testing.T, r *client.Result, q query.Job) {
 	t.Helper()
 	want := reflectJSON(t, referenceTopJSON(r, q))
 	var got bytes.Buffer
@@ -124,17 +123,17 @@ func randomCount(rng *rand.Rand) int64 {
 	}
 }
 
-func randomTopResult(rng *rand.Rand, entries int) (*client.Result, task.Query) {
+func randomTopResult(rng *rand.Rand, entries int) (*client.Result, query.Job) {
 	r := &client.Result{JobID: "job" + randomToken(rng), Workers: rng.IntN(64), Elapsed: time.Duration(rng.Int64N(int64(time.Hour)))}
 	for range rng.IntN(3) {
 		r.Documents = append(r.Documents, client.DocumentResult{Name: randomToken(rng),
-			Stats: count.Stats{Bytes: randomCount(rng), Lines: randomCount(rng), Tokens: randomCount(rng)}})
+			Stats: query.Stats{Bytes: randomCount(rng), Lines: randomCount(rng), Tokens: randomCount(rng)}})
 	}
-	r.Total = client.DocumentResult{Name: "ignored", Stats: count.Stats{Bytes: randomCount(rng), Lines: randomCount(rng), Tokens: randomCount(rng)}}
+	r.Total = client.DocumentResult{Name: "ignored", Stats: query.Stats{Bytes: randomCount(rng), Lines: randomCount(rng), Tokens: randomCount(rng)}}
 	for range entries {
-		r.Top = append(r.Top, count.Entry{Token: randomToken(rng), Count: randomCount(rng)})
+		r.Top = append(r.Top, query.Entry{Token: randomToken(rng), Count: randomCount(rng)})
 	}
-	q := task.Query{Spec: count.Spec{Top: &count.TopQuery{WordsOnly: rng.IntN(2) == 0, Lower: rng.IntN(2) == 0}}, TopLimit: rng.IntN(100)}
+	q := query.Job{Spec: query.Spec{Top: &query.Top{WordsOnly: rng.IntN(2) == 0, Lower: rng.IntN(2) == 0}}, TopLimit: rng.IntN(100)}
 	return r, q
 }
 
@@ -149,9 +148,9 @@ func TestTopJSONMatchesEncodingJSON(t *testing.T) {
 }
 
 func TestTopJSONEmptyTable(t *testing.T) {
-	for _, top := range [][]count.Entry{nil, {}} {
+	for _, top := range [][]query.Entry{nil, {}} {
 		var got bytes.Buffer
-		q := task.Query{Spec: count.Spec{Top: &count.TopQuery{}}}
+		q := query.Job{Spec: query.Spec{Top: &query.Top{}}}
 		if err := writeJSON(&got, topJSON(&client.Result{Top: top}, q)); err != nil {
 			t.Fatal(err)
 		}
@@ -192,8 +191,8 @@ func FuzzTopJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, a, b string, n int64) {
 		r := &client.Result{JobID: a, Total: client.DocumentResult{Name: b},
 			Documents: []client.DocumentResult{{Name: a + b}},
-			Top:       []count.Entry{{Token: a, Count: n}, {Token: b, Count: -n}, {Token: a + b, Count: 1}}}
-		checkTopJSON(t, r, task.Query{Spec: count.Spec{Top: &count.TopQuery{}}, TopLimit: 3})
+			Top:       []query.Entry{{Token: a, Count: n}, {Token: b, Count: -n}, {Token: a + b, Count: 1}}}
+		checkTopJSON(t, r, query.Job{Spec: query.Spec{Top: &query.Top{}}, TopLimit: 3})
 	})
 }
 
@@ -204,9 +203,9 @@ func BenchmarkTopJSON(b *testing.B) {
 	words := []string{"the", "and", "of", "“’twas", "café", "middlemarch", "x", "dorothea"}
 	r := &client.Result{JobID: "94f5e8678469"}
 	for i := range 317_000 {
-		r.Top = append(r.Top, count.Entry{Token: words[rng.IntN(len(words))] + words[rng.IntN(len(words))], Count: int64(317_000 - i)})
+		r.Top = append(r.Top, query.Entry{Token: words[rng.IntN(len(words))] + words[rng.IntN(len(words))], Count: int64(317_000 - i)})
 	}
-	q := task.Query{Spec: count.Spec{Top: &count.TopQuery{Lower: true}}}
+	q := query.Job{Spec: query.Spec{Top: &query.Top{Lower: true}}}
 	b.Run("writeJSON", func(b *testing.B) {
 		for b.Loop() {
 			writeJSON(io.Discard, topJSON(r, q))

@@ -15,9 +15,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tallyhq/tally/client"
-	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
-	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/query"
 )
 
 // stoppedBound is how long a client may wait for a coordinator that stopped
@@ -63,7 +62,7 @@ func TestStoppedCoordinator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	job := client.Job{Query: task.Query{Spec: count.Spec{Count: &count.Query{Mode: count.Token, Targets: []string{"the"}}}}, Documents: docs}
+	job := client.Job{Query: query.Job{Spec: query.Spec{Count: &query.Count{Mode: query.Token, Targets: []string{"the"}}}}, Documents: docs}
 	ended := make(chan error, 1)
 	go func() {
 		_, err := cl.Run(ctx, job, onProgress)

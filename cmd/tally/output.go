@@ -14,8 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tallyhq/tally/client"
-	"github.com/tallyhq/tally/count"
-	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/query"
 )
 
 // The JSON output is a public contract: fields may be added, never renamed
@@ -75,7 +74,7 @@ type topTail struct {
 }
 
 // topTable is encoded as [{"token":T,"count":N},...], an empty table as [].
-type topTable []count.Entry
+type topTable []query.Entry
 
 func docJSON(d client.DocumentResult, stats bool, targets []string) statsJSON {
 	s := statsJSON{Name: d.Name, Bytes: d.Stats.Bytes}
@@ -93,7 +92,7 @@ func docJSON(d client.DocumentResult, stats bool, targets []string) statsJSON {
 	return s
 }
 
-func countJSON(r *client.Result, q task.Query) countOutput {
+func countJSON(r *client.Result, q query.Job) countOutput {
 	cq := q.Spec.Count
 	out := countOutput{Job: r.JobID, Mode: cq.Mode.String(), IgnoreCase: cq.IgnoreCase, Targets: cq.Targets,
 		Documents: []statsJSON{}, Workers: r.Workers, Elapsed: r.Elapsed.Seconds()}
@@ -105,10 +104,10 @@ func countJSON(r *client.Result, q task.Query) countOutput {
 	return out
 }
 
-func topJSON(r *client.Result, q task.Query) topOutput {
-	mode := count.Token
+func topJSON(r *client.Result, q query.Job) topOutput {
+	mode := query.Token
 	if q.Spec.Top.WordsOnly {
-		mode = count.Word
+		mode = query.Word
 	}
 	head := topHead{Job: r.JobID, Mode: mode.String(), WordsOnly: q.Spec.Top.WordsOnly, Lower: q.Spec.Top.Lower, Limit: q.TopLimit,
 		Documents: []statsJSON{}}
@@ -187,7 +186,7 @@ func (t topTable) MarshalJSON() ([]byte, error) {
 	return append(b, ']'), nil
 }
 
-func appendTopEntryJSON(dst []byte, e count.Entry) []byte {
+func appendTopEntryJSON(dst []byte, e query.Entry) []byte {
 	dst = append(dst, `{"token":`...)
 	dst = appendJSONString(dst, e.Token)
 	dst = append(dst, `,"count":`...)
@@ -366,7 +365,7 @@ const minPartedRows = 1 << 14
 
 // appendTopRows appends the table's rows for top, whose first is ranked
 // first+1.
-func appendTopRows(dst []byte, top []count.Entry, first, rankWidth, countWidth int) []byte {
+func appendTopRows(dst []byte, top []query.Entry, first, rankWidth, countWidth int) []byte {
 	var num [20]byte
 	for i, e := range top {
 		dst = appendCell(dst, strconv.AppendInt(num[:0], int64(first+i+1), 10), rankWidth)

@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/tallyhq/tally/client"
-	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/query"
 )
 
 // TestTopTableLayout: the hand-aligned top table is byte for byte what
@@ -20,7 +20,7 @@ func TestTopTableLayout(t *testing.T) {
 	tokens := []string{"the", "a", `"quoted"`, "tab\there", "é", "\xff\xfe", "日本", "back\\slash", "\u2028", "x"}
 	for trial := range 200 {
 		r := &client.Result{Documents: make([]client.DocumentResult, rng.IntN(3))}
-		r.Total.Stats = count.Stats{Bytes: rng.Int64N(1e9), Lines: rng.Int64N(1e6), Tokens: rng.Int64N(1e7)}
+		r.Total.Stats = query.Stats{Bytes: rng.Int64N(1e9), Lines: rng.Int64N(1e6), Tokens: rng.Int64N(1e7)}
 		r.Stats = trial%2 == 0
 		n := rng.IntN(5)
 		if trial%20 == 0 {
@@ -28,7 +28,7 @@ func TestTopTableLayout(t *testing.T) {
 		}
 		c := rng.Int64N(1e12)
 		for range n {
-			r.Top = append(r.Top, count.Entry{Token: tokens[rng.IntN(len(tokens))], Count: c})
+			r.Top = append(r.Top, query.Entry{Token: tokens[rng.IntN(len(tokens))], Count: c})
 			c = rng.Int64N(c + 1)
 		}
 		var want bytes.Buffer

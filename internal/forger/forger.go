@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
-	"github.com/tallyhq/tally/wire"
+	"github.com/tallyhq/tally/wire/taskwire"
 	"github.com/tallyhq/tally/worker"
 )
 
@@ -39,7 +39,7 @@ func (f *Forger) Process(stream tallyv1.WorkerService_ProcessServer) error {
 			continue
 		}
 		f.Tasks.Add(1)
-		t, err := wire.TaskFromProto(req.GetTask())
+		t, err := taskwire.TaskFromProto(req.GetTask())
 		if err != nil {
 			return err
 		}
@@ -47,7 +47,7 @@ func (f *Forger) Process(stream tallyv1.WorkerService_ProcessServer) error {
 		for i := range res.Partial.Counts {
 			res.Partial.Counts[i] += 14000
 		}
-		if err := stream.Send(&tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Result{Result: wire.ResultToProto(res)}}); err != nil {
+		if err := stream.Send(&tallyv1.ProcessResponse{Message: &tallyv1.ProcessResponse_Result{Result: taskwire.ResultToProto(res)}}); err != nil {
 			return err
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tallyhq/tally/internal/localfile"
 	"github.com/tallyhq/tally/source"
 	"github.com/tallyhq/tally/task"
 )
@@ -88,7 +89,7 @@ func (v *Volume) Stat(p, name string) (source.Info, error) {
 }
 
 // Info describes the regular file at the absolute path p, with info fi,
-// named name in results: a name as DisplayName shows it, since results
+// named name in results: a name as localfile.DisplayName shows it, since results
 // cross gRPC in protobuf strings, which must be valid UTF-8. Its URL is
 // always valid: it percent-encodes every byte of p that is not plain ASCII.
 // Its version is exact: read in splits.
@@ -107,7 +108,7 @@ func (v *Volume) Open(ctx context.Context, ref task.Ref) (source.Object, error) 
 	if err != nil {
 		return nil, err
 	}
-	name := DisplayName(u.Path)
+	name := localfile.DisplayName(u.Path)
 	f, fi, err := v.open(rel)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, classify(err))
@@ -128,10 +129,10 @@ func (v *Volume) stat(rel string) (fs.FileInfo, error) {
 }
 
 // open opens the regular file rel, refusing anything else before it is
-// opened and opening without blocking, as OpenRegular does.
+// opened and opening without blocking, as localfile.OpenRegular does.
 func (v *Volume) open(rel string) (*os.File, fs.FileInfo, error) {
 	if v.root == nil {
-		return OpenRegular(filepath.Join(v.dir, rel))
+		return asInput(localfile.OpenRegular(filepath.Join(v.dir, rel)))
 	}
 	fi, err := v.root.Stat(rel)
 	if err != nil {
@@ -140,7 +141,7 @@ func (v *Volume) open(rel string) (*os.File, fs.FileInfo, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, nil, NotRegular(fi.Mode())
 	}
-	return checkRegular(v.root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0))
+	return asInput(localfile.CheckRegular(v.root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)))
 }
 
 // rel is p relative to the volume's directory, or an input error when p is not inside it.
@@ -148,11 +149,11 @@ func (v *Volume) rel(p string) (string, error) {
 	p = path.Clean(filepath.ToSlash(p))
 	dir := filepath.ToSlash(v.dir)
 	if !path.IsAbs(p) {
-		return "", fmt.Errorf("%w: %s is not an absolute path", task.ErrInput, DisplayName(p))
+		return "", fmt.Errorf("%w: %s is not an absolute path", task.ErrInput, localfile.DisplayName(p))
 	}
 	rel := strings.TrimPrefix(strings.TrimPrefix(p, dir), "/")
 	if p != dir && !strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/") {
-		return "", fmt.Errorf("%w: %s is outside the volume %s", task.ErrInput, DisplayName(p), DisplayName(v.dir))
+		return "", fmt.Errorf("%w: %s is outside the volume %s", task.ErrInput, localfile.DisplayName(p), localfile.DisplayName(v.dir))
 	}
 	if rel == "" {
 		rel = "."

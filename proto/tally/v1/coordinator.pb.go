@@ -30,7 +30,8 @@ const (
 	JobState_JOB_STATE_UNSPECIFIED JobState = 0
 	// JOB_STATE_RUNNING means the job is receiving or counting.
 	JobState_JOB_STATE_RUNNING JobState = 1
-	// JOB_STATE_SUCCEEDED means the result is final.
+	// JOB_STATE_SUCCEEDED means the result is final (and, for a RunJob, was sent
+	// to its client: a result that could not be is recorded as FAILED).
 	JobState_JOB_STATE_SUCCEEDED JobState = 2
 	// JOB_STATE_FAILED means the job stopped with an error.
 	JobState_JOB_STATE_FAILED JobState = 3
@@ -217,9 +218,15 @@ type JobStart struct {
 	Urls []string `protobuf:"bytes,6,rep,name=urls,proto3" json:"urls,omitempty"`
 	// block_size is the size in bytes of the splits of stored documents (server
 	// paths and urls) that one task reads; 0 uses the coordinator's default.
-	BlockSize     uint64 `protobuf:"varint,7,opt,name=block_size,json=blockSize,proto3" json:"block_size,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	BlockSize uint64 `protobuf:"varint,7,opt,name=block_size,json=blockSize,proto3" json:"block_size,omitempty"`
+	// max_result_bytes is the largest RunJobResponse this client accepts: its
+	// gRPC receive limit. 0 means 4194304 (4 MiB), the default of every gRPC
+	// library. A result larger than that is not sent to a client that would
+	// drop it: the job fails with RESOURCE_EXHAUSTED, naming both sizes, and is
+	// recorded as failed. Clients that raise their receive limit set this too.
+	MaxResultBytes uint64 `protobuf:"varint,8,opt,name=max_result_bytes,json=maxResultBytes,proto3" json:"max_result_bytes,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *JobStart) Reset() {
@@ -297,6 +304,13 @@ func (x *JobStart) GetUrls() []string {
 func (x *JobStart) GetBlockSize() uint64 {
 	if x != nil {
 		return x.BlockSize
+	}
+	return 0
+}
+
+func (x *JobStart) GetMaxResultBytes() uint64 {
+	if x != nil {
+		return x.MaxResultBytes
 	}
 	return 0
 }
@@ -1758,7 +1772,7 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\x05start\x18\x01 \x01(\v2\x12.tally.v1.JobStartH\x00R\x05start\x126\n" +
 	"\bdocument\x18\x02 \x01(\v2\x18.tally.v1.DocumentHeaderH\x00R\bdocument\x12\x14\n" +
 	"\x04data\x18\x03 \x01(\fH\x00R\x04dataB\t\n" +
-	"\amessage\"\xec\x01\n" +
+	"\amessage\"\x96\x02\n" +
 	"\bJobStart\x12%\n" +
 	"\x04spec\x18\x01 \x01(\v2\x11.tally.v1.JobSpecR\x04spec\x12\x1d\n" +
 	"\n" +
@@ -1769,7 +1783,8 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"packed_top\x18\x05 \x01(\bR\tpackedTop\x12\x12\n" +
 	"\x04urls\x18\x06 \x03(\tR\x04urls\x12\x1d\n" +
 	"\n" +
-	"block_size\x18\a \x01(\x04R\tblockSize\"[\n" +
+	"block_size\x18\a \x01(\x04R\tblockSize\x12(\n" +
+	"\x10max_result_bytes\x18\b \x01(\x04R\x0emaxResultBytes\"[\n" +
 	"\x0eDocumentHeader\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\x12!\n" +

@@ -1,4 +1,7 @@
-package wire
+// Package taskwire converts the values the coordinator and its workers
+// exchange (task.Task, task.Result with the kernel's tables) to and from
+// their protobuf messages; the query's values they carry convert in wire.
+package taskwire
 
 import (
 	"errors"
@@ -6,7 +9,9 @@ import (
 
 	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/wire"
 )
 
 // TaskToProto converts a task to its message.
@@ -15,7 +20,7 @@ func TaskToProto(t task.Task) *tallyv1.Task {
 		JobId:   t.JobID,
 		ChunkId: t.ChunkID,
 		Attempt: t.Attempt,
-		Spec:    QueryToProto(t.Query),
+		Spec:    wire.QueryToProto(t.Query),
 		Data:    t.Data,
 	}
 	if r := t.Ref; r != nil {
@@ -29,7 +34,7 @@ func TaskToProto(t task.Task) *tallyv1.Task {
 
 // TaskFromProto converts and validates a task message.
 func TaskFromProto(m *tallyv1.Task) (task.Task, error) {
-	q, err := QueryFromProto(m.GetSpec())
+	q, err := wire.QueryFromProto(m.GetSpec())
 	if err != nil {
 		return task.Task{}, err
 	}
@@ -82,8 +87,8 @@ func ResultToProto(r task.Result) *tallyv1.TaskResult {
 		}
 		return m
 	}
-	m.Stats = StatsToProto(r.Partial.Stats, true) // the coordinator knows whether its spec asked for lines
-	m.Counts = CountsToProto(r.Partial.Counts)
+	m.Stats = wire.StatsToProto(r.Partial.Stats, true) // the coordinator knows whether its spec asked for lines
+	m.Counts = wire.CountsToProto(r.Partial.Counts)
 	m.Freq = FreqToProto(r.Partial.Freq)
 	r.Partial.Freq.Release() // sent: its memory serves the next chunk
 	return m
@@ -112,6 +117,38 @@ func ResultFromProto(m *tallyv1.TaskResult) task.Result {
 		r.Err = err
 		return r
 	}
-	r.Partial = count.Partial{Stats: StatsFromProto(m.GetStats()), Counts: CountsFromProto(m.GetCounts()), Freq: freq}
+	r.Partial = count.Partial{Stats: wire.StatsFromProto(m.GetStats()), Counts: wire.CountsFromProto(m.GetCounts()), Freq: freq}
 	return r
+}
+
+// FreqToProto converts a frequency table to its compact wire form.
+func FreqToProto(f *count.Freq) *tallyv1.FreqTable {
+	if f == nil {
+		return nil
+	}
+	t := &tallyv1.FreqTable{Tokens: make([][]byte, 0, f.Len()), Counts: make([]uint64, 0, f.Len())}
+	f.Each(func(token []byte, n int64) {
+		t.Tokens = append(t.Tokens, append([]byte(nil), token...))
+		t.Counts = append(t.Counts, uint64(n))
+	})
+	return t
+}
+
+// FreqFromProto converts a wire frequency table; nil stays nil.
+func FreqFromProto(m *tallyv1.FreqTable) (*count.Freq, error) {
+	if m == nil {
+		return nil, nil
+	}
+	if len(m.GetTokens()) != len(m.GetCounts()) {
+		return nil, fmt.Errorf("frequency table has %d tokens but %d counts", len(m.GetTokens()), len(m.GetCounts()))
+	}
+	f := count.NewFreq()
+	for i, tok := range m.GetTokens() {
+		n := m.GetCounts()[i]
+		if n > query.MaxCount {
+			return nil, fmt.Errorf("frequency table count %d is out of range", n)
+		}
+		f.Add(tok, int64(n))
+	}
+	return f, nil
 }

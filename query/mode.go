@@ -1,4 +1,4 @@
-package count
+package query
 
 import (
 	"fmt"

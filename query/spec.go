@@ -1,4 +1,4 @@
-package count
+package query
 
 import (
 	"errors"
@@ -7,8 +7,8 @@ import (
 	"unicode/utf8"
 )
 
-// Query asks for the number of matches of each target in one mode.
-type Query struct {
+// Count asks for the number of matches of each target in one mode.
+type Count struct {
 	// Mode selects what a match is.
 	Mode Mode
 	// Targets are counted independently, as if each had its own pass; a
@@ -18,8 +18,8 @@ type Query struct {
 	IgnoreCase bool
 }
 
-// TopQuery asks for a token frequency table.
-type TopQuery struct {
+// Top asks for a token frequency table.
+type Top struct {
 	// WordsOnly makes the tokens the maximal runs of word characters
 	// (re.findall(r"\w+", text)) instead of the whitespace-separated ones.
 	WordsOnly bool
@@ -30,14 +30,21 @@ type TopQuery struct {
 // Spec is what a job computes: exactly one of Count or Top is non-nil.
 type Spec struct {
 	// Count, if set, counts targets.
-	Count *Query
+	Count *Count
 	// Top, if set, builds a frequency table.
-	Top *TopQuery
+	Top *Top
 	// Stats asks for each text's lines and tokens as well. They cost a pass
 	// over the text that most matchers do not make otherwise, so a job
-	// measures them only when its output shows them; without Stats a
-	// Partial's Lines and Tokens are zero.
+	// measures them only when its output shows them; without Stats the
+	// answers' Lines and Tokens are zero.
 	Stats bool
+}
+
+// Job is a job's whole computation: the Spec plus the number of top
+// entries to keep (0: all), which only matters when the job ends.
+type Job struct {
+	Spec     Spec
+	TopLimit int
 }
 
 // Validate reports the first problem with the spec as a one-line error that
@@ -100,9 +107,19 @@ func targetProblem(m Mode, t string) error {
 // HasSpace reports whether any target contains a whitespace character. When
 // none does, no match can span whitespace, so a chunker may split an overlong
 // line just after any whitespace character without changing the counts.
-func (q Query) HasSpace() bool {
+func (q Count) HasSpace() bool {
 	for _, t := range q.Targets {
 		if hasSpace(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasSpace reports whether s contains a whitespace character.
+func hasSpace(s string) bool {
+	for _, r := range s {
+		if IsSpace(r) {
 			return true
 		}
 	}

@@ -1,4 +1,4 @@
-package wire
+package taskwire
 
 import (
 	"errors"
@@ -8,11 +8,13 @@ import (
 
 	"github.com/tallyhq/tally/count"
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/task"
+	"github.com/tallyhq/tally/wire"
 )
 
 func TestTaskRoundTrip(t *testing.T) {
-	q := task.Query{Spec: count.Spec{Count: &count.Query{Mode: count.Word, Targets: []string{"a"}}}}
+	q := query.Job{Spec: query.Spec{Count: &query.Count{Mode: query.Word, Targets: []string{"a"}}}}
 	ref := &task.Ref{URL: "s3://b/k", Version: "etag", Size: 100, Offset: 10, Length: 20, Cut: task.Cut{ReadSize: 8, MaxLine: 64, SplitAtSpace: true}}
 	for name, in := range map[string]task.Task{
 		"chunk": {JobID: "j", ChunkID: 3, Attempt: 2, Query: q, Data: []byte("a b\n")},
@@ -44,7 +46,7 @@ func TestBadRefs(t *testing.T) {
 	} {
 		r := good()
 		mutate(r)
-		m := &tallyv1.Task{Spec: QueryToProto(task.Query{Spec: count.Spec{Top: &count.TopQuery{}}}), Ref: r}
+		m := &tallyv1.Task{Spec: wire.QueryToProto(query.Job{Spec: query.Spec{Top: &query.Top{}}}), Ref: r}
 		if _, err := TaskFromProto(m); err == nil {
 			t.Errorf("%s: got no error", name)
 		}
@@ -77,5 +79,25 @@ func TestResultMemoryKind(t *testing.T) {
 	r := ResultFromProto(ResultToProto(task.Result{JobID: "j", ChunkID: 1, Err: err}))
 	if !errors.Is(r.Err, task.ErrMemory) || errors.Is(r.Err, task.ErrInput) || r.Err.Error() != err.Error() {
 		t.Errorf("got %v (memory %t), want %v as a memory error", r.Err, errors.Is(r.Err, task.ErrMemory), err)
+	}
+}
+
+func TestFreqRoundTripKeepsInvalidBytes(t *testing.T) {
+	f := count.NewFreq()
+	f.Add([]byte("the"), 3)
+	f.Add([]byte("\xff\xfe"), 2)
+	f.Add([]byte("\uFFFD"), 1) // a real U+FFFD differs from an invalid byte
+	back, err := FreqFromProto(FreqToProto(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := back.Top(0), f.Top(0); !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if _, err := FreqFromProto(&tallyv1.FreqTable{Tokens: [][]byte{[]byte("a")}, Counts: []uint64{query.MaxCount + 1}}); err == nil {
+		t.Error("got no error for a count out of range, want one (a worker's bad result must not crash the merge)")
+	}
+	if _, err := FreqFromProto(&tallyv1.FreqTable{Tokens: [][]byte{[]byte("a")}}); err == nil {
+		t.Error("got no error for a table with more tokens than counts, want one")
 	}
 }
