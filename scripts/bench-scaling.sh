@@ -18,7 +18,8 @@
 #
 #   scripts/bench-scaling.sh            # about 15 minutes on 2 cores
 #
-# Settings (environment): BENCH_CPUS (0.3), BENCH_COPIES (40: copies of the
+# Settings (environment): BENCH_CORPORA (../shared/corpora: the directory
+# whose *.txt files make one copy), BENCH_CPUS (0.3), BENCH_COPIES (40: copies of the
 # corpora, 52 MB each, in the data; the heavy job reads the first quarter),
 # BENCH_BLOCK (16MiB, the coordinator's default: --block-size of every job),
 # BENCH_REPS (5: runs per row, the median is reported), BENCH_PORT (18070,
@@ -31,6 +32,7 @@ ROOT=$PWD
 PROJECT=tally-scaling
 CPUS=${BENCH_CPUS:-0.3}
 COPIES=${BENCH_COPIES:-40}
+CORPORA=${BENCH_CORPORA:-../shared/corpora}
 REPS=${BENCH_REPS:-5}
 BLOCK=${BENCH_BLOCK:-16MiB}
 PORT=${BENCH_PORT:-18070}
@@ -75,7 +77,7 @@ docker build -q -t "$IMAGE" . >/dev/null
 scripts/s3-image.sh "$S3IMAGE"
 if [[ ! -s $WORK/data/c$(printf %02d "$COPIES").txt ]]; then
 	echo "bench-scaling: writing $COPIES copies of the corpora to $WORK/data"
-	cat ../shared/corpora/*.txt >"$WORK/one.txt"
+	cat "$CORPORA"/*.txt >"$WORK/one.txt"
 	for ((i = 1; i <= COPIES; i++)); do cp "$WORK/one.txt" "$WORK/data/c$(printf %02d "$i").txt"; done
 	rm "$WORK/one.txt"
 fi

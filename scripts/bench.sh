@@ -3,7 +3,8 @@
 #
 #   scripts/bench.sh [--install-peers] [--quick] [more flags of scripts/bench, e.g. --out DIR --reps N]
 #
-# It builds bin/tally, concatenates ../shared/corpora/*.txt (and 8 copies of
+# It builds bin/tally, concatenates ../shared/corpora/*.txt (--corpora DIR:
+# the *.txt files of another directory, e.g. testdata/text) (and 8 copies of
 # that) under ${TMPDIR:-/tmp}/tally-bench, starts a local cluster (a
 # coordinator and 2 workers on 127.0.0.1), and runs each job with tally (1
 # thread embedded, all cores embedded, the cluster), tally's kernel in RAM
