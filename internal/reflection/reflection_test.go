@@ -102,7 +102,7 @@ func TestFilesAsProtodesc(t *testing.T) {
 }
 
 func TestFileByFilename(t *testing.T) {
-	resp := ask(t, &rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_FileByFilename{FileByFilename: "github.com/tallyhq/tally/v1/coordinator.proto"}})
+	resp := ask(t, &rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_FileByFilename{FileByFilename: "tally/v1/coordinator.proto"}})
 	if n := len(resp.GetFileDescriptorResponse().GetFileDescriptorProto()); n != 3 {
 		t.Errorf("got %d files, want coordinator.proto, common.proto and timestamp.proto", n)
 	}
