@@ -231,6 +231,10 @@ func (e *Engine) forgetLocked(key string) {
 // specKey is an unambiguous string form of a spec (targets are length-prefixed).
 func specKey(s query.Spec) string {
 	var b strings.Builder
+	// Every field of the spec that changes the program is in the key:
+	// Stats too, or a job with statistics would get a program without them
+	// and report 0 lines and 0 tokens.
+	fmt.Fprintf(&b, "stats=%t/", s.Stats)
 	switch {
 	case s.Count != nil:
 		fmt.Fprintf(&b, "count/%d/%t", s.Count.Mode, s.Count.IgnoreCase)

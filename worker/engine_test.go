@@ -109,6 +109,10 @@ func TestEngineProgramCache(t *testing.T) {
 		{"top", query.Job{Spec: query.Spec{Top: &query.Top{}}}},
 		{"top lower", query.Job{Spec: query.Spec{Top: &query.Top{Lower: true}}}},
 		{"top words", query.Job{Spec: query.Spec{Top: &query.Top{WordsOnly: true}}}},
+		// The same queries with statistics: a program without them would
+		// report 0 lines and 0 tokens.
+		{"token the, stats", query.Job{Spec: query.Spec{Count: &query.Count{Mode: query.Token, Targets: []string{"the"}}, Stats: true}}},
+		{"top, stats", query.Job{Spec: query.Spec{Top: &query.Top{}, Stats: true}}},
 	}
 	e := NewEngine(1)
 	for round := range 2 {
