@@ -187,30 +187,16 @@ func TestRunJobTopForms(t *testing.T) {
 	ds := MustReadDocs(t, "alice.txt", "gen-invalid.txt", "gen-fold.txt")
 	q := topQ(false, false, 0)
 	run := func(packed bool) *tallyv1.JobResult {
-		stream, err := cl.API().RunJob(testCtx(t, 30*time.Second))
-		if err != nil {
-			t.Fatalf("open RunJob: %v", err)
-		}
 		msgs := []*tallyv1.RunJobRequest{{Message: &tallyv1.RunJobRequest_Start{Start: &tallyv1.JobStart{Spec: wire.QueryToProto(q), PackedTop: packed}}}}
 		for _, d := range ds {
 			msgs = append(msgs, &tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Document{Document: &tallyv1.DocumentHeader{Name: d.name}}},
 				&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Data{Data: d.data}})
 		}
-		for _, m := range msgs {
-			if err := stream.Send(m); err != nil {
-				t.Fatalf("send: %v", err)
-			}
+		_, r, err := runRaw(t, cl, msgs)
+		if err != nil {
+			t.Fatalf("RunJob: %v", err)
 		}
-		stream.CloseSend()
-		for {
-			m, err := stream.Recv()
-			if err != nil {
-				t.Fatalf("receive: %v", err)
-			}
-			if r := m.GetResult(); r != nil {
-				return r
-			}
-		}
+		return r
 	}
 	plain, packed := run(false), run(true)
 	if plain.GetTopTable() != nil || len(plain.GetTop()) == 0 {
@@ -573,33 +559,12 @@ func TestResultLargerThanClientAccepts(t *testing.T) {
 	for i := range distinct {
 		fmt.Fprintf(&text, "w%07d\n", i)
 	}
-	run := func(limit uint64) (id string, res *tallyv1.JobResult, err error) {
-		stream, err := cl.API().RunJob(testCtx(t, 60*time.Second))
-		if err != nil {
-			t.Fatalf("open RunJob: %v", err)
-		}
-		for _, m := range []*tallyv1.RunJobRequest{
+	run := func(limit uint64) (string, *tallyv1.JobResult, error) {
+		return runRaw(t, cl, []*tallyv1.RunJobRequest{
 			{Message: &tallyv1.RunJobRequest_Start{Start: &tallyv1.JobStart{Spec: wire.QueryToProto(topQ(false, false, 0)), MaxResultBytes: limit}}},
 			{Message: &tallyv1.RunJobRequest_Document{Document: &tallyv1.DocumentHeader{Name: "words"}}},
 			{Message: &tallyv1.RunJobRequest_Data{Data: []byte(text.String())}},
-		} {
-			if err := stream.Send(m); err != nil {
-				t.Fatalf("send: %v", err)
-			}
-		}
-		stream.CloseSend()
-		for {
-			m, err := stream.Recv()
-			if err != nil {
-				return id, nil, err
-			}
-			if a := m.GetAccepted(); a != nil {
-				id = a.GetJobId()
-			}
-			if r := m.GetResult(); r != nil {
-				return id, r, nil
-			}
-		}
+		})
 	}
 
 	id, res, err := run(0)
@@ -620,5 +585,34 @@ func TestResultLargerThanClientAccepts(t *testing.T) {
 	}
 	if got := len(res.GetTop()); got != distinct {
 		t.Fatalf("limit raised: got %d entries, want %d", got, distinct)
+	}
+}
+
+// runRaw runs one RunJob call with msgs as the client's messages, as a gRPC
+// client other than tally's would: the job's id from the accepted event,
+// and the result, or the call's error.
+func runRaw(t *testing.T, cl *client.Client, msgs []*tallyv1.RunJobRequest) (id string, res *tallyv1.JobResult, err error) {
+	t.Helper()
+	stream, err := cl.API().RunJob(testCtx(t, 60*time.Second))
+	if err != nil {
+		t.Fatalf("open RunJob: %v", err)
+	}
+	for _, m := range msgs {
+		if err := stream.Send(m); err != nil {
+			t.Fatalf("send: %v", err)
+		}
+	}
+	stream.CloseSend()
+	for {
+		m, err := stream.Recv()
+		if err != nil {
+			return id, nil, err
+		}
+		if a := m.GetAccepted(); a != nil {
+			id = a.GetJobId()
+		}
+		if r := m.GetResult(); r != nil {
+			return id, r, nil
+		}
 	}
 }

@@ -8,6 +8,7 @@
 #   scripts/external-client.sh [BIN]     (default bin/tally, built if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/cluster.sh
 root=$PWD
 bin=${1:-bin/tally}
 [ -x "$bin" ] || go build -o "$bin" ./cmd/tally
@@ -86,16 +87,11 @@ done
 
 "$bin" coordinator --listen 127.0.0.1:0 --gossip 127.0.0.1:0 --log-level warn >"$tmp/coord.out" 2>"$tmp/coord.err" &
 pids+=($!)
-for _ in $(seq 100); do grep -q listening "$tmp/coord.out" 2>/dev/null && break; sleep 0.1; done
-addr=$(sed -n 's/^coordinator listening on \([^,]*\), gossip on \(.*\)$/\1/p' "$tmp/coord.out")
-gossip=$(sed -n 's/^coordinator listening on \([^,]*\), gossip on \(.*\)$/\2/p' "$tmp/coord.out")
-[ -n "$addr" ] || { echo "coordinator did not start"; cat "$tmp/coord.err"; exit 1; }
+coordinator_addrs "$tmp/coord.out" || { echo "coordinator did not start"; cat "$tmp/coord.err"; exit 1; }
+addr=$ADDR gossip=$GOSSIP
 "$bin" worker --join "$gossip" --log-level warn >/dev/null 2>"$tmp/worker.err" &
 pids+=($!)
-for _ in $(seq 50); do
-	"$bin" cluster --coordinator "$addr" 2>/dev/null | grep -q ready && break
-	sleep 0.1
-done
+wait_ready "$bin" "$addr" || { echo "no worker became ready"; cat "$tmp/worker.err"; exit 1; }
 
 targets=the,Alice,and,rabbit
 books=(testdata/text/*.txt)

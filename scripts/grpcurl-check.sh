@@ -5,6 +5,7 @@
 #   scripts/grpcurl-check.sh [BIN]     (default bin/tally, built if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/cluster.sh
 bin=${1:-bin/tally}
 [ -x "$bin" ] || go build -o "$bin" ./cmd/tally
 grpcurl=(go tool -modfile=scripts/grpcurl.mod grpcurl)
@@ -15,10 +16,8 @@ trap cleanup EXIT
 
 "$bin" coordinator --listen 127.0.0.1:0 --gossip 127.0.0.1:0 --log-level warn >"$tmp/coord.out" 2>"$tmp/coord.err" &
 pids+=($!)
-for _ in $(seq 100); do grep -q listening "$tmp/coord.out" 2>/dev/null && break; sleep 0.1; done
-addr=$(sed -n 's/^coordinator listening on \([^,]*\), gossip on \(.*\)$/\1/p' "$tmp/coord.out")
-gossip=$(sed -n 's/^coordinator listening on \([^,]*\), gossip on \(.*\)$/\2/p' "$tmp/coord.out")
-[ -n "$addr" ] || { echo "coordinator did not start"; cat "$tmp/coord.err"; exit 1; }
+coordinator_addrs "$tmp/coord.out" || { echo "coordinator did not start"; cat "$tmp/coord.err"; exit 1; }
+addr=$ADDR gossip=$GOSSIP
 "$bin" worker --join "$gossip" --log-level warn >/dev/null 2>"$tmp/worker.err" &
 pids+=($!)
 
@@ -35,10 +34,7 @@ check grep -qx tally.v1.CoordinatorService.CountTexts <<<"$methods"
 texts='["The Zen of Python\nBeautiful is better than ugly.\nthe the", "is is\u00a0is\u3000is\nthe end", ""]'
 targets='["the", "is", "The"]'
 request=$(python3 -c "import json,sys; print(json.dumps({'texts': json.loads(sys.argv[1]), 'query': {'mode': 'MODE_TOKEN', 'targets': json.loads(sys.argv[2])}}))" "$texts" "$targets")
-for _ in $(seq 50); do
-  "$bin" cluster --coordinator "$addr" 2>/dev/null | grep -q ready && break
-  sleep 0.1
-done
+wait_ready "$bin" "$addr" || { echo "no worker became ready"; cat "$tmp/worker.err"; exit 1; }
 response=$("${grpcurl[@]}" -plaintext -d "$request" "$addr" tally.v1.CoordinatorService/CountTexts)
 echo "$response"
 check python3 - "$texts" "$targets" "$response" <<'PY'
