@@ -393,9 +393,10 @@ func (c *Client) CountTexts(ctx context.Context, texts []string, q query.Count, 
 		}
 	}
 	resp, err := c.api.CountTexts(ctx, &tallyv1.CountTextsRequest{
-		Texts: texts,
-		Query: &tallyv1.CountQuery{Mode: wire.ModeToProto(q.Mode), Targets: q.Targets, IgnoreCase: q.IgnoreCase},
-		Stats: stats,
+		Texts:          texts,
+		Query:          &tallyv1.CountQuery{Mode: wire.ModeToProto(q.Mode), Targets: q.Targets, IgnoreCase: q.IgnoreCase},
+		Stats:          stats,
+		MaxResultBytes: MaxResultBytes,
 	})
 	if err != nil {
 		return nil, typed(err)

@@ -85,7 +85,7 @@ func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 		j.cancel(err)
 		return err
 	}
-	err = s.report(stream, j, start.GetPackedTop(), resultLimit(start))
+	err = s.report(stream, j, start.GetPackedTop(), resultLimit(start.GetMaxResultBytes()))
 	if err == nil {
 		<-j.fed // a job succeeds only after its upload ended
 	}
@@ -126,14 +126,29 @@ func (s *service) recvStart(stream tallyv1.CoordinatorService_RunJobServer) (*ta
 // default receive limit, the same in every language's library.
 const defaultResultLimit = 4 << 20
 
-// resultLimit is the largest result message the client of start accepts.
-func resultLimit(start *tallyv1.JobStart) int {
-	if n := start.GetMaxResultBytes(); n > 0 && n <= math.MaxInt32 {
-		return int(n)
-	} else if n > math.MaxInt32 {
+// resultLimit is the largest result message a client that declares n
+// (JobStart.max_result_bytes, CountTextsRequest.max_result_bytes) accepts.
+func resultLimit(n uint64) int {
+	switch {
+	case n == 0:
+		return defaultResultLimit
+	case n > math.MaxInt32:
 		return math.MaxInt32 // gRPC's own ceiling on a message
 	}
-	return defaultResultLimit
+	return int(n)
+}
+
+// tooLarge is the error of a job whose result of n bytes is more than the
+// limit its client accepts.
+func tooLarge(id string, n, limit int) error {
+	return status.Errorf(codes.ResourceExhausted, "job %s: its result is %d bytes, more than the %d this client accepts: raise the client's gRPC receive limit and set max_result_bytes in the request to it, or ask for less (fewer entries: tally top -n; fewer texts or targets)", id, n, limit)
+}
+
+// undelivered records that j's result did not reach its client, and logs it
+// after the job's "job ended" line, which said succeeded.
+func (s *service) undelivered(j *job, err error) {
+	j.undelivered(err)
+	s.c.log.Warn("job result not delivered: job recorded as failed", "job", j.id, "err", err)
 }
 
 // report sends progress until j ends, then its result (its table packed if
@@ -167,10 +182,10 @@ func (s *service) report(stream tallyv1.CoordinatorService_RunJobServer, j *job,
 			msg := &tallyv1.RunJobResponse{Event: &tallyv1.RunJobResponse_Result{Result: res}}
 			var err error
 			if n := proto.Size(msg); n > limit {
-				err = status.Errorf(codes.ResourceExhausted, "job %s: its result is %d bytes, more than the %d this client accepts: raise the client's gRPC receive limit and set JobStart.max_result_bytes to it, or ask for fewer entries (tally top -n)", j.id, n, limit)
-				j.undelivered(err)
+				err = tooLarge(j.id, n, limit)
+				s.undelivered(j, err)
 			} else if err = stream.Send(msg); err != nil {
-				j.undelivered(fmt.Errorf("its result was not delivered: %w", err))
+				s.undelivered(j, fmt.Errorf("its result was not delivered: %w", err))
 			}
 			if snap.TableLen > bigTable {
 				s.c.jobs.trimTables() // a table too large for the history goes now, not at the next job
@@ -206,7 +221,13 @@ func (s *service) CountTexts(ctx context.Context, req *tallyv1.CountTextsRequest
 		return nil, jobError(snap)
 	}
 	res := resultToProto(snap.Result, false)
-	return &tallyv1.CountTextsResponse{Documents: res.GetDocuments(), Total: res.GetTotal()}, nil
+	resp := &tallyv1.CountTextsResponse{Documents: res.GetDocuments(), Total: res.GetTotal()}
+	if n, limit := proto.Size(resp), resultLimit(req.GetMaxResultBytes()); n > limit {
+		err := tooLarge(h.j.id, n, limit)
+		s.undelivered(h.j, err)
+		return nil, err
+	}
+	return resp, nil
 }
 
 func (s *service) GetJob(ctx context.Context, req *tallyv1.GetJobRequest) (*tallyv1.GetJobResponse, error) {

@@ -588,6 +588,43 @@ func TestResultLargerThanClientAccepts(t *testing.T) {
 	}
 }
 
+// TestCountTextsLargerThanClientAccepts: CountTexts has the same rule as
+// RunJob for a response larger than the client accepts.
+func TestCountTextsLargerThanClientAccepts(t *testing.T) {
+	c := MustEmbedded(t, 1, 2, nil)
+	cl := MustClient(t, c)
+	texts := make([]string, 4000)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("t%d w%d\n", i, i%7)
+	}
+	targets := make([]string, 1200) // 4.8 million counts, a byte each at least
+	for i := range targets {
+		targets[i] = fmt.Sprintf("w%d", i)
+	}
+	req := &tallyv1.CountTextsRequest{Texts: texts, Query: &tallyv1.CountQuery{Mode: tallyv1.Mode_MODE_TOKEN, Targets: targets}}
+	_, err := cl.API().CountTexts(testCtx(t, 60*time.Second), req)
+	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "more than the 4194304 this client accepts") {
+		t.Fatalf("default limit: got %v, want RESOURCE_EXHAUSTED naming the 4194304-byte limit", err)
+	}
+	jobs, err := cl.Jobs(testCtx(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 1 || jobs[0].GetState() != tallyv1.JobState_JOB_STATE_FAILED {
+		t.Fatalf("got jobs %v, want the one job recorded as failed", jobs)
+	}
+	req.MaxResultBytes = 64 << 20
+	resp, err := cl.API().CountTexts(testCtx(t, 60*time.Second), req)
+	if err != nil {
+		t.Fatalf("limit raised to 64 MiB: %v", err)
+	}
+	for i, d := range resp.GetDocuments() {
+		if got := d.GetCounts()[i%7]; got != 1 {
+			t.Fatalf("text %d: count of w%d is %d, want 1", i, i%7, got)
+		}
+	}
+}
+
 // runRaw runs one RunJob call with msgs as the client's messages, as a gRPC
 // client other than tally's would: the job's id from the accepted event,
 // and the result, or the call's error.

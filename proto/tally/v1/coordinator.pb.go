@@ -1025,9 +1025,13 @@ type CountTextsRequest struct {
 	// query says what to count.
 	Query *CountQuery `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
 	// stats asks for each text's lines and tokens as well (see JobSpec.stats).
-	Stats         bool `protobuf:"varint,3,opt,name=stats,proto3" json:"stats,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Stats bool `protobuf:"varint,3,opt,name=stats,proto3" json:"stats,omitempty"`
+	// max_result_bytes is the largest response this client accepts, as
+	// JobStart.max_result_bytes: 0 means 4194304 (4 MiB); a larger response
+	// fails the call with RESOURCE_EXHAUSTED and the job is recorded as failed.
+	MaxResultBytes uint64 `protobuf:"varint,4,opt,name=max_result_bytes,json=maxResultBytes,proto3" json:"max_result_bytes,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CountTextsRequest) Reset() {
@@ -1079,6 +1083,13 @@ func (x *CountTextsRequest) GetStats() bool {
 		return x.Stats
 	}
 	return false
+}
+
+func (x *CountTextsRequest) GetMaxResultBytes() uint64 {
+	if x != nil {
+		return x.MaxResultBytes
+	}
+	return 0
 }
 
 // CountTextsResponse has one result per text, in request order.
@@ -1839,11 +1850,12 @@ const file_tally_v1_coordinator_proto_rawDesc = "" +
 	"\ftarget_count\x18\n" +
 	" \x01(\rR\vtargetCount\x12!\n" +
 	"\ftarget_bytes\x18\v \x01(\x04R\vtargetBytes\x12-\n" +
-	"\x12targets_summarized\x18\f \x01(\bR\x11targetsSummarized\"k\n" +
+	"\x12targets_summarized\x18\f \x01(\bR\x11targetsSummarized\"\x95\x01\n" +
 	"\x11CountTextsRequest\x12\x14\n" +
 	"\x05texts\x18\x01 \x03(\tR\x05texts\x12*\n" +
 	"\x05query\x18\x02 \x01(\v2\x14.tally.v1.CountQueryR\x05query\x12\x14\n" +
-	"\x05stats\x18\x03 \x01(\bR\x05stats\"|\n" +
+	"\x05stats\x18\x03 \x01(\bR\x05stats\x12(\n" +
+	"\x10max_result_bytes\x18\x04 \x01(\x04R\x0emaxResultBytes\"|\n" +
 	"\x12CountTextsResponse\x126\n" +
 	"\tdocuments\x18\x01 \x03(\v2\x18.tally.v1.DocumentResultR\tdocuments\x12.\n" +
 	"\x05total\x18\x02 \x01(\v2\x18.tally.v1.DocumentResultR\x05total\"&\n" +
