@@ -116,7 +116,12 @@ class _Document:
         self.name, self.size, self.open, self.close = name, size, open_, close
 
     @classmethod
-    def text(cls, name: str, data: bytes) -> "_Document":
+    def text(cls, name: str, text: Text) -> "_Document":
+        if isinstance(text, str):
+            # The size is for progress only: a str's length is its UTF-8
+            # size when it is ASCII (isascii() costs nothing), else unknown.
+            return cls(name, len(text) if text.isascii() else 0, lambda: _TextReader(text, name), True)
+        data = _encode(text, name)
         return cls(name, len(data), lambda: io.BytesIO(data), True)
 
     @classmethod
@@ -134,6 +139,24 @@ class _Document:
         name = getattr(item, "name", None)
         name = name if isinstance(name, str) else f"<file {index}>"
         return cls(name, _remaining(item), lambda: item, False)
+
+
+class _TextReader:
+    """_TextReader reads a str as UTF-8 (surrogateescape) a piece at a time,
+    so that a large text is never held twice, as str and as bytes."""
+
+    def __init__(self, text: str, name: str):
+        self.text, self.name, self.pos = text, name, 0
+        self.ascii = text.isascii()
+
+    def read(self, n: int) -> bytes:
+        # At most n bytes: a character takes at most 4 in UTF-8.
+        piece = self.text[self.pos : self.pos + (n if self.ascii else max(n // 4, 1))]
+        self.pos += len(piece)
+        return _encode(piece, f"text {self.name}")
+
+    def close(self) -> None:
+        self.text = ""
 
 
 def _remaining(f: IO) -> int:
@@ -311,10 +334,13 @@ class Client:
         also measures each text's lines and tokens.
         """
         texts = [texts] if isinstance(texts, (str, bytes)) else list(texts)
+        for i, t in enumerate(texts):
+            if not isinstance(t, (str, bytes, bytearray, memoryview)):
+                raise TypeError(f"text {i} must be str or bytes, not {type(t).__name__}")
         targets = self._targets(targets)
         spec_mode = self._mode(mode)
-        data = [_encode(t, f"text {i}") for i, t in enumerate(texts)]
-        if sum(len(d) for d in data) <= SMALL_TEXTS_BYTES:
+        if sum(len(t) for t in texts) <= SMALL_TEXTS_BYTES:  # characters: at most the bytes
+            data = [_encode(t, f"text {i}") for i, t in enumerate(texts)]
             try:
                 strings = [d.decode("utf-8") for d in data]
             except UnicodeDecodeError:
@@ -324,7 +350,7 @@ class Client:
                 resp = self._unary(self._stub.CountTexts,
                                    coordinator_pb2.CountTextsRequest(texts=strings, query=q, stats=stats))
                 return _results.count_result(targets, "", resp)
-        docs = [_Document.text(str(i), d) for i, d in enumerate(data)]
+        docs = [_Document.text(str(i), t) for i, t in enumerate(texts)]
         return self._count_job(docs, targets, spec_mode, ignore_case, stats, None, 0)
 
     def count_files(self, files: Union[FileLike, Sequence[FileLike]], targets: Union[str, Sequence[str]],
@@ -363,7 +389,7 @@ class Client:
         docs = []
         for i, item in enumerate(items):
             if isinstance(item, (str, bytes, bytearray, memoryview)):
-                docs.append(_Document.text(str(i), _encode(item, f"text {i}")))
+                docs.append(_Document.text(str(i), item))
             else:
                 docs.append(_Document.file(item, i))
         spec = common_pb2.JobSpec(top=common_pb2.TopQuery(limit=n, words_only=words_only, lower=lower), stats=stats)

@@ -158,3 +158,19 @@ def test_module_parallel_word_count(cluster, monkeypatch):
     finally:
         tally._close_default()
     assert got == [t.split().count(w) for t, w in zip(texts, words)]
+
+
+def test_count_large_non_ascii_text_in_pieces(client):
+    # A large str is encoded a piece at a time; pieces of a non-ASCII text
+    # must still join to its exact bytes (multi-byte and surrogateescape
+    # characters included).
+    unit = "café \udcff naïve\u2003café\ncafé😀 "
+    text = unit * (tally._client.SMALL_TEXTS_BYTES // len(unit) + 1000)
+    assert len(text) > tally._client.SMALL_TEXTS_BYTES
+    res = client.count([text, "café"], ["café"], mode="substring", stats=True)
+    assert res.job_id != ""
+    assert res.documents[0].counts == [text.count("café")]
+    assert res.documents[0].bytes == len(text.encode("utf-8", "surrogateescape"))
+    assert res.documents[0].tokens == len(text.split())
+    with pytest.raises(tally.InvalidArgumentError, match="UTF-8"):
+        client.count(["a" * tally._client.SMALL_TEXTS_BYTES + "\ud800"], ["a"])
