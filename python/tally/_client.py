@@ -251,6 +251,7 @@ class Client:
             raise ValueError(f"refusing to send the token in clear to {self.address}, which is not a loopback "
                              "address: connect with tls= (a CA to verify it) or allow it with insecure=True")
         self._metadata = (("authorization", "Bearer " + token),) if token else None
+        self._plaintext = creds is None
         options = [
             ("grpc.max_receive_message_length", MAX_RESULT_BYTES),
             ("grpc.max_send_message_length", MAX_REQUEST_BYTES),
@@ -319,7 +320,16 @@ class Client:
         try:
             return method(request, timeout=self.timeout, metadata=self._metadata)
         except grpc.RpcError as e:
-            raise from_rpc_error(e) from None
+            raise self._error(e) from None
+
+    def _error(self, e: grpc.RpcError) -> Error:
+        """_error is e as a tally.Error, with a hint where gRPC's own words mislead."""
+        err = from_rpc_error(e)
+        if self._plaintext and err.code == grpc.StatusCode.UNAVAILABLE and "Socket closed" in err.message:
+            # What a TLS server does to a plaintext client.
+            err.message += f" (if the coordinator at {self.address} serves TLS, connect with tls=tally.TLS(ca=...))"
+            err.args = (err.message,)
+        return err
 
     # -- counting
 
@@ -503,7 +513,7 @@ class Client:
         except grpc.RpcError as e:
             if upload.error is not None:
                 raise upload.error
-            raise from_rpc_error(e) from None
+            raise self._error(e) from None
         except BaseException:
             call.cancel()  # a failing progress callback, Ctrl-C: the job stops too
             raise

@@ -33,7 +33,8 @@ class Cluster:
     """Cluster is a coordinator and workers started here with subprocess,
     independently of tally.LocalCluster, which the local-spawn tests check."""
 
-    def __init__(self, binary: str, tmp: Path, workers: int = 1, coordinator_args: List[str] = ()):
+    def __init__(self, binary: str, tmp: Path, workers: int = 1, coordinator_args: List[str] = (),
+                 worker_args: List[str] = ()):
         self.procs = []
         self.tmp = tmp
         try:
@@ -44,7 +45,7 @@ class Cluster:
             self.address, gossip = m.groups()
             for i in range(workers):
                 line = self._start(binary, f"worker{i}", ["worker", "--join", gossip, "--listen", "127.0.0.1:0",
-                                                          "--gossip", "127.0.0.1:0"])
+                                                          "--gossip", "127.0.0.1:0", *worker_args])
                 assert line.startswith("worker "), f"worker printed {line!r}"
         except BaseException:
             self.stop()
@@ -137,3 +138,12 @@ def oracle_top(texts: List[str], words_only: bool = False, lower: bool = False) 
         counter.update(_lower(t) for t in tokens) if lower else counter.update(tokens)
     key = lambda kv: (-kv[1], kv[0].encode("utf-8", "surrogateescape"))
     return sorted(counter.items(), key=key)
+
+
+def child_env(**extra: str) -> dict:
+    """child_env is the environment of a child Python that imports the same
+    tally package as these tests (installed, or the source tree) and has no
+    coordinator named."""
+    env = {**os.environ, **extra, "PYTHONPATH": str(Path(tally.__file__).resolve().parents[1])}
+    env.pop("TALLY_COORDINATOR", None)
+    return env

@@ -10,6 +10,7 @@ import textwrap
 import pytest
 
 import tally
+from conftest import child_env
 
 
 def _gone(pid: int) -> bool:
@@ -50,9 +51,7 @@ def test_one_liner_and_exit_leave_no_process(binary, tmp_path):
         print(tally.parallel_word_count(["x y x", "y"], ["x", "y"]))
         print(" ".join(map(str, tally.default_client().local_cluster.pids)))
     """)
-    env = {**os.environ, "TALLY_BINARY": binary}
-    env.pop("TALLY_COORDINATOR", None)
-    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", script], env=child_env(TALLY_BINARY=binary), capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[:2] == ["[2]", "[2, 1]"]
@@ -95,7 +94,7 @@ def test_streaming_keeps_memory_flat(binary, tmp_path):
         peak = re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)
         print(res.total.counts[0], res.total.bytes, peak)
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, "-c", script], env=child_env(), capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     count, size, peak_kib = map(int, out.stdout.split())
     assert size == big.stat().st_size and count == size // len(line) * 1000
