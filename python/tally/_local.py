@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from typing import List, Optional
 
@@ -73,11 +74,18 @@ class LocalCluster:
     def _start(self, name: str, args: List[str]) -> subprocess.Popen:
         out = open(os.path.join(self._dir, name + ".out"), "wb")
         err = open(os.path.join(self._dir, name + ".log"), "wb")
+        cmd = [self.binary, *args]
+        setpriv = shutil.which("setpriv")
+        if setpriv and threading.current_thread() is threading.main_thread():
+            # If Python dies without running close() (SIGKILL), the kernel
+            # stops the process. The signal follows the thread that started
+            # it, hence only from the main thread, which lives as long as
+            # the interpreter.
+            cmd = [setpriv, "--pdeathsig", "TERM", *cmd]
         try:
             # A session of its own: a Ctrl-C meant for Python does not stop
             # the cluster under a client that is about to cancel its job.
-            p = subprocess.Popen([self.binary, *args], stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                 start_new_session=True)
+            p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
         except OSError as e:
             raise LocalClusterError(f"start {self.binary} {args[0]}: {e}") from e
         finally:

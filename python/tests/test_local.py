@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -99,3 +100,30 @@ def test_streaming_keeps_memory_flat(binary, tmp_path):
     count, size, peak_kib = map(int, out.stdout.split())
     assert size == big.stat().st_size and count == size // len(line) * 1000
     assert peak_kib < 120 << 10, f"peak RSS {peak_kib} KiB for a {size >> 20} MiB file"
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_killed_python_leaves_no_server(binary):
+    # SIGKILL runs no atexit: the servers end through their parent-death signal.
+    script = textwrap.dedent("""
+        import os, signal, sys, tally
+        c = tally.Client()
+        print(" ".join(map(str, c.local_cluster.pids)), flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], env=child_env(TALLY_BINARY=binary),
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == -9, out.stderr
+    pids = [int(p) for p in out.stdout.split()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + 15
+    while any(_running(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_running(p) for p in pids), "a local server outlived its killed client"
