@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import errno
 import io
 import ipaddress
 import os
+import stat
 import threading
 import time
-from typing import IO, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import IO, Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import grpc
 
@@ -129,11 +131,15 @@ class _Document:
         if isinstance(item, (str, os.PathLike)):
             path = os.fspath(item)
             # Missing or unreadable files fail the call before anything is sent.
-            if os.path.isdir(path):
-                raise IsADirectoryError(21, "is a directory (name its files)", path)
+            st = os.stat(path)
+            if stat.S_ISDIR(st.st_mode):
+                raise IsADirectoryError(errno.EISDIR, "is a directory (name its files)", path)
+            if not stat.S_ISREG(st.st_mode):
+                # Opening a named pipe can block for ever; pass it open instead.
+                raise OSError(errno.EINVAL, "not a regular file (pass an open file object for a pipe or device)", path)
             with open(path, "rb"):
                 pass
-            return cls(path, os.path.getsize(path), lambda: open(path, "rb"), True)
+            return cls(path, st.st_size, lambda: open(path, "rb"), True)
         if not hasattr(item, "read"):
             raise TypeError(f"document {index} must be a path or a file object, not {type(item).__name__}")
         name = getattr(item, "name", None)

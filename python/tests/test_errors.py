@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import grpc
 import pytest
 
@@ -35,6 +37,10 @@ def test_missing_file(client, tmp_path):
         client.count_files([tmp_path], ["a"])
     with pytest.raises(FileNotFoundError):
         client.top(missing)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        client.count_files([fifo], ["a"])
 
 
 @pytest.mark.parametrize("targets,why", [
