@@ -5,7 +5,7 @@
 # against real coordinators and workers, then the seed benchmark briefly.
 #   scripts/python-test.sh           (TALLY_BENCH_QUICK=0 for the full benchmark)
 # Needs: apt-get install python3-grpcio python3-pytest
-#   python3-pytest-benchmark python3-venv python3-setuptools protobuf-compiler
+#   python3-pytest-benchmark python3-venv python3-setuptools python3-wheel protobuf-compiler
 #   protobuf-compiler-grpc
 set -euo pipefail
 cd "$(dirname "$0")/.."
