@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -9,6 +13,7 @@ import grpc
 import pytest
 
 import tally
+from conftest import child_env
 
 
 class SlowFile:
@@ -113,3 +118,36 @@ def test_read_error_mid_upload_fails_the_job(client):
             break
         time.sleep(0.05)
     assert [j.state for j in new] in ([], ["canceled"], ["failed"]), new
+
+
+def test_ctrl_c_cancels_the_job(cluster, client):
+    # A child counts a slow file; SIGINT (Ctrl-C) in it must cancel the job
+    # on the coordinator, not leave it running.
+    script = textwrap.dedent(f"""
+        import sys, time, tally
+        class Slow:
+            name = "slow.txt"
+            def read(self, n):
+                time.sleep(0.01)
+                return b"the sand\\n"
+        def show(p):
+            print(p.job_id, flush=True)
+        try:
+            tally.Client({cluster.address!r}).count_files([Slow()], ["sand"], progress=show)
+        except KeyboardInterrupt:
+            sys.exit(130)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], env=child_env(), stdout=subprocess.PIPE, text=True)
+    try:
+        job_id = child.stdout.readline().strip()
+        assert job_id, "the child printed no job id"
+        assert client.job(job_id).state == "running"
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=20) == 130
+    finally:
+        child.kill()
+        child.wait()
+    deadline = time.monotonic() + 10
+    while client.job(job_id).state == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.job(job_id).state == "canceled"
