@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -115,13 +116,15 @@ def test_killed_python_leaves_no_server(binary):
     script = textwrap.dedent("""
         import os, signal, sys, tally
         c = tally.Client()
-        print(" ".join(map(str, c.local_cluster.pids)), flush=True)
+        print(c.local_cluster._dir, " ".join(map(str, c.local_cluster.pids)), flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
     """)
     out = subprocess.run([sys.executable, "-c", script], env=child_env(TALLY_BINARY=binary),
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == -9, out.stderr
-    pids = [int(p) for p in out.stdout.split()]
+    logs, *pids = out.stdout.split()
+    shutil.rmtree(logs)  # what close() would have removed
+    pids = [int(p) for p in pids]
     assert len(pids) == 2
     deadline = time.monotonic() + 15
     while any(_running(p) for p in pids) and time.monotonic() < deadline:
