@@ -57,6 +57,11 @@ def test_tls(binary, certs, tmp_path):
         with tally.Client(c.address, token="s3cret", tls=True, timeout=10) as unknown_ca:
             with pytest.raises(tally.UnavailableError):
                 unknown_ca.jobs()
+        with tally.Client(c.address, token="s3cret", tls=tally.TLS(ca=ca, server_name="tally-coordinator")) as named:
+            assert named.workers()[0].state == "ready"
+        with tally.Client(c.address, token="s3cret", tls=tally.TLS(ca=ca, server_name="elsewhere"), timeout=10) as wrong:
+            with pytest.raises(tally.UnavailableError):
+                wrong.jobs()
         with pytest.raises(ValueError, match="cert and key go together"):
             tally.Client(c.address, tls={"ca": ca, "cert": str(certs / "client.pem")})
     finally:
