@@ -15,4 +15,11 @@ go tool -modfile=scripts/buf.mod buf generate
 if ! git diff --exit-code -- proto/ || [ -n "$(git ls-files --others --exclude-standard proto/)" ]; then
   echo "generated code in proto/ is stale: run scripts/gen.sh and commit the result"; exit 1
 fi
+# The Python stubs too, where Debian's generator is installed; CI installs
+# it and checks them in scripts/python-test.sh either way.
+if command -v protoc >/dev/null && command -v grpc_python_plugin >/dev/null; then
+  scripts/gen-python.sh --check
+else
+  echo "check: Python stubs not checked (apt-get install protobuf-compiler protobuf-compiler-grpc); scripts/python-test.sh checks them"
+fi
 echo "check: gofmt, vet, buf lint and generated code are clean"
