@@ -25,7 +25,9 @@ DEFAULT_PORT = 7070
 
 # MAX_RESULT_BYTES bounds one message from the coordinator: a full frequency
 # table (top(n=0)) of a large corpus runs to tens of MB, far above gRPC's
-# default 4 MiB. The Go client allows the same.
+# default 4 MiB. The Go client allows the same. Requests declare it
+# (max_result_bytes): the coordinator refuses to send a client more than it
+# says it accepts, and takes 4 MiB when it says nothing.
 MAX_RESULT_BYTES = 1 << 30
 
 # MAX_REQUEST_BYTES is the coordinator's limit on one client message (an
@@ -364,7 +366,8 @@ class Client:
             if strings is not None:
                 q = common_pb2.CountQuery(mode=spec_mode, targets=targets, ignore_case=ignore_case)
                 resp = self._unary(self._stub.CountTexts,
-                                   coordinator_pb2.CountTextsRequest(texts=strings, query=q, stats=stats))
+                                   coordinator_pb2.CountTextsRequest(texts=strings, query=q, stats=stats,
+                                                                     max_result_bytes=MAX_RESULT_BYTES))
                 return _results.count_result(targets, "", resp)
         docs = [_Document.text(str(i), t) for i, t in enumerate(texts)]
         return self._count_job(docs, targets, spec_mode, ignore_case, stats, None, 0)
@@ -499,7 +502,8 @@ class Client:
             raise Error("the client is closed")
         if chunk_size < 0:
             raise ValueError(f"chunk_size must be >= 0, got {chunk_size}")
-        start = coordinator_pb2.JobStart(spec=spec, chunk_size=chunk_size, packed_top=True)
+        start = coordinator_pb2.JobStart(spec=spec, chunk_size=chunk_size, packed_top=True,
+                                         max_result_bytes=MAX_RESULT_BYTES)
         upload = _Upload(start, docs)
         call = self._stub.RunJob(upload.requests(), metadata=self._metadata)
         upload.call = call
