@@ -13,13 +13,14 @@ import (
 const (
 	chartWidth  = 600
 	chartHeight = 160
-	chartTop    = 12 // room above the highest step for its label
+	headroom    = 1.25 // the top of the chart is this much above the peak
 )
 
 // chartData is what the template draws.
 type chartData struct {
 	Points  string  // the polyline's points, "" when there is nothing to draw
-	MaxRate float64 // bytes per second at the top of the chart
+	Area    string  // the polygon under it
+	MaxRate float64 // the peak, in bytes per second
 	Span    float64 // seconds at its right edge
 }
 
@@ -35,7 +36,7 @@ func chartPoints(ps []ratePoint) chartData {
 	}
 	x := func(at float64) string { return strconv.FormatFloat(at/c.Span*chartWidth, 'f', 1, 64) }
 	y := func(r float64) string {
-		return strconv.FormatFloat(chartHeight-r/c.MaxRate*(chartHeight-chartTop), 'f', 1, 64)
+		return strconv.FormatFloat(chartHeight-r/(c.MaxRate*headroom)*chartHeight, 'f', 1, 64)
 	}
 	var b strings.Builder
 	prev := 0.0
@@ -44,5 +45,6 @@ func chartPoints(ps []ratePoint) chartData {
 		prev = p.AtSeconds
 	}
 	c.Points = strings.TrimSpace(b.String())
+	c.Area = "0," + y(0) + " " + c.Points + " " + x(prev) + "," + y(0)
 	return c
 }

@@ -105,21 +105,22 @@
 
   // drawChart draws the samples as steps, as chart.go does.
   function drawChart(svg, samples) {
-    var line = svg.querySelector('.line');
+    var line = svg.querySelector('.line'), area = svg.querySelector('.area');
     var maxLabel = document.querySelector('[data-chart-label="max"]');
     var spanLabel = document.querySelector('[data-chart-label="span"]');
     if (!samples.length) { svg.classList.add('empty'); return; }
-    var W = 600, H = 160, top = 12;
+    var W = 600, H = 160, headroom = 1.25;
     var span = Math.max(samples[samples.length - 1].at_seconds, 1), peak = 1;
     samples.forEach(function (s) { peak = Math.max(peak, s.bytes_per_second); });
     var x = function (at) { return (at / span * W).toFixed(1); };
-    var y = function (r) { return (H - r / peak * (H - top)).toFixed(1); };
+    var y = function (r) { return (H - r / (peak * headroom) * H).toFixed(1); };
     var pts = [], prev = 0;
     samples.forEach(function (s) {
       pts.push(x(prev) + ',' + y(s.bytes_per_second), x(s.at_seconds) + ',' + y(s.bytes_per_second));
       prev = s.at_seconds;
     });
     line.setAttribute('points', pts.join(' '));
+    area.setAttribute('points', '0,' + y(0) + ' ' + pts.join(' ') + ' ' + x(prev) + ',' + y(0));
     svg.classList.remove('empty');
     if (maxLabel) { maxLabel.textContent = 'peak ' + fmtBytes(peak) + '/s'; }
     if (spanLabel) { spanLabel.textContent = 'over ' + fmtDur(span); }

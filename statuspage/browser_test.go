@@ -1,0 +1,127 @@
+package statuspage_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// The browser test loads the pages in headless Chromium while a job runs
+// and checks what the JavaScript made of them. Environment:
+//
+//	TALLY_BROWSER=require   fail, instead of skipping, when no Chromium is found (CI)
+//	TALLY_STATUS_SCREENSHOTS=DIR   write the screenshots there (docs/ keeps the last run's)
+
+// chromium returns the path of a Chromium (or Chrome) binary, or "".
+func chromium() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// TestBrowser opens the job page of a running job on three workers, reads
+// its progress at two moments of the same page load (so only the page's
+// own polling can have changed it), then the cluster page (a row per
+// worker), and the job page on a phone-sized screen (no sideways scroll).
+func TestBrowser(t *testing.T) {
+	bin := chromium()
+	if bin == "" {
+		if os.Getenv("TALLY_BROWSER") == "require" {
+			t.Fatal("no chromium in PATH and TALLY_BROWSER=require (apt-get install chromium)")
+		}
+		t.Skip("no chromium in PATH (apt-get install chromium): the browser test needs a headless Chromium")
+	}
+	tc := MustCluster(t, 3, 1<<20, "s3cret")
+	text := generatedText(16<<20, 3) // 32 MB at 3 MB/s: about 11 s
+	h := tc.submit(t, topQuery(20), 128<<10, evilName, text, "second.txt", text)
+	waitFor(t, 20*time.Second, "bytes counted", func() bool { return h.Snapshot(false).Progress.BytesCounted > 0 })
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.WindowSize(1200, 1000))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+	ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
+	defer cancel()
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	eval := func(expr string) float64 {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[float64](expr))
+		if err != nil {
+			t.Fatalf("evaluate %s: %v", expr, err)
+		}
+		return v
+	}
+	shot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if dir := os.Getenv("TALLY_STATUS_SCREENSHOTS"); dir != "" {
+			if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// The browser sends the token with every request, the page's own polls included.
+	do("send the token", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": "Bearer " + tc.token}})
+		return err
+	}))
+
+	polls := "Number(document.body.dataset.polls || 0)"
+	progress := "document.querySelector('.bar progress').value"
+	do("open the job page", chromedp.Navigate(tc.base+"/status/jobs/"+h.ID()))
+	waitFor(t, 20*time.Second, "the page's first poll", func() bool { return eval(polls) >= 1 })
+	polls1, first := eval(polls), eval(progress)
+	shot("status-job-1.png")
+	do("wait", chromedp.Sleep(2500*time.Millisecond))
+	polls2, second := eval(polls), eval(progress)
+	shot("status-job-2.png")
+	if polls2 < polls1+1 || !(second > first) {
+		t.Errorf("job page: got progress %.4f then %.4f after %v more polls, want it to grow as the page polls", first, second, polls2-polls1)
+	}
+	if eval("document.scripts.length") != 1 {
+		t.Errorf("job page: got %v scripts, want 1 (a document name ran as a script?)", eval("document.scripts.length"))
+	}
+	name, err := chromedp.Run(ctx, chromedp.Evaluate[string]("document.querySelector('tbody[data-list=document_progress] td.name').textContent"))
+	if err != nil || name != evilName {
+		t.Errorf("first document's name in the DOM: got %q (%v), want %q as text", name, err, evilName)
+	}
+
+	do("open the cluster page", chromedp.Navigate(tc.base+"/status/"))
+	waitFor(t, 20*time.Second, "the page's first poll", func() bool { return eval(polls) >= 1 })
+	if n := eval("document.querySelectorAll('tbody[data-list=workers] tr').length"); n != 3 {
+		t.Errorf("cluster page: got %v worker rows, want 3", n)
+	}
+	if n := eval("document.querySelectorAll('tbody[data-list=workers] .st-alive').length"); n != 3 {
+		t.Errorf("cluster page: got %v alive workers, want 3", n)
+	}
+	shot("status-cluster.png")
+
+	do("a phone-sized screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(tc.base+"/status/jobs/"+h.ID()))
+	waitFor(t, 20*time.Second, "the page's first poll", func() bool { return eval(polls) >= 1 })
+	if w, inner := eval("document.documentElement.scrollWidth"), eval("window.innerWidth"); w > inner {
+		t.Errorf("narrow screen: page is %v px wide in a %v px window, want no sideways scroll", w, inner)
+	}
+	shot("status-narrow.png")
+}
