@@ -199,3 +199,20 @@ func (t *unit) holders() string {
 	}
 	return "in flight on no worker"
 }
+
+// Summarized returns s with only the first few targets of its query, cut
+// short, as ListJobs shows them: a running job's targets may be megabytes.
+func (s Snapshot) Summarized() Snapshot {
+	s.Query = summarize(s.Query)
+	return s
+}
+
+// TargetCount is how many targets the count query was submitted with.
+func (s Snapshot) TargetCount() int { return s.Targets.count }
+
+// TargetsSummarized reports whether Query holds fewer targets than were
+// submitted, or some cut short.
+func (s Snapshot) TargetsSummarized() bool {
+	cq := s.Query.Spec.Count
+	return cq != nil && (len(cq.Targets) != s.Targets.count || s.Targets.cut)
+}

@@ -17,7 +17,7 @@ import (
 // and checks what the JavaScript made of them. Environment:
 //
 //	TALLY_BROWSER=require   fail, instead of skipping, when no Chromium is found (CI)
-//	TALLY_STATUS_SCREENSHOTS=DIR   write the screenshots there (docs/ keeps the last run's)
+//	TALLY_STATUS_SCREENSHOTS=DIR   write the screenshots there as status-test-*.png (docs/ keeps the last run's)
 
 // chromium returns the path of a Chromium (or Chrome) binary, or "".
 func chromium() string {
@@ -93,10 +93,10 @@ func TestBrowser(t *testing.T) {
 	do("open the job page", chromedp.Navigate(tc.base+"/status/jobs/"+h.ID()))
 	waitFor(t, 20*time.Second, "the page's first poll", func() bool { return eval(polls) >= 1 })
 	polls1, first := eval(polls), eval(progress)
-	shot("status-job-1.png")
+	shot("status-test-job-1.png")
 	do("wait", chromedp.Sleep(2500*time.Millisecond))
 	polls2, second := eval(polls), eval(progress)
-	shot("status-job-2.png")
+	shot("status-test-job-2.png")
 	if polls2 < polls1+1 || !(second > first) {
 		t.Errorf("job page: got progress %.4f then %.4f after %v more polls, want it to grow as the page polls", first, second, polls2-polls1)
 	}
@@ -116,12 +116,12 @@ func TestBrowser(t *testing.T) {
 	if n := eval("document.querySelectorAll('tbody[data-list=workers] .st-alive').length"); n != 3 {
 		t.Errorf("cluster page: got %v alive workers, want 3", n)
 	}
-	shot("status-cluster.png")
+	shot("status-test-cluster.png")
 
 	do("a phone-sized screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(tc.base+"/status/jobs/"+h.ID()))
 	waitFor(t, 20*time.Second, "the page's first poll", func() bool { return eval(polls) >= 1 })
 	if w, inner := eval("document.documentElement.scrollWidth"), eval("window.innerWidth"); w > inner {
 		t.Errorf("narrow screen: page is %v px wide in a %v px window, want no sideways scroll", w, inner)
 	}
-	shot("status-narrow.png")
+	shot("status-test-narrow.png")
 }
