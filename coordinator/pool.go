@@ -65,7 +65,7 @@ type session struct {
 	slots    int
 	storage  task.Storage // what the worker reads by reference, as its link says
 	done     uint64
-	bytes    int64 // bytes the done results covered
+	bytes    int64 // bytes the successful done results covered
 }
 
 // sync makes the sessions match members: new workers get a session, workers
@@ -424,7 +424,9 @@ func (s *session) take(r task.Result) *unit {
 		if t.id == r.ChunkID && t.job.id == r.JobID {
 			delete(s.inflight, t)
 			s.done++
-			s.bytes += t.size(r)
+			if r.Err == nil {
+				s.bytes += t.size(r)
+			}
 			return t
 		}
 	}

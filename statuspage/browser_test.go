@@ -2,14 +2,14 @@ package statuspage_test
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -29,10 +29,11 @@ func chromium() string {
 	return ""
 }
 
-// TestBrowser opens the job page of a running job on three workers, reads
-// its progress at two moments of the same page load (so only the page's
-// own polling can have changed it), then the cluster page (a row per
-// worker), and the job page on a phone-sized screen (no sideways scroll).
+// TestBrowser opens, behind the token given as a basic-auth password, the
+// job page of a running job on three workers, reads its progress at two
+// moments of the same page load (so only the page's own polling can have
+// changed it), then the cluster page (a row per worker), the job page on
+// a phone-sized screen (no sideways scroll), and presses Cancel job.
 func TestBrowser(t *testing.T) {
 	bin := chromium()
 	if bin == "" {
@@ -79,18 +80,18 @@ func TestBrowser(t *testing.T) {
 			}
 		}
 	}
-	// The browser sends the token with every request, the page's own polls included.
-	do("send the token", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
-			return err
-		}
-		_, err := cdp.Call(ctx, tg, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": "Bearer " + tc.token}})
-		return err
-	}))
+	// A person gives the token as the password the browser asks for, which
+	// it then sends with every request of the page, its polls included; a
+	// user name and password in the address do the same without the prompt.
+	login, err := url.Parse(tc.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login.User = url.UserPassword("anyone", tc.token)
 
 	polls := "Number(document.body.dataset.polls || 0)"
 	progress := "document.querySelector('.bar progress').value"
-	do("open the job page", chromedp.Navigate(tc.base+"/status/jobs/"+h.ID()))
+	do("open the job page", chromedp.Navigate(login.String()+"/status/jobs/"+h.ID()))
 	waitFor(t, 20*time.Second, "the page's first poll", func() bool { return eval(polls) >= 1 })
 	polls1, first := eval(polls), eval(progress)
 	shot("status-test-job-1.png")
@@ -124,4 +125,19 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("narrow screen: page is %v px wide in a %v px window, want no sideways scroll", w, inner)
 	}
 	shot("status-test-narrow.png")
+
+	// The cancel button: a same-site POST with the browser's credentials.
+	do("press Cancel job", chromedp.Click("form button"))
+	select {
+	case <-h.Done():
+	case <-time.After(15 * time.Second):
+		t.Fatal("job still running 15 s after its Cancel button was pressed")
+	}
+	if s := h.Snapshot(false); s.State.String() != "canceled" || !strings.Contains(s.Err.Error(), "status page") {
+		t.Errorf("job after Cancel: got %s (%v), want canceled on the status page", s.State, s.Err)
+	}
+	waitFor(t, 20*time.Second, "the job page to say canceled", func() bool {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string]("document.querySelector('h1 .state').textContent"))
+		return err == nil && v == "canceled"
+	})
 }

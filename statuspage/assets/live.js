@@ -8,7 +8,10 @@
 (function () {
   'use strict';
   var body = document.body;
-  var api = body.dataset.api;
+  // From the origin: a relative URL would carry the user name and password
+  // of an address that holds them (http://user:token@host/...), which
+  // fetch refuses; the browser sends the credentials it has for the site.
+  var api = body.dataset.api && window.location.origin + body.dataset.api;
   var live = document.getElementById('live');
   if (!api) { return; }
   var polls = 0;
