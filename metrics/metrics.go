@@ -132,8 +132,9 @@ type ServeOptions struct {
 	Pages http.Handler
 }
 
-// Serve serves /metrics (and /debug/pprof/ with opts.Pprof, opts.Pages) on addr until
-// ctx ends. It returns the address it listens on, once listening.
+// Serve serves /metrics, /debug/pprof/ with opts.Pprof, and every other
+// path with opts.Pages, on addr until ctx ends. It returns the address it
+// listens on, once listening.
 func (m *Metrics) Serve(ctx context.Context, addr string, opts ServeOptions) (string, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.registry)
