@@ -15,12 +15,12 @@
 #   OUTDIR/status-redispatched.png  the job's page after that: the chunks the
 #                                   dead worker held, sent again ("lost")
 #
-# Environment: SIZE_MB (80), THROTTLE (2MB), CHROMIUM (chromium).
+# Environment: SIZE_MB (120), THROTTLE (2MB), CHROMIUM (chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=${1:-docs}
-size_mb=${SIZE_MB:-80}
+size_mb=${SIZE_MB:-120}
 throttle=${THROTTLE:-2MB}
 chromium=${CHROMIUM:-chromium}
 bin=bin/tally
@@ -111,7 +111,8 @@ until_true 30 workers_in alive 3 || { say "the workers did not all join"; exit 1
 say "running a count job over $size_mb MB"
 TALLY_COORDINATOR=$grpc "$bin" count -e the -e whale -e Holmes --chunk-size 1MB "$work/books"/* >"$work/count.out" 2>"$work/count.err" &
 count_pid=$!
-until_true 30 grep -q '"state":"running"' <(curl -fsS "${page}api/jobs") || { say "no job running"; exit 1; }
+job_running() { curl -fsS "${page}api/jobs" | grep -q '"state":"running"'; }
+until_true 30 job_running || { say "no job running"; exit 1; }
 job=$(curl -fsS "${page}api/jobs" | sed -n 's/^{"jobs":\[{"id":"\([0-9a-f]*\)".*/\1/p')
 
 # shot FILE URL HEIGHT: a screenshot of URL once its script has polled.

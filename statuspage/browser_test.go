@@ -125,6 +125,15 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("narrow screen: page is %v px wide in a %v px window, want no sideways scroll", w, inner)
 	}
 	shot("status-test-narrow.png")
+	for _, path := range []string{"/status/", "/status/jobs"} {
+		do("a phone-sized "+path, chromedp.Navigate(login.String()+path))
+		waitFor(t, 20*time.Second, "the page's first poll", func() bool { return eval(polls) >= 1 })
+		if w, inner := eval("document.documentElement.scrollWidth"), eval("window.innerWidth"); w > inner {
+			t.Errorf("narrow screen, %s: page is %v px wide in a %v px window, want no sideways scroll", path, w, inner)
+		}
+	}
+	do("back to the job", chromedp.Navigate(login.String()+"/status/jobs/"+h.ID()))
+	waitFor(t, 20*time.Second, "the page's first poll", func() bool { return eval(polls) >= 1 })
 
 	// The cancel button: a same-site POST with the browser's credentials.
 	do("press Cancel job", chromedp.Click("form button"))
