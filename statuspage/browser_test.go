@@ -42,8 +42,8 @@ func TestBrowser(t *testing.T) {
 		}
 		t.Skip("no chromium in PATH (apt-get install chromium): the browser test needs a headless Chromium")
 	}
-	tc := MustCluster(t, 3, 1<<20, "s3cret")
-	text := generatedText(16<<20, 3) // 32 MB at 3 MB/s: about 11 s
+	tc := MustCluster(t, 3, 512<<10, "s3cret")
+	text := generatedText(16<<20, 3) // 32 MB at 1.5 MB/s: about 20 s, until cancelled
 	h := tc.submit(t, topQuery(20), 128<<10, evilName, text, "second.txt", text)
 	waitFor(t, 20*time.Second, "bytes counted", func() bool { return h.Snapshot(false).Progress.BytesCounted > 0 })
 

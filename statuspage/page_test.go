@@ -48,7 +48,7 @@ type jobDetail struct {
 // token; then cancels the job with the page's POST.
 func TestPagesWithARunningJob(t *testing.T) {
 	tc := MustCluster(t, 2, 1<<20, "s3cret")
-	text := generatedText(3<<20, 1)
+	text := generatedText(8<<20, 1) // 16 MB at 2 MB/s: running until cancelled
 	h := tc.submit(t, countQuery(count.Substring, "</td><script>x()</script>", "the"), 64<<10, evilName, text, "plain.txt", text)
 	id := h.ID()
 	waitFor(t, 20*time.Second, "bytes counted", func() bool { return h.Snapshot(false).Progress.BytesCounted > 0 })
@@ -128,10 +128,13 @@ func TestPagesWithARunningJob(t *testing.T) {
 	t.Run("job JSON", func(t *testing.T) {
 		var d jobDetail
 		tc.getJSON(t, "/status/api/jobs/"+id, &d)
-		if d.ID != id || d.State != "running" || d.Documents != "2" || d.BytesTotal != json.Number(fmt.Sprint(2*len(text))) {
-			t.Errorf("job JSON: got id %s state %s documents %s bytes_total %s, want %s running 2 %d", d.ID, d.State, d.Documents, d.BytesTotal, id, 2*len(text))
+		// Documents are announced as the job reads them: the second may not be yet.
+		n := len(d.DocumentProgress)
+		if d.ID != id || d.State != "running" || (n != 1 && n != 2) || d.Documents != json.Number(fmt.Sprint(n)) || d.BytesTotal != json.Number(fmt.Sprint(n*len(text))) {
+			t.Errorf("job JSON: got id %s state %s documents %s (%d listed) bytes_total %s, want %s running, 1 or 2 of %d bytes each",
+				d.ID, d.State, d.Documents, n, d.BytesTotal, id, len(text))
 		}
-		if len(d.DocumentProgress) != 2 || d.DocumentProgress[0].Name != evilName || d.DocumentProgress[0].Size != json.Number(fmt.Sprint(len(text))) {
+		if n == 0 || d.DocumentProgress[0].Name != evilName || d.DocumentProgress[0].Size != json.Number(fmt.Sprint(len(text))) {
 			t.Errorf("job JSON documents: got %+v, want %q first, of %d bytes", d.DocumentProgress, evilName, len(text))
 		}
 		if d.Progress == nil || *d.Progress <= 0 || *d.Progress >= 1 {
