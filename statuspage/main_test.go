@@ -66,9 +66,10 @@ type testCluster struct {
 }
 
 // MustCluster starts a coordinator, n workers of one thread each slowed
-// to throttle bytes per second (so that a job lasts), and the status page
-// behind token (none if ""); all are closed in t.Cleanup.
-func MustCluster(t *testing.T, n, throttle int, token string) *testCluster {
+// to throttle bytes per second (so that a job lasts), named as names says
+// (the rest by default), and the status page behind token (none if "");
+// all are closed in t.Cleanup.
+func MustCluster(t *testing.T, n, throttle int, token string, names ...string) *testCluster {
 	t.Helper()
 	log := newTestLogger(t)
 	ccfg := cluster.DefaultConfig()
@@ -80,8 +81,11 @@ func MustCluster(t *testing.T, n, throttle int, token string) *testCluster {
 	}
 	t.Cleanup(func() { c.Close() })
 	tc := &testCluster{c: c, token: token}
-	for range n {
+	for i := range n {
 		wcfg := worker.DefaultConfig()
+		if i < len(names) {
+			wcfg.Cluster.NodeName = names[i]
+		}
 		wcfg.Threads, wcfg.Logger, wcfg.DrainTimeout = 1, log, 2*time.Second
 		wcfg.Cluster.Join = []string{c.GossipAddr()}
 		wcfg.Faults.Throttle = throttle

@@ -202,7 +202,8 @@ func assertEscaped(t *testing.T, body, s string) {
 // result, the same as the coordinator's, and its chart) and that a worker
 // that leaves is listed as left.
 func TestFinishedJobAndDepartedWorker(t *testing.T) {
-	tc := MustCluster(t, 2, 4<<20, "")
+	const evilWorker = `w"><img src=x onerror=alert(1)>`
+	tc := MustCluster(t, 2, 4<<20, "", "plain-worker", evilWorker)
 	text := generatedText(2<<20, 2)
 	h := tc.submit(t, countQuery(count.Token, "the", "Alice"), 64<<10, "a.txt", text)
 	res, err := h.Wait()
@@ -231,6 +232,10 @@ func TestFinishedJobAndDepartedWorker(t *testing.T) {
 		t.Errorf("job page: no throughput line drawn")
 	}
 
+	assertEscaped(t, tc.get(t, "/status/"), evilWorker)
+	if body := tc.get(t, "/status/jobs/"+h.ID()); strings.Contains(body, "<img") {
+		t.Errorf("job page holds a worker's name unescaped")
+	}
 	gone := tc.workers[1]
 	gone.Close() // leaves the cluster
 	var cl struct {
@@ -252,4 +257,5 @@ func TestFinishedJobAndDepartedWorker(t *testing.T) {
 	if len(cl.Workers) != 2 {
 		t.Errorf("workers: got %d, want 2 (one alive, one left)", len(cl.Workers))
 	}
+	assertEscaped(t, tc.get(t, "/status/"), evilWorker)
 }
