@@ -128,7 +128,7 @@ func (p *Page) cancelJSON(w http.ResponseWriter, r *http.Request) {
 		notFound(w, r.PathValue("id"))
 		return
 	}
-	writeJSON(w, p.summary(h.Snapshot(false), h.Detail(0), time.Now()))
+	writeJSON(w, p.summary(h.Snapshot(false), h.Detail(1), time.Now()))
 }
 
 // cancel cancels the job with id and waits a little for it to end; nil if

@@ -77,8 +77,10 @@ type jobJSON struct {
 	Lower             bool     `json:"lower,omitempty"`
 	N                 int      `json:"n,omitempty"`
 	// Query is the kind, options and targets in a line.
-	Query            string     `json:"query"`
-	Documents        int        `json:"documents"`
+	Query     string `json:"query"`
+	Documents int    `json:"documents"`
+	// Inputs names the documents in a line: the first, and how many more.
+	Inputs           string     `json:"inputs"`
 	State            string     `json:"state"`
 	Error            string     `json:"error,omitempty"`
 	Waiting          string     `json:"waiting,omitempty"`
@@ -249,7 +251,7 @@ func reads(w coordinator.WorkerInfo) string {
 func (p *Page) jobs(now time.Time) jobsJSON {
 	out := jobsJSON{Jobs: []jobJSON{}}
 	for _, h := range p.src.Jobs() {
-		out.Jobs = append(out.Jobs, p.summary(h.Snapshot(false), h.Detail(0), now))
+		out.Jobs = append(out.Jobs, p.summary(h.Snapshot(false), h.Detail(1), now))
 	}
 	return out
 }
@@ -277,6 +279,12 @@ func (p *Page) summary(s coordinator.Snapshot, d coordinator.Detail, now time.Ti
 		j.Kind, j.WordsOnly, j.Lower, j.N = "top", tq.WordsOnly, tq.Lower, s.Query.TopLimit
 	}
 	j.Query = describe(j)
+	if len(d.Documents) > 0 {
+		j.Inputs = text(d.Documents[0].Name)
+		if more := d.DocumentCount - 1; more > 0 {
+			j.Inputs += " and " + itoa(int64(more)) + " more"
+		}
+	}
 	if s.Progress.BytesTotal > 0 {
 		f := min(1, float64(s.Progress.BytesCounted)/float64(s.Progress.BytesTotal))
 		if s.State == coordinator.Succeeded {

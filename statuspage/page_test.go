@@ -111,6 +111,7 @@ func TestPagesWithARunningJob(t *testing.T) {
 			t.Errorf("jobs page: no running row linking to job %s", id)
 		}
 		assertEscaped(t, body, "</td><script>x()</script>")
+		assertEscaped(t, body, evilName) // its inputs
 	})
 
 	t.Run("job page escapes names and targets", func(t *testing.T) {
