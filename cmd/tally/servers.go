@@ -34,7 +34,7 @@ func (g *gossipFlags) register(fs *flag.FlagSet, defGossip string) {
 	fs.StringVar(&g.name, "name", "", "unique node name (default: ROLE-HOSTNAME-PORT)")
 	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&g.logFormat, "log-format", "text", "log format on stderr: text or json")
-	fs.StringVar(&g.metricsAddr, "metrics-listen", "", "HOST:PORT of the admin listener that serves Prometheus /metrics (default: off); off loopback it needs TLS and serves HTTPS to clients with a certificate from the cluster's CA (or the token)")
+	fs.StringVar(&g.metricsAddr, "metrics-listen", "", "HOST:PORT of the admin listener that serves Prometheus /metrics and, on a coordinator, the status page at /status/ (default: off); off loopback it needs TLS and serves HTTPS to clients with a certificate from the cluster's CA (or the token)")
 	fs.StringVar(&g.metricsAddr, "metrics", "", "old name of --metrics-listen")
 	fs.BoolVar(&g.pprof, "pprof", false, "also serve /debug/pprof/ on the --metrics-listen address")
 	fs.StringVar(&g.key, "gossip-key", "", "base64 gossip encryption key of 16, 24 or 32 bytes, the same on every node (e.g. openssl rand -base64 32); prefer --gossip-key-file, which keeps it off the command line")
