@@ -231,6 +231,7 @@ type Coordinator struct {
 	admitting sync.Mutex
 
 	closeOnce sync.Once
+	started   time.Time
 }
 
 // Start listens, serves CoordinatorService and, with a cluster config, joins the cluster.
@@ -243,7 +244,7 @@ func Start(cfg Config) (*Coordinator, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Coordinator{cfg: cfg, log: log, sched: newScheduler(), jobs: newRegistry(cfg.JobHistory, cfg.HistoryTopEntries),
-		buffers: chunk.NewPool(cfg.ChunkSize, min(cfg.Window, 16))}
+		buffers: chunk.NewPool(cfg.ChunkSize, min(cfg.Window, 16)), started: time.Now()}
 	if err := c.openData(); err != nil {
 		return nil, err
 	}
@@ -446,6 +447,7 @@ func (c *Coordinator) deliver(workerName string, t *unit, r task.Result) {
 	}
 	if retry := t.job.complete(workerName, r); retry != nil {
 		c.cfg.Metrics.Redispatched("error")
+		retry.redispatched("error", workerName, r.Err)
 		c.sched.requeue(retry)
 	}
 }

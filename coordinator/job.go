@@ -36,6 +36,7 @@ type job struct {
 	attempts int              // failures of one chunk before the job fails
 	maxTop   int64            // bound of freq's memory; 0: none
 	metrics  *metrics.Metrics // may be nil
+	events   redispatches     // its tasks sent again, for the status page
 
 	mu           sync.Mutex // guards every field below
 	query        query.Job  // its targets summarized once the job ends

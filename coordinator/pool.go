@@ -57,7 +57,7 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu       sync.Mutex // guards state, inflight, slots, storage, done, heard and silent
+	mu       sync.Mutex // guards state, inflight, slots, storage, done, bytes, heard and silent
 	state    string
 	inflight map[*unit]struct{}
 	heard    time.Time // the last answer, or when the worker last got work while idle
@@ -65,6 +65,7 @@ type session struct {
 	slots    int
 	storage  task.Storage // what the worker reads by reference, as its link says
 	done     uint64
+	bytes    int64 // bytes the successful done results covered
 }
 
 // sync makes the sessions match members: new workers get a session, workers
@@ -206,6 +207,7 @@ func (p *pool) serve(s *session, link task.Link) (silent bool) {
 				t := p.backup(s.name, takes)
 				if t != nil {
 					p.metrics.Redispatched("backup")
+					t.redispatched("backup", s.name, nil)
 				}
 				return t
 			})
@@ -422,6 +424,9 @@ func (s *session) take(r task.Result) *unit {
 		if t.id == r.ChunkID && t.job.id == r.JobID {
 			delete(s.inflight, t)
 			s.done++
+			if r.Err == nil {
+				s.bytes += t.size(r)
+			}
 			return t
 		}
 	}
@@ -440,6 +445,7 @@ func (p *pool) handBack(s *session) {
 	for _, t := range held {
 		if t.job.ctx.Err() == nil && !t.merged.Load() {
 			p.metrics.Redispatched("handback")
+			t.redispatched("handback", s.name, nil)
 			p.sched.requeue(t)
 		}
 	}
@@ -472,12 +478,14 @@ func (p *pool) requeueLost(s *session, cause error) {
 			t.isolate()
 			if t.job.ctx.Err() == nil && !t.merged.Load() {
 				p.metrics.Redispatched("lost")
+				t.redispatched("lost", s.name, cause)
 				p.sched.requeue(t)
 			}
 			continue
 		}
 		if t.job.lost(t, s.name, fmt.Errorf("link lost: %w", cause)) {
 			p.metrics.Redispatched("lost")
+			t.redispatched("lost", s.name, cause)
 			p.sched.requeue(t)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,7 +59,9 @@ func TestAdminListenerCredentials(t *testing.T) {
 	get := func(path string, cfg *tls.Config, token string) int {
 		t.Helper()
 		req, _ := http.NewRequest("GET", "https://"+addr+path, nil)
-		if token != "" {
+		if password, ok := strings.CutPrefix(token, "basic:"); ok {
+			req.SetBasicAuth("anyone", password)
+		} else if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
 		c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 10 * time.Second}
@@ -76,6 +79,8 @@ func TestAdminListenerCredentials(t *testing.T) {
 		{"no credentials", "", "", http.StatusUnauthorized},
 		{"wrong token", "", "guess", http.StatusUnauthorized},
 		{"token", "", "s3cret", http.StatusOK},
+		{"token as a browser's basic password", "", "basic:s3cret", http.StatusOK},
+		{"wrong basic password", "", "basic:guess", http.StatusUnauthorized},
 		{"client certificate", "client", "", http.StatusOK},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -126,12 +126,17 @@ type ServeOptions struct {
 	// TLS, when set, serves HTTPS; a request must then come with a client
 	// certificate from the cluster's CA or with the bearer Token.
 	TLS *tls.Config
-	// Token, when set, is a bearer token that lets a request in.
+	// Token, when set, is a bearer token that lets a request in; a
+	// browser may send it as the password of HTTP basic authentication.
 	Token string
+	// Pages, when set, serves every other path (the coordinator's status
+	// page), behind the same credentials as /metrics.
+	Pages http.Handler
 }
 
-// Serve serves /metrics (and /debug/pprof/ with opts.Pprof) on addr until
-// ctx ends. It returns the address it listens on, once listening.
+// Serve serves /metrics, /debug/pprof/ with opts.Pprof, and every other
+// path with opts.Pages, on addr until ctx ends. It returns the address it
+// listens on, once listening.
 func (m *Metrics) Serve(ctx context.Context, addr string, opts ServeOptions) (string, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.registry)
@@ -140,6 +145,9 @@ func (m *Metrics) Serve(ctx context.Context, addr string, opts ServeOptions) (st
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	if opts.Pages != nil {
+		mux.Handle("/", opts.Pages)
 	}
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -277,17 +285,33 @@ func (m *Metrics) StoreRetry(store string) {
 }
 
 // guard lets a request through when the listener needs no credentials, or
-// when it brings a verified client certificate or the bearer token.
+// when it brings a verified client certificate or the bearer token. A
+// browser cannot send a bearer token when it opens a page, so the token is
+// also taken as the password of HTTP basic authentication, which browsers
+// ask for (any user name): the same secret, in the header browsers send.
 func guard(next http.Handler, opts ServeOptions) http.Handler {
 	if opts.TLS == nil && opts.Token == "" {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if security.VerifiedLeaf(r.TLS) == nil && !security.BearerMatches(r.Header.Get("Authorization"), opts.Token) {
-			w.Header().Set("WWW-Authenticate", "Bearer")
+		if security.VerifiedLeaf(r.TLS) == nil && !hasToken(r, opts.Token) {
+			w.Header().Add("WWW-Authenticate", "Bearer")
+			if opts.Token != "" {
+				w.Header().Add("WWW-Authenticate", `Basic realm="tally (any user name; the token as password)", charset="UTF-8"`)
+			}
 			http.Error(w, "unauthorized: present a client certificate from the cluster's CA or the bearer token", http.StatusUnauthorized)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// hasToken reports whether r carries token as a bearer token or as the
+// password of basic authentication.
+func hasToken(r *http.Request, token string) bool {
+	if security.BearerMatches(r.Header.Get("Authorization"), token) {
+		return true
+	}
+	_, password, ok := r.BasicAuth()
+	return ok && security.BearerMatches("Bearer "+password, token)
 }

@@ -143,8 +143,9 @@ func TestTokenFile(t *testing.T) {
 	}
 }
 
-// TestAdminListener: metrics and pprof are on their own listener, never
-// on the gRPC port, and pprof does not show the command line.
+// TestAdminListener: metrics, pprof and the status page are on their own
+// listener, behind the token, never on the gRPC port, and pprof does not
+// show the command line.
 func TestAdminListener(t *testing.T) {
 	p, addr, _ := startCoordinator(t, "--metrics-listen", "127.0.0.1:0", "--pprof", "--token", "s3cret")
 	var metricsURL string
@@ -167,6 +168,16 @@ func TestAdminListener(t *testing.T) {
 	}
 	if code := httpGet(t, "http://"+addr+"/metrics", "s3cret"); code == 200 {
 		t.Errorf("GET /metrics on the gRPC port: got 200, want no metrics there")
+	}
+	status := strings.TrimSuffix(metricsURL, "/metrics") + "/status/"
+	if code := httpGet(t, status, "s3cret"); code != 200 {
+		t.Errorf("GET %s with the token: got %d, want 200", status, code)
+	}
+	if code := httpGet(t, status, ""); code != 401 {
+		t.Errorf("GET %s without the token: got %d, want 401", status, code)
+	}
+	if code := httpGet(t, "http://"+addr+"/status/", "s3cret"); code == 200 {
+		t.Errorf("GET /status/ on the gRPC port: got 200, want no page there")
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/tallyhq/tally/coordinator"
 	"github.com/tallyhq/tally/metrics"
 	"github.com/tallyhq/tally/security"
+	"github.com/tallyhq/tally/statuspage"
 	"github.com/tallyhq/tally/worker"
 )
 
@@ -32,7 +34,7 @@ func (g *gossipFlags) register(fs *flag.FlagSet, defGossip string) {
 	fs.StringVar(&g.name, "name", "", "unique node name (default: ROLE-HOSTNAME-PORT)")
 	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&g.logFormat, "log-format", "text", "log format on stderr: text or json")
-	fs.StringVar(&g.metricsAddr, "metrics-listen", "", "HOST:PORT of the admin listener that serves Prometheus /metrics (default: off); off loopback it needs TLS and serves HTTPS to clients with a certificate from the cluster's CA (or the token)")
+	fs.StringVar(&g.metricsAddr, "metrics-listen", "", "HOST:PORT of the admin listener that serves Prometheus /metrics and, on a coordinator, the status page at /status/ (default: off); off loopback it needs TLS and serves HTTPS to clients with a certificate from the cluster's CA (or the token)")
 	fs.StringVar(&g.metricsAddr, "metrics", "", "old name of --metrics-listen")
 	fs.BoolVar(&g.pprof, "pprof", false, "also serve /debug/pprof/ on the --metrics-listen address")
 	fs.StringVar(&g.key, "gossip-key", "", "base64 gossip encryption key of 16, 24 or 32 bytes, the same on every node (e.g. openssl rand -base64 32); prefer --gossip-key-file, which keeps it off the command line")
@@ -132,36 +134,42 @@ func (g *gossipFlags) setup(ctx context.Context, e env, role string, t security.
 		fmt.Fprintf(e.stderr, "WARNING: %s runs with --insecure: anyone who reaches its ports can join the cluster, read the text and change counts\n", role)
 		n.log.Warn("running with --insecure", "security", n.posture.Describe())
 	}
-	n.metrics, err = g.serveMetrics(ctx, role, n.log, t, token)
-	return n, err
-}
-
-// serveMetrics starts the admin listener when --metrics-listen is set; nil
-// metrics otherwise. Off loopback it serves HTTPS with the node's
-// certificate, to clients with one from the cluster's CA or the token.
-func (g *gossipFlags) serveMetrics(ctx context.Context, role string, log *slog.Logger, t security.TLS, token string) (*metrics.Metrics, error) {
 	if g.metricsAddr == "" {
 		if g.pprof {
-			return nil, usagef("--pprof needs --metrics-listen HOST:PORT to serve on")
+			return n, usagef("--pprof needs --metrics-listen HOST:PORT to serve on")
 		}
-		return nil, nil
+		return n, nil
 	}
-	opts := metrics.ServeOptions{Pprof: g.pprof, Token: token}
+	n.metrics = metrics.New(role)
+	return n, nil
+}
+
+// serveAdmin starts the admin listener when --metrics-listen is set: the
+// metrics, and pages if not nil (the coordinator's status page). Off
+// loopback it serves HTTPS with the node's certificate, to clients with
+// one from the cluster's CA or the token.
+func (g *gossipFlags) serveAdmin(ctx context.Context, n node, t security.TLS, token string, pages http.Handler) error {
+	if n.metrics == nil {
+		return nil
+	}
+	opts := metrics.ServeOptions{Pprof: g.pprof, Token: token, Pages: pages}
 	scheme := "http"
 	if !security.Loopback(g.metricsAddr) && t.Mutual() {
 		cfg, err := t.ServerConfig(false, security.RoleCoordinator, security.RoleWorker, security.RoleClient)
 		if err != nil {
-			return nil, fmt.Errorf("metrics TLS: %w", err)
+			return fmt.Errorf("metrics TLS: %w", err)
 		}
 		opts.TLS, scheme = cfg, "https"
 	}
-	m := metrics.New(role)
-	addr, err := m.Serve(ctx, g.metricsAddr, opts)
+	addr, err := n.metrics.Serve(ctx, g.metricsAddr, opts)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	log.Info("serving metrics", "addr", scheme+"://"+addr+"/metrics", "pprof", g.pprof)
-	return m, nil
+	n.log.Info("serving metrics", "addr", scheme+"://"+addr+"/metrics", "pprof", g.pprof)
+	if pages != nil {
+		n.log.Info("serving the status page", "addr", scheme+"://"+addr+"/status/")
+	}
+	return nil
 }
 
 // secret returns a secret given either as a flag or in a file named by
@@ -265,6 +273,18 @@ func runCoordinator(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	if n.metrics != nil {
+		page, err := statuspage.New(c, statuspage.DefaultConfig())
+		if err != nil {
+			c.Close()
+			return err
+		}
+		defer page.Close()
+		if err := g.serveAdmin(ctx, n, tlsCfg, tok, page); err != nil {
+			c.Close()
+			return err
+		}
+	}
 	fmt.Fprintf(e.stdout, "coordinator listening on %s, gossip on %s\n", c.Addr(), c.GossipAddr())
 	<-ctx.Done()
 	log.Info("shutting down")
@@ -306,6 +326,9 @@ func runWorker(ctx context.Context, args []string, e env) error {
 	n, err := g.setup(ctx, e, metrics.Worker, tlsCfg, "",
 		security.Exposed{Flag: "--listen", Addr: *listen}, security.Exposed{Flag: "--advertise", Addr: *advertise})
 	if err != nil {
+		return err
+	}
+	if err := g.serveAdmin(ctx, n, tlsCfg, "", nil); err != nil {
 		return err
 	}
 	ccfg, log, m := n.cluster, n.log, n.metrics
