@@ -15,11 +15,10 @@ import (
 
 	"github.com/tallyhq/tally/cluster"
 	"github.com/tallyhq/tally/coordinator"
-	"github.com/tallyhq/tally/count"
 	"github.com/tallyhq/tally/internal/leaktest"
 	"github.com/tallyhq/tally/metrics"
+	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/statuspage"
-	"github.com/tallyhq/tally/task"
 	"github.com/tallyhq/tally/worker"
 )
 
@@ -155,7 +154,7 @@ func generatedText(size int, seed uint64) []byte {
 
 // submit starts a job over docs (name, text pairs), in chunks of chunk
 // bytes, and cancels it when the test ends.
-func (tc *testCluster) submit(t *testing.T, q task.Query, chunk int, docs ...any) *coordinator.Job {
+func (tc *testCluster) submit(t *testing.T, q query.Job, chunk int, docs ...any) *coordinator.Job {
 	t.Helper()
 	var in []coordinator.Input
 	for i := 0; i < len(docs); i += 2 {
@@ -173,12 +172,12 @@ func (tc *testCluster) submit(t *testing.T, q task.Query, chunk int, docs ...any
 	return h
 }
 
-func topQuery(n int) task.Query {
-	return task.Query{Spec: count.Spec{Top: &count.TopQuery{}}, TopLimit: n}
+func topQuery(n int) query.Job {
+	return query.Job{Spec: query.Spec{Top: &query.Top{}}, TopLimit: n}
 }
 
-func countQuery(mode count.Mode, targets ...string) task.Query {
-	return task.Query{Spec: count.Spec{Count: &count.Query{Mode: mode, Targets: targets}, Stats: true}}
+func countQuery(mode query.Mode, targets ...string) query.Job {
+	return query.Job{Spec: query.Spec{Count: &query.Count{Mode: mode, Targets: targets}, Stats: true}}
 }
 
 // do sends a request to the status page, with the token as a bearer token

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/tallyhq/tally/coordinator"
-	"github.com/tallyhq/tally/count"
+	"github.com/tallyhq/tally/query"
 )
 
 // jobDetail is the part of /status/api/jobs/{id} the tests read.
@@ -49,7 +49,7 @@ type jobDetail struct {
 func TestPagesWithARunningJob(t *testing.T) {
 	tc := MustCluster(t, 2, 1<<20, "s3cret")
 	text := generatedText(8<<20, 1) // 16 MB at 2 MB/s: running until cancelled
-	h := tc.submit(t, countQuery(count.Substring, "</td><script>x()</script>", "the"), 64<<10, evilName, text, "plain.txt", text)
+	h := tc.submit(t, countQuery(query.Substring, "</td><script>x()</script>", "the"), 64<<10, evilName, text, "plain.txt", text)
 	id := h.ID()
 	waitFor(t, 20*time.Second, "bytes counted", func() bool { return h.Snapshot(false).Progress.BytesCounted > 0 })
 
@@ -206,7 +206,7 @@ func TestFinishedJobAndDepartedWorker(t *testing.T) {
 	const evilWorker = `w"><img src=x onerror=alert(1)>`
 	tc := MustCluster(t, 2, 4<<20, "", "plain-worker", evilWorker)
 	text := generatedText(2<<20, 2)
-	h := tc.submit(t, countQuery(count.Token, "the", "Alice"), 64<<10, "a.txt", text)
+	h := tc.submit(t, countQuery(query.Token, "the", "Alice"), 64<<10, "a.txt", text)
 	res, err := h.Wait()
 	if err != nil {
 		t.Fatal(err)
