@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end test of the docker-compose cluster:  scripts/e2e-compose.sh
 #
-# Builds the static binary and the scratch image (as scripts/up.sh does, but
-# into a private build context and image tag), starts docker-compose.yml under
-# its own project name and host port, and checks with the host CLI that every
-# answer equals embedded mode's (the reference) while workers join, die and are
-# cut off mid-job:
+# Builds and starts docker-compose.yml (docker-compose up --build, as the README
+# says, but with private image tags, project name and host port; the certs
+# service makes the cluster's certificates into a private directory), and
+# checks with the CLI copied out of the image that every answer equals
+# embedded mode's (the reference) while workers join, die and are cut off
+# mid-job:
 #   step 0  build, up with 3 workers, wait for 3 ready workers
 #   step 1  count (token, several targets), count (word -i) and top, uploaded and
 #           --server-path, each equal to embedded mode
@@ -16,17 +17,20 @@
 #   step 5  S3: a long job over the s3 service's corpora bucket, read by the workers
 #           themselves, while the cluster scales 1 -> 3 -> 5: exact, equal to the
 #           embedded mode reading the same bucket from the host
+#   step 6  scripts/compose-fresh.sh: the README's commands on a fresh clone (while
+#           this run's images are there, its build is mostly cached)
 # It always tears the project down (also on failure or Ctrl-C) and ends with the
 # line "e2e-compose: N passed, M failed"; the exit status is 1 if a step failed.
 # Without a Docker engine it prints why and exits 0.
 #
 # Settings (environment): E2E_PROJECT (tally-e2e), E2E_PORT (17070, on 127.0.0.1;
-# the S3 service is published on the next port),
+# the S3 service is published on the next port), E2E_BUILD_TIMEOUT (1200 s for
+# the build and first up),
 # E2E_THROTTLE (2MB: bytes/s per worker thread), E2E_LONG_MB (150: size of the
 # long jobs of steps 2-4, made by counting the data directory several times),
 # E2E_REF (unset: build the working tree; a git ref, e.g. HEAD: build that
 # commit's tree, with its Dockerfile and compose file, via git archive — for a
-# working tree that others are editing).
+# working tree that others are editing; step 6 clones that commit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -37,10 +41,11 @@ THROTTLE=${E2E_THROTTLE:-2MB}
 LONG_MB=${E2E_LONG_MB:-150}
 ADDR=127.0.0.1:$PORT
 S3_ADDR=127.0.0.1:$((PORT + 1))
-# A private image: a concurrent scripts/up.sh retagging tally:latest cannot
-# change the image of the workers this script starts (scaling creates new ones).
-IMAGE=tally-e2e:$PROJECT
-S3_IMAGE=tally-e2e-s3:$PROJECT
+BUILD_TIMEOUT=${E2E_BUILD_TIMEOUT:-1200}
+# Private image tags (tally:$TAG, ...): a concurrent scripts/up.sh retagging
+# tally:latest cannot change the image of the workers this script starts
+# (scaling creates new ones). The build stages are labelled with it too.
+TAG=$PROJECT
 # The S3 service's keys for this run; the host reads the bucket with them too.
 S3_KEY=e2e$RANDOM$RANDOM
 S3_SECRET=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
@@ -75,7 +80,7 @@ else
 	echo "e2e-compose: skipped: neither docker-compose nor 'docker compose' is installed"
 	exit 0
 fi
-for tool in go python3 timeout flock; do
+for tool in git python3 timeout flock; do
 	command -v "$tool" >/dev/null || { echo "e2e-compose: $tool is required" >&2; exit 1; }
 done
 
@@ -112,7 +117,7 @@ FIRST_SET=()
 TMP=$(mktemp -d "/tmp/$PROJECT.XXXXXX")
 trap cleanup EXIT
 trap 'INTERRUPTED=1; exit 130' INT TERM
-BIN=$TMP/ctx/bin/tally-static
+BIN=$TMP/bin/tally-static # the CLI, copied out of the image
 PY=$TMP/e2e.py
 SRC=$ROOT # the tree built and whose Dockerfile and compose file are used
 if [[ -n ${E2E_REF:-} ]]; then
@@ -189,11 +194,24 @@ else:
 EOF
 
 # ---- cluster helpers --------------------------------------------------------------
+# The Go installation the images are built with (the compose file's default
+# is /usr/local/go).
+if [[ -z ${GOROOT:-} ]] && command -v go >/dev/null; then
+	GOROOT=$(go env GOROOT)
+	export GOROOT
+fi
+# compose [--timeout S] ARGS...: docker-compose on this run's project (180 s by default).
 compose() {
-	# Variables for the compose file only, not for the CLI.
+	local limit=180
+	if [[ $1 == --timeout ]]; then
+		limit=$2
+		shift 2
+	fi
+	# Variables for the compose file only, not for the CLI. PWD: the
+	# build-only services find their Dockerfiles through it.
 	TALLY_PORT=$ADDR TALLY_S3_PORT=$S3_ADDR TALLY_CORPORA=$DATA TALLY_S3_ACCESS_KEY=$S3_KEY TALLY_S3_SECRET_KEY=$S3_SECRET \
-		TALLY_CERTS=$TMP/certs TALLY_UID=$(id -u) TALLY_GID=$(id -g) \
-		tmo 180 "${COMPOSE[@]}" -p "$PROJECT" -f "$SRC/docker-compose.yml" -f "$TMP/override.yml" "$@"
+		TALLY_CERTS=$TMP/certs TALLY_TAG=$TAG TALLY_BUILD_ID=$TAG PWD=$SRC \
+		tmo "$limit" "${COMPOSE[@]}" -p "$PROJECT" -f "$SRC/docker-compose.yml" -f "$TMP/override.yml" "$@"
 }
 
 # cluster_table: the workers as the coordinator lists them (see table in e2e.py).
@@ -327,49 +345,30 @@ dump_logs() {
 # ---- steps ----------------------------------------------------------------------
 step0() {
 	local t0 out
-	mkdir -p "$TMP/ctx/bin"
-	# The same commands as scripts/up.sh, into a private build context and image tag.
-	if ! out=$(cd "$SRC" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$BIN" ./cmd/tally 2>&1); then
-		fail "go build: $out"
-		return 1
-	fi
-	cp "$SRC/Dockerfile" "$SRC/.dockerignore" "$TMP/ctx/"
-	# The cluster runs secure, as scripts/up.sh makes it: the host's CLI
-	# connects with the client's certificate.
-	if ! out=$(cd "$SRC" && scripts/gen-certs.sh "$TMP/certs" 2>&1); then
-		fail "scripts/gen-certs.sh: $out"
-		return 1
-	fi
-	export TALLY_TLS_CA=$TMP/certs/ca.pem TALLY_TLS_CERT=$TMP/certs/client.pem TALLY_TLS_KEY=$TMP/certs/client-key.pem
-	if ! out=$(docker build -q -t "$IMAGE" "$TMP/ctx" 2>&1); then
-		fail "docker build: $out"
-		return 1
-	fi
-	if ! out=$("$SRC/scripts/s3-image.sh" "$S3_IMAGE" 2>&1); then
-		fail "the S3 image: $out"
-		return 1
-	fi
-	say "built $SRC${E2E_REF:+ ($E2E_REF = $(git -C "$ROOT" rev-parse --short "$E2E_REF"))} into $IMAGE ($(printf '%s\n' "$out" | grep -o 'sha256:[0-9a-f]\{12\}' | tail -1))"
 	cat >"$TMP/override.yml" <<-EOF
-		# Written by scripts/e2e-compose.sh: private image, throttled workers.
+		# Written by scripts/e2e-compose.sh: throttled workers.
 		version: "2.4"
 		services:
-		  coordinator:
-		    image: $IMAGE
 		  worker:
-		    image: $IMAGE
 		    environment:
 		      TALLY_THROTTLE: "$THROTTLE"
-		  s3:
-		    image: $S3_IMAGE
 	EOF
 	compose down -v -t 5 --remove-orphans >"$TMP/compose-down0.log" 2>&1 || true # leftovers of an aborted run
 	t0=$(now_us)
-	if ! compose up -d --scale worker=3 >"$TMP/compose-up.log" 2>&1; then
-		fail "docker-compose up:"
-		sed 's/^/        /' "$TMP/compose-up.log"
+	# As the README says; the certs service makes $TMP/certs.
+	if ! compose --timeout "$BUILD_TIMEOUT" up -d --build --scale worker=3 >"$TMP/compose-up.log" 2>&1; then
+		fail "docker-compose up -d --build:"
+		grep -v -e '^ ---> ' -e '^Removing intermediate' "$TMP/compose-up.log" | tail -40 | sed 's/^/        /'
 		return 1
 	fi
+	say "built $SRC${E2E_REF:+ ($E2E_REF = $(git -C "$ROOT" rev-parse --short "$E2E_REF"))} into tally:$TAG and started it in $(secs_since "$t0") s ($(grep -c '^Successfully tagged' "$TMP/compose-up.log") images built)"
+	# The host's CLI: the image's own binary, with the client's certificate.
+	mkdir -p "$TMP/bin"
+	if ! out=$(docker cp "$(compose ps -q coordinator)":/tally "$BIN" 2>&1); then
+		fail "docker cp the CLI out of the coordinator: $out"
+		return 1
+	fi
+	export TALLY_TLS_CA=$TMP/certs/ca.pem TALLY_TLS_CERT=$TMP/certs/client.pem TALLY_TLS_KEY=$TMP/certs/client-key.pem
 	NET=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$(compose ps -q coordinator)" | awk '{print $1}')
 	wait_ready 3 60 || return 1
 	mapfile -t FIRST_SET < <(ready_names)
@@ -653,12 +652,15 @@ cleanup() {
 		bad=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" |
 			xargs -r docker inspect -f '{{.Name}} exit {{.State.ExitCode}}' | awk '$3 != 0' | tr '\n' ' ') || true
 		[[ -z $bad ]] || echo "      NOTE: containers that did not stop with status 0 on SIGTERM within 5 s: $bad"
-		compose down -v -t 5 --remove-orphans >"$TMP/compose-down.log" 2>&1 || {
+		compose down -v --rmi all -t 5 --remove-orphans >"$TMP/compose-down.log" 2>&1 || {
 			echo "      docker-compose down failed:"
 			sed 's/^/        /' "$TMP/compose-down.log"
 		}
 	fi
-	docker rmi "$IMAGE" "$S3_IMAGE" >/dev/null 2>&1 || true
+	# The build stages' last images (labelled), whose layers no other image shares.
+	local ids
+	ids=$(docker images -q --filter "label=org.tallyhq.build-id=$TAG")
+	[[ -z $ids ]] || docker rmi $ids >/dev/null 2>&1 || true
 	rm -rf "$TMP"
 	echo "[teardown] done ($(secs_since "$t0") s); total $(secs_since "$T_START") s"
 	if ((INTERRUPTED)); then
@@ -677,3 +679,11 @@ run_step 2 "scale to 5 mid-job" step2
 run_step 3 "docker kill a worker mid-job" step3
 run_step 4 "partition a worker mid-job, then reconnect" step4
 run_step 5 "S3: scale 1 -> 3 -> 5 mid-job" step5
+
+step6() {
+	local rc=0
+	FRESH_REF=${E2E_REF:-HEAD} FRESH_PROJECT=$PROJECT-fresh FRESH_PORT=$((PORT + 100)) "$ROOT/scripts/compose-fresh.sh" 2>&1 |
+		sed 's/^/      /' || rc=$?
+	return "$rc"
+}
+run_step 6 "a fresh clone: the README's docker-compose commands" step6

@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
-# Builds the S3 service's image: versitygw (pinned in scripts/versitygw.mod)
-# as a static binary in a scratch image, from a build context of its own.
+# Builds the S3 service's image (versitygw, pinned in scripts/versitygw.mod,
+# in a scratch image) the way docker-compose does, and tags it:
 #   scripts/s3-image.sh [TAG]     (default tally-s3:latest)
+# The compose file's build-only services cacerts and go come first: the
+# image is built FROM tally-go (see docker-compose.yml and s3.Dockerfile).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tag=${1:-tally-s3:latest}
-ctx=$(mktemp -d)
-trap 'rm -rf "$ctx"' EXIT
-mkdir -p bin "$ctx/data"
-if [[ ! -x bin/versitygw-static || scripts/versitygw.mod -nt bin/versitygw-static ]]; then
-	CGO_ENABLED=0 go build -modfile=scripts/versitygw.mod -trimpath -ldflags='-s -w' \
-		-o bin/versitygw-static github.com/versity/versitygw/cmd/versitygw
+if [[ -z ${GOROOT:-} ]] && command -v go >/dev/null; then
+	GOROOT=$(go env GOROOT)
+	export GOROOT
 fi
-cp bin/versitygw-static "$ctx/"
-docker build -q -f s3.Dockerfile -t "$tag" "$ctx" >/dev/null
+TALLY_TAG=latest docker-compose build -q cacerts go s3 >/dev/null
+[[ $tag == tally-s3:latest ]] || docker tag tally-s3:latest "$tag"
