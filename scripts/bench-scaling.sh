@@ -73,8 +73,10 @@ CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o bin/tally-static ./cmd/tall
 go build -o bin/tally ./cmd/tally
 go build -o bin/s3put ./scripts/s3put
 go build -modfile=scripts/versitygw.mod -o bin/versitygw github.com/versity/versitygw/cmd/versitygw
-docker build -q -t "$IMAGE" . >/dev/null
+# s3-image.sh builds the compose file's toolchain image (tally-go) first,
+# which the tally image is built FROM.
 scripts/s3-image.sh "$S3IMAGE"
+docker build -q -t "$IMAGE" . >/dev/null
 if [[ ! -s $WORK/data/c$(printf %02d "$COPIES").txt ]]; then
 	echo "bench-scaling: writing $COPIES copies of the corpora to $WORK/data"
 	cat "$CORPORA"/*.txt >"$WORK/one.txt"
