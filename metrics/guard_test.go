@@ -56,9 +56,9 @@ func TestAdminListenerCredentials(t *testing.T) {
 		}
 		return cfg
 	}
-	get := func(path string, cfg *tls.Config, token string) int {
+	do := func(method, path string, cfg *tls.Config, token string) int {
 		t.Helper()
-		req, _ := http.NewRequest("GET", "https://"+addr+path, nil)
+		req, _ := http.NewRequest(method, "https://"+addr+path, nil)
 		if password, ok := strings.CutPrefix(token, "basic:"); ok {
 			req.SetBasicAuth("anyone", password)
 		} else if token != "" {
@@ -67,11 +67,12 @@ func TestAdminListenerCredentials(t *testing.T) {
 		c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 10 * time.Second}
 		resp, err := c.Do(req)
 		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
+			t.Fatalf("%s %s: %v", method, path, err)
 		}
 		resp.Body.Close()
 		return resp.StatusCode
 	}
+	get := func(path string, cfg *tls.Config, token string) int { return do("GET", path, cfg, token) }
 	for _, tt := range []struct {
 		name, role, token string
 		want              int
@@ -88,6 +89,33 @@ func TestAdminListenerCredentials(t *testing.T) {
 				t.Errorf("GET /metrics: got %d, want %d", got, tt.want)
 			}
 		})
+	}
+	// Reading is open to every member with a client-auth certificate (a
+	// worker's is for servers only); changing state (a POST: the status
+	// page's cancel) takes a client certificate or the token, as the API.
+	// /metrics answers a POST as a GET once the guard lets it through.
+	for _, tt := range []struct {
+		name, role, token string
+		want              int
+	}{
+		{"coordinator certificate reads", "coordinator", "", http.StatusOK},
+	} {
+		if got := get("/metrics", clientTLS(tt.role), tt.token); got != tt.want {
+			t.Errorf("%s: GET /metrics: got %d, want %d", tt.name, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		name, role, token string
+		want              int
+	}{
+		{"coordinator certificate", "coordinator", "", http.StatusForbidden},
+		{"client certificate", "client", "", http.StatusOK},
+		{"coordinator certificate and the token", "coordinator", "s3cret", http.StatusOK},
+		{"no credentials", "", "", http.StatusUnauthorized},
+	} {
+		if got := do("POST", "/metrics", clientTLS(tt.role), tt.token); got != tt.want {
+			t.Errorf("%s: POST /metrics: got %d, want %d", tt.name, got, tt.want)
+		}
 	}
 	if got := get("/debug/pprof/cmdline", clientTLS("client"), ""); got != http.StatusNotFound {
 		t.Errorf("GET /debug/pprof/cmdline: got %d, want 404 (the command line may hold secrets)", got)

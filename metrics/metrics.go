@@ -285,21 +285,30 @@ func (m *Metrics) StoreRetry(store string) {
 }
 
 // guard lets a request through when the listener needs no credentials, or
-// when it brings a verified client certificate or the bearer token. A
-// browser cannot send a bearer token when it opens a page, so the token is
-// also taken as the password of HTTP basic authentication, which browsers
-// ask for (any user name): the same secret, in the header browsers send.
+// when it brings a verified certificate from the cluster's CA or the
+// bearer token. Reading is open to any member of the cluster; a request
+// that changes state (any method but GET and HEAD: cancelling a job) takes
+// what the gRPC API takes, a client certificate or the token, so a
+// worker's certificate cannot cancel jobs. A browser cannot send a bearer
+// token when it opens a page, so the token is also taken as the password of
+// HTTP basic authentication, which browsers ask for (any user name): the
+// same secret, in the header browsers send.
 func guard(next http.Handler, opts ServeOptions) http.Handler {
 	if opts.TLS == nil && opts.Token == "" {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if security.VerifiedLeaf(r.TLS) == nil && !hasToken(r, opts.Token) {
+		cert, token := security.VerifiedLeaf(r.TLS), hasToken(r, opts.Token)
+		if cert == nil && !token {
 			w.Header().Add("WWW-Authenticate", "Bearer")
 			if opts.Token != "" {
 				w.Header().Add("WWW-Authenticate", `Basic realm="tally (any user name; the token as password)", charset="UTF-8"`)
 			}
 			http.Error(w, "unauthorized: present a client certificate from the cluster's CA or the bearer token", http.StatusUnauthorized)
+			return
+		}
+		if changes := r.Method != http.MethodGet && r.Method != http.MethodHead; changes && !token && !security.HasRole(cert, security.RoleClient) {
+			http.Error(w, "forbidden: changing state takes a client certificate (spiffe://tally/client) or the bearer token", http.StatusForbidden)
 			return
 		}
 		next.ServeHTTP(w, r)

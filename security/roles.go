@@ -39,6 +39,11 @@ func RolesOf(cert *x509.Certificate) []Role {
 	return out
 }
 
+// HasRole reports whether cert names role r.
+func HasRole(cert *x509.Certificate, r Role) bool {
+	return cert != nil && slices.Contains(RolesOf(cert), r)
+}
+
 // checkRole fails unless cert names one of want.
 func checkRole(cert *x509.Certificate, want []Role) error {
 	have := RolesOf(cert)
