@@ -2,14 +2,14 @@ package cluster
 
 import (
 	"context"
+	"io"
 	"log/slog"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tallyhq/tally/internal/leaktest"
+	"github.com/tallyhq/tally/internal/testlog"
 )
 
 // TestMain fails the package if a test leaves a goroutine behind: every Node is
@@ -18,37 +18,17 @@ func TestMain(m *testing.M) { leaktest.Main(m) }
 
 // testLog routes a node's logs to t.Log and counts failed join attempts.
 type testLog struct {
-	mu   sync.Mutex // guards done; held while logging, so nothing logs after the test ends
-	tb   testing.TB
-	done bool
-
+	out       io.Writer // testlog.Writer
 	joinFails atomic.Int32
 }
 
 // newTestLog returns a testLog that stops logging when the test's cleanups
 // run. Call it before starting nodes: cleanups run last-in first-out, so the
 // nodes close before it stops.
-func newTestLog(tb testing.TB) *testLog {
-	l := &testLog{tb: tb}
-	tb.Cleanup(func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		l.done = true
-	})
-	return l
-}
-
-func (l *testLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.done {
-		l.tb.Log(strings.TrimSpace(string(p)))
-	}
-	return len(p), nil
-}
+func newTestLog(tb testing.TB) *testLog { return &testLog{out: testlog.Writer(tb)} }
 
 func (l *testLog) logger() *slog.Logger {
-	h := slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug})
+	h := slog.NewTextHandler(l.out, &slog.HandlerOptions{Level: slog.LevelDebug})
 	return slog.New(countingHandler{h, l})
 }
 

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/tallyhq/tally/client"
 	"github.com/tallyhq/tally/count"
 	"github.com/tallyhq/tally/internal/leaktest"
+	"github.com/tallyhq/tally/internal/testlog"
 	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/worker"
 )
@@ -28,33 +28,9 @@ import (
 // Coordinator, Worker, client and fake a test starts is closed in t.Cleanup.
 func TestMain(m *testing.M) { leaktest.Main(m) }
 
-// testLog routes logs to t.Log until the test's cleanups run.
-type testLog struct {
-	mu   sync.Mutex // guards done; held while logging, so nothing logs after the test ends
-	tb   testing.TB
-	done bool
-}
-
-func (l *testLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.done {
-		l.tb.Log(strings.TrimSpace(string(p)))
-	}
-	return len(p), nil
-}
-
 // newTestLogger returns a logger that writes to t.Log. Call it before starting
 // what logs: cleanups run last-in first-out, so that closes first.
-func newTestLogger(tb testing.TB) *slog.Logger {
-	l := &testLog{tb: tb}
-	tb.Cleanup(func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		l.done = true
-	})
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
+func newTestLogger(tb testing.TB) *slog.Logger { return testlog.New(tb, slog.LevelInfo) }
 
 // testConfig is DefaultConfig with a test logger and short drain.
 func testConfig(tb testing.TB) Config {

@@ -9,13 +9,13 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tallyhq/tally/cluster"
 	"github.com/tallyhq/tally/coordinator"
 	"github.com/tallyhq/tally/internal/leaktest"
+	"github.com/tallyhq/tally/internal/testlog"
 	"github.com/tallyhq/tally/metrics"
 	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/statuspage"
@@ -29,31 +29,7 @@ func TestMain(m *testing.M) { leaktest.Main(m) }
 // into HTML unescaped.
 const evilName = "<script>alert(1)</script>.txt"
 
-// testLog routes logs to t.Log until the test's cleanups run.
-type testLog struct {
-	mu   sync.Mutex // guards done
-	tb   testing.TB
-	done bool
-}
-
-func (l *testLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.done {
-		l.tb.Log(strings.TrimSpace(string(p)))
-	}
-	return len(p), nil
-}
-
-func newTestLogger(tb testing.TB) *slog.Logger {
-	l := &testLog{tb: tb}
-	tb.Cleanup(func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		l.done = true
-	})
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
+func newTestLogger(tb testing.TB) *slog.Logger { return testlog.New(tb, slog.LevelWarn) }
 
 // testCluster is a coordinator with real workers found by gossip, all on
 // 127.0.0.1, and its status page served on a real admin listener.
