@@ -18,6 +18,7 @@
 # Environment: SIZE_MB (120), THROTTLE (2MB), CHROMIUM (chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/cluster.sh
 
 out=${1:-docs}
 size_mb=${SIZE_MB:-120}
@@ -29,20 +30,6 @@ mkdir -p "$out"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tally-status-XXXXXX")
 pids=()
-stop_all() {
-  local i
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    local p=${pids[i]}
-    if kill -0 "$p" 2>/dev/null; then
-      kill -TERM "$p" 2>/dev/null || true
-      local n=0
-      while kill -0 "$p" 2>/dev/null && [ $n -lt 150 ]; do sleep 0.1; n=$((n + 1)); done
-      kill -KILL "$p" 2>/dev/null || true
-    fi
-    wait "$p" 2>/dev/null || true
-  done
-  pids=()
-}
 cleanup() {
   stop_all
   rm -rf "$work"

@@ -14,6 +14,7 @@
 # Environment: RUNS (3), SIZE_MB (60), FAST (20MB), SLOW (2MB), LIMIT (1.5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/cluster.sh
 
 runs=${RUNS:-3}
 size_mb=${SIZE_MB:-60}
@@ -25,23 +26,6 @@ bin=bin/tally
 work=$(mktemp -d "${TMPDIR:-/tmp}/tally-straggler-XXXXXX")
 pids=()
 
-# stop_all stops every server still running: workers first, one at a time
-# (nodes leaving memberlist all at once can time out), then the coordinator.
-stop_all() {
-  local i
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    local p=${pids[i]}
-    if kill -0 "$p" 2>/dev/null; then
-      kill -CONT "$p" 2>/dev/null || true
-      kill -TERM "$p" 2>/dev/null || true
-      local n=0
-      while kill -0 "$p" 2>/dev/null && [ $n -lt 150 ]; do sleep 0.1; n=$((n + 1)); done
-      kill -KILL "$p" 2>/dev/null || true
-    fi
-    wait "$p" 2>/dev/null || true
-  done
-  pids=()
-}
 cleanup() {
   stop_all
   rm -rf "$work"
@@ -101,7 +85,8 @@ start_cluster() {
     wait_line "$work/w$i.out" >/dev/null
   done
   local n=0
-  until [ "$("$bin" cluster --json --coordinator "$addr" | grep -c '"state": *"ready"')" = 3 ]; do
+  # cluster --json is one line: count the ready states, not the lines.
+  until [ "$("$bin" cluster --json --coordinator "$addr" | grep -o '"state": *"ready"' | wc -l)" = 3 ]; do
     sleep 0.1
     n=$((n + 1))
     if [ $n -gt 300 ]; then

@@ -24,3 +24,22 @@ wait_ready() {
 	done
 	return 1
 }
+
+# stop_all stops every process in the array pids, newest first (workers
+# before their coordinator; nodes leaving memberlist all at once can time
+# out): SIGCONT for a stopped one, SIGTERM, and SIGKILL after 15 s.
+stop_all() {
+	local i
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+		local p=${pids[i]}
+		if kill -0 "$p" 2>/dev/null; then
+			kill -CONT "$p" 2>/dev/null || true
+			kill -TERM "$p" 2>/dev/null || true
+			local n=0
+			while kill -0 "$p" 2>/dev/null && [ $n -lt 150 ]; do sleep 0.1; n=$((n + 1)); done
+			kill -KILL "$p" 2>/dev/null || true
+		fi
+		wait "$p" 2>/dev/null || true
+	done
+	pids=()
+}
