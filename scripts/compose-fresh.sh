@@ -30,6 +30,9 @@ BUILD_TIMEOUT=${FRESH_BUILD_TIMEOUT:-1200}
 # Private image tags and a label on the build stages: what the clean-up removes.
 TAG=$PROJECT-$$
 T_START=$SECONDS
+T_EPOCH=$(date +%s)
+# shellcheck source=scripts/compose-lib.sh
+. scripts/compose-lib.sh
 
 say() { printf '      %s\n' "$*"; }
 FAILED=0
@@ -59,17 +62,15 @@ COMPOSE_ENV=(TALLY_PORT="$ADDR" TALLY_S3_PORT="127.0.0.1:$((PORT + 1))" TALLY_TA
 compose() { (cd "$CLONE" && env "${COMPOSE_ENV[@]}" timeout "$1" docker-compose -p "$PROJECT" "${@:2}"); }
 
 cleanup() {
-	local rc=$? ids
+	local rc=$? left
 	trap '' INT TERM
+	remove_build_leftovers "$TAG" "$T_EPOCH"
 	if [[ -f $CLONE/docker-compose.yml ]]; then
 		compose 120 down -v --rmi all -t 5 --remove-orphans >"$TMP/down.log" 2>&1 || {
 			echo "      docker-compose down failed:"
 			sed 's/^/        /' "$TMP/down.log"
 		}
 	fi
-	# The build stages' last images (labelled), whose layers no other image shares.
-	ids=$(docker images -q --filter "label=org.tallyhq.build-id=$TAG")
-	[[ -z $ids ]] || docker rmi $ids >/dev/null 2>&1 || true
 	left=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT"; docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT";
 		docker images -q --filter "label=org.tallyhq.build-id=$TAG"; docker images --format '{{.Repository}}:{{.Tag}}' | grep ":$TAG\$") || true
 	[[ -z $left ]] || { echo "      NOTE: left behind: $left"; FAILED=1; }
