@@ -16,7 +16,7 @@
 # failure or Ctrl-C), and ends with "compose-fresh: ok" or "compose-fresh:
 # FAILED"; without a Docker engine it prints why and exits 0.
 #
-# Settings (environment): FRESH_PROJECT (tally-fresh), FRESH_PORT (17170 on
+# Settings (environment): FRESH_PROJECT (tally-fresh), FRESH_PORT (17270 on
 # 127.0.0.1; S3 on the next port), FRESH_UID (4242: the clone's owner when run
 # as root), FRESH_BUILD_TIMEOUT (1200 s for the first up, a cold build).
 set -euo pipefail
@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 PROJECT=${FRESH_PROJECT:-tally-fresh}
-PORT=${FRESH_PORT:-17170}
+PORT=${FRESH_PORT:-17270}
 ADDR=127.0.0.1:$PORT
 BUILD_TIMEOUT=${FRESH_BUILD_TIMEOUT:-1200}
 # Private image tags and a label on the build stages: what the clean-up removes.
@@ -88,8 +88,8 @@ trap 'exit 130' INT TERM
 
 COMMIT=$(git -C "$ROOT" rev-parse --verify "${FRESH_REF:-HEAD}^{commit}")
 echo "[fresh] git clone $ROOT into $CLONE, at ${FRESH_REF:-HEAD} (${COMMIT:0:7})"
-git clone -q --no-hardlinks "$ROOT" "$CLONE"
-git -C "$CLONE" checkout -q --detach "$COMMIT"
+git -c advice.detachedHead=false clone -q --no-hardlinks "$ROOT" "$CLONE"
+git -C "$CLONE" -c advice.detachedHead=false checkout -q --detach "$COMMIT"
 # The Go installation the images are built with: the README's default
 # (/usr/local/go) unless GOROOT or the go command on PATH names another.
 if [[ -z ${GOROOT:-} ]] && command -v go >/dev/null; then
