@@ -11,9 +11,11 @@
 # docker rmi removes an image's untagged parents too, unless another image
 # or container still uses them: the build cache other builds share stays.
 remove_build_leftovers() {
-	local tag=$1 since=$2 id image created ids
+	local tag=$1 since=$2 id image created project ids
 	for id in $(docker ps -aq --filter "ancestor=tally-go:$tag" --filter status=exited --filter status=created 2>/dev/null); do
-		read -r image created < <(docker inspect -f '{{.Image}} {{.Created}}' "$id") || continue
+		read -r image created project < <(docker inspect -f '{{.Image}} {{.Created}} {{index .Config.Labels "com.docker.compose.project"}}' "$id") || continue
+		# A service's container (the certs service's, say) is docker-compose down's.
+		[[ -z $project ]] || continue
 		(($(date -d "$created" +%s) >= since)) || continue
 		docker rm "$id" >/dev/null 2>&1 && docker rmi "$image" >/dev/null 2>&1 || true
 	done
