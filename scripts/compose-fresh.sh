@@ -16,7 +16,7 @@
 # failure or Ctrl-C), and ends with "compose-fresh: ok" or "compose-fresh:
 # FAILED"; without a Docker engine it prints why and exits 0.
 #
-# Settings (environment): FRESH_PROJECT (tally-fresh), FRESH_PORT (17170 on
+# Settings (environment): FRESH_PROJECT (tally-fresh), FRESH_PORT (17270 on
 # 127.0.0.1; S3 on the next port), FRESH_UID (4242: the clone's owner when run
 # as root), FRESH_BUILD_TIMEOUT (1200 s for the first up, a cold build).
 set -euo pipefail
@@ -24,12 +24,15 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 PROJECT=${FRESH_PROJECT:-tally-fresh}
-PORT=${FRESH_PORT:-17170}
+PORT=${FRESH_PORT:-17270}
 ADDR=127.0.0.1:$PORT
 BUILD_TIMEOUT=${FRESH_BUILD_TIMEOUT:-1200}
 # Private image tags and a label on the build stages: what the clean-up removes.
 TAG=$PROJECT-$$
 T_START=$SECONDS
+T_EPOCH=$(date +%s)
+# shellcheck source=scripts/compose-lib.sh
+. scripts/compose-lib.sh
 
 say() { printf '      %s\n' "$*"; }
 FAILED=0
@@ -59,17 +62,15 @@ COMPOSE_ENV=(TALLY_PORT="$ADDR" TALLY_S3_PORT="127.0.0.1:$((PORT + 1))" TALLY_TA
 compose() { (cd "$CLONE" && env "${COMPOSE_ENV[@]}" timeout "$1" docker-compose -p "$PROJECT" "${@:2}"); }
 
 cleanup() {
-	local rc=$? ids
+	local rc=$? left
 	trap '' INT TERM
+	remove_build_leftovers "$TAG" "$T_EPOCH"
 	if [[ -f $CLONE/docker-compose.yml ]]; then
 		compose 120 down -v --rmi all -t 5 --remove-orphans >"$TMP/down.log" 2>&1 || {
 			echo "      docker-compose down failed:"
 			sed 's/^/        /' "$TMP/down.log"
 		}
 	fi
-	# The build stages' last images (labelled), whose layers no other image shares.
-	ids=$(docker images -q --filter "label=org.tallyhq.build-id=$TAG")
-	[[ -z $ids ]] || docker rmi $ids >/dev/null 2>&1 || true
 	left=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT"; docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT";
 		docker images -q --filter "label=org.tallyhq.build-id=$TAG"; docker images --format '{{.Repository}}:{{.Tag}}' | grep ":$TAG\$") || true
 	[[ -z $left ]] || { echo "      NOTE: left behind: $left"; FAILED=1; }
@@ -87,8 +88,8 @@ trap 'exit 130' INT TERM
 
 COMMIT=$(git -C "$ROOT" rev-parse --verify "${FRESH_REF:-HEAD}^{commit}")
 echo "[fresh] git clone $ROOT into $CLONE, at ${FRESH_REF:-HEAD} (${COMMIT:0:7})"
-git clone -q --no-hardlinks "$ROOT" "$CLONE"
-git -C "$CLONE" checkout -q --detach "$COMMIT"
+git -c advice.detachedHead=false clone -q --no-hardlinks "$ROOT" "$CLONE"
+git -C "$CLONE" -c advice.detachedHead=false checkout -q --detach "$COMMIT"
 # The Go installation the images are built with: the README's default
 # (/usr/local/go) unless GOROOT or the go command on PATH names another.
 if [[ -z ${GOROOT:-} ]] && command -v go >/dev/null; then

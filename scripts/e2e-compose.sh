@@ -55,6 +55,9 @@ S3_SECRET=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 while read -r v; do unset "$v"; done < <(compgen -e | grep '^TALLY_' || true)
 
 T_START=${EPOCHREALTIME//[.,]/}
+T_EPOCH=$(date +%s)
+# shellcheck source=scripts/compose-lib.sh
+. scripts/compose-lib.sh
 now_us() { echo "${EPOCHREALTIME//[.,]/}"; }
 # secs_since T0_US: seconds since T0_US with one decimal.
 secs_since() {
@@ -645,6 +648,7 @@ cleanup() {
 	for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 	echo "[teardown] docker-compose down -v -t 5 ..."
 	if [[ -n $PARTITIONED ]]; then docker network connect "$NET" "$PARTITIONED" >/dev/null 2>&1 || true; fi
+	remove_build_leftovers "$TAG" "$T_EPOCH"
 	if [[ -f $TMP/override.yml ]]; then
 		# SIGTERM must stop every server within 5 s, with status 0 (README).
 		local bad
@@ -657,10 +661,6 @@ cleanup() {
 			sed 's/^/        /' "$TMP/compose-down.log"
 		}
 	fi
-	# The build stages' last images (labelled), whose layers no other image shares.
-	local ids
-	ids=$(docker images -q --filter "label=org.tallyhq.build-id=$TAG")
-	[[ -z $ids ]] || docker rmi $ids >/dev/null 2>&1 || true
 	rm -rf "$TMP"
 	echo "[teardown] done ($(secs_since "$t0") s); total $(secs_since "$T_START") s"
 	if ((INTERRUPTED)); then

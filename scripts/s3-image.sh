@@ -11,5 +11,9 @@ if [[ -z ${GOROOT:-} ]] && command -v go >/dev/null; then
 	GOROOT=$(go env GOROOT)
 	export GOROOT
 fi
-TALLY_TAG=latest docker-compose build -q cacerts go s3 >/dev/null
+# Quiet unless it fails (the legacy builder warns on every build).
+if ! out=$(TALLY_TAG=latest docker-compose build -q cacerts go s3 2>&1); then
+	printf '%s\n' "$out" >&2
+	exit 1
+fi
 [[ $tag == tally-s3:latest ]] || docker tag tally-s3:latest "$tag"
