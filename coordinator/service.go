@@ -67,9 +67,13 @@ func (s *service) RunJob(stream tallyv1.CoordinatorService_RunJobServer) error {
 	if err != nil {
 		return toStatus(err, codes.Unavailable)
 	}
-	// An upload that stalls ends the job, through its context.
-	ctx, cancel := context.WithCancelCause(stream.Context())
+	// The job's context ends with the call's, with a cause that says the
+	// client went away, whatever the transport said (a cancel, a vanished
+	// client, one that stopped answering keepalives): such a job reads as
+	// cancelled, not failed. An upload that stalls ends it too.
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(stream.Context()))
 	defer cancel(nil)
+	defer context.AfterFunc(stream.Context(), func() { cancel(clientGone(context.Cause(stream.Context()))) })()
 	idle := newIdleTimer(s.c.cfg.IdleTimeout, func() { cancel(s.c.idleError("its upload")) })
 	defer idle.stop()
 	h, err := s.c.Submit(ctx, Request{

@@ -72,7 +72,7 @@ func (s *upload) Read(p []byte) (int, error) {
 			// vanished or stopped answering keepalives): the job is
 			// cancelled, whichever of this error and the call's context the
 			// job hears of first.
-			return 0, fmt.Errorf("the client went away (%s): %w", status.Convert(err).Message(), context.Canceled)
+			return 0, clientGone(err)
 		}
 		if err != nil {
 			return 0, fmt.Errorf("receive upload: %w", err)
@@ -137,3 +137,12 @@ func (t *idleTimer) received() {
 
 // stop stops the timer for good.
 func (t *idleTimer) stop() { t.received() }
+
+// clientGone is the cause of a job whose client's call ended (err says how):
+// it wraps context.Canceled, so the job reads as cancelled.
+func clientGone(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return fmt.Errorf("the client went away: %w", context.Canceled)
+	}
+	return fmt.Errorf("the client went away (%s): %w", status.Convert(err).Message(), context.Canceled)
+}
