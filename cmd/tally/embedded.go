@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -39,6 +40,8 @@ type embedded struct {
 	coord   *coordinator.Coordinator
 	volume  *file.Volume // the whole file system: the user's own files
 	s3      bool         // S3 credentials are set
+	chunk   int          // the default chunk size
+	threads int          // the worker's
 	release func()
 }
 
@@ -56,9 +59,9 @@ func startEmbedded(sf storeFlags) (*embedded, error) {
 	cfg.Dial = worker.LocalDialer(engine)
 	cfg.DataDir = "." // in one process, the server's side is this directory
 	cfg.Stores = stores
-	// A few tasks per thread keep every core busy, and splits of one chunk
-	// (1 MiB) keep small files spread over the cores and the reads in the
-	// CPU's caches.
+	// A few tasks per thread keep every core busy. Run sizes each job's
+	// splits (embeddedBlock); a worker reads a split a chunk at a time, so
+	// its reads stay in the CPU's caches.
 	cfg.Window = 2*runtime.GOMAXPROCS(0) + 4
 	cfg.BlockSize = cfg.ChunkSize
 	cfg.RemoteBlockSize = coordinator.DefaultBlockSize // S3: a request per split
@@ -70,7 +73,29 @@ func startEmbedded(sf storeFlags) (*embedded, error) {
 	}
 	host, _ := os.Hostname()
 	coord.AddWorker("embedded-"+host, "in-process", engine.Threads())
-	return &embedded{coord: coord, volume: stores["file"].(*file.Volume), s3: storage.S3, release: release}, nil
+	return &embedded{coord: coord, volume: stores["file"].(*file.Volume), s3: storage.S3, chunk: cfg.ChunkSize, threads: engine.Threads(), release: release}, nil
+}
+
+// embeddedBlock is the split size of a count job over total known bytes of
+// local files: about eight splits per thread, so that the threads stay busy
+// to the end, but no smaller than least (a chunk), which keeps small files
+// spread over the cores, and no larger than the cluster's default. Every
+// split costs a task and an open of its file: on a 415 MB file, 1 MiB
+// splits took 10% longer than 16 MiB ones on one thread and 20% on two
+// (docs/performance.md). A top job keeps splits of a chunk: its per-split
+// tables grow out of the caches with larger ones (12% slower).
+func embeddedBlock(total int64, least, threads int) int {
+	b := total / int64(8*max(threads, 1))
+	return int(min(max(b, int64(least)), coordinator.DefaultBlockSize))
+}
+
+// knownBytes is the sum of the documents' sizes that are known.
+func knownBytes(docs []client.Document) int64 {
+	var n int64
+	for _, d := range docs {
+		n += max(d.Size, 0)
+	}
+	return n
 }
 
 func (e *embedded) Close() error {
@@ -84,10 +109,11 @@ func (e *embedded) Run(ctx context.Context, job client.Job, onProgress func(clie
 	if len(job.URLs) > 0 && !e.s3 {
 		return nil, usagef("%s: s3:// inputs need credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL or --s3-endpoint for a server other than AWS)", job.URLs[0])
 	}
-	if job.BlockSize == 0 && job.ChunkSize > 0 {
-		// Splits follow the chunk size, as streams do, but stay large
-		// enough that reading each one's last line costs little.
-		job.BlockSize = max(job.ChunkSize, 64<<10)
+	if job.BlockSize == 0 {
+		job.BlockSize = max(cmp.Or(job.ChunkSize, e.chunk), 64<<10)
+		if job.Query.Spec.Count != nil {
+			job.BlockSize = embeddedBlock(knownBytes(job.Documents), job.BlockSize, e.threads)
+		}
 	}
 	stored, err := e.coord.ServerInputs(job.ServerPaths, job.Hidden)
 	if err != nil {

@@ -60,3 +60,25 @@ func TestEmbeddedIsInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEmbeddedBlock: a count job's local files are split about eight times
+// per thread, between a chunk and the cluster's default split.
+func TestEmbeddedBlock(t *testing.T) {
+	for _, tc := range []struct {
+		total          int64
+		least, threads int
+		want           int
+	}{
+		{415_144_456, 1 << 20, 2, 16 << 20},  // capped at coordinator.DefaultBlockSize
+		{51_893_057, 1 << 20, 2, 3_243_316},  // 16 splits
+		{51_893_057, 1 << 20, 1, 6_486_632},  // 8 splits
+		{2 << 20, 1 << 20, 2, 1 << 20},       // small: a chunk each
+		{0, 64 << 10, 2, 64 << 10},           // sizes unknown (stdin)
+		{51_893_057, 1 << 20, 0, 6_486_632},  // no thread count: one
+		{415_144_456, 32 << 20, 2, 16 << 20}, // never above the default
+	} {
+		if got := embeddedBlock(tc.total, tc.least, tc.threads); got != tc.want {
+			t.Errorf("embeddedBlock(%d, %d, %d): got %d, want %d", tc.total, tc.least, tc.threads, got, tc.want)
+		}
+	}
+}
