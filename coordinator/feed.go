@@ -20,16 +20,19 @@ import (
 type plan struct {
 	chunk              chunk.Config
 	block, remoteBlock int64
+	fileRead           int // Config.FileReadSize
 }
 
 // split is the split size and cut rule of a document at url.
 func (p plan) split(url string) (int64, task.Cut) {
-	block := p.block
+	block, read := p.block, p.chunk.Size
 	if source.Scheme(url) != "file" {
 		block = p.remoteBlock
+	} else if p.fileRead > 0 {
+		read = p.fileRead
 	}
 	cfg := p.chunk
-	return block, task.Cut{ReadSize: int(min(block, int64(max(cfg.Size, minRead)))), MaxLine: cfg.MaxLine, SplitAtSpace: cfg.SplitAtSpace}
+	return block, task.Cut{ReadSize: int(min(block, int64(max(read, minRead)))), MaxLine: cfg.MaxLine, SplitAtSpace: cfg.SplitAtSpace}
 }
 
 // feedJob feeds in's documents into j and ends j if that fails. An error

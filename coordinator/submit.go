@@ -151,6 +151,9 @@ func (c *Coordinator) plan(req Request) (plan, error) {
 		return plan{}, fmt.Errorf("block size %d is above the limit %d", req.BlockSize, maxBlock)
 	}
 	p := plan{chunk: ccfg, block: int64(c.cfg.BlockSize), remoteBlock: int64(c.cfg.RemoteBlockSize)}
+	if q.Spec.Count != nil {
+		p.fileRead = c.cfg.FileReadSize // a top job's table per read grows with the read
+	}
 	if req.BlockSize > 0 {
 		p.block, p.remoteBlock = int64(req.BlockSize), int64(req.BlockSize)
 	}

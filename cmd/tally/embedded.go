@@ -64,6 +64,7 @@ func startEmbedded(sf storeFlags) (*embedded, error) {
 	// its reads stay in the CPU's caches.
 	cfg.Window = 2*runtime.GOMAXPROCS(0) + 4
 	cfg.BlockSize = cfg.ChunkSize
+	cfg.FileReadSize = embeddedRead
 	cfg.RemoteBlockSize = coordinator.DefaultBlockSize // S3: a request per split
 	cfg.MinBlock = 1                                   // the user's own process does what the user asks
 	coord, err := coordinator.Start(cfg)
@@ -75,6 +76,12 @@ func startEmbedded(sf storeFlags) (*embedded, error) {
 	coord.AddWorker("embedded-"+host, "in-process", engine.Threads())
 	return &embedded{coord: coord, volume: stores["file"].(*file.Volume), s3: storage.S3, chunk: cfg.ChunkSize, threads: engine.Threads(), release: release}, nil
 }
+
+// embeddedRead is the size of the worker's reads of a local file's split:
+// with its copy in the page cache's pages, it fits a core's L2 cache (512
+// KiB on AMD Zen 2, 1-2 MiB on recent Intel), where the count then reads
+// it; 1 MiB reads were 10-15% slower on two threads on a Zen 2.
+const embeddedRead = 256 << 10
 
 // embeddedBlock is the split size of a count job over total known bytes of
 // local files: about eight splits per thread, so that the threads stay busy
