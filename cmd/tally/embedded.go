@@ -59,9 +59,10 @@ func startEmbedded(sf storeFlags) (*embedded, error) {
 	cfg.Dial = worker.LocalDialer(engine)
 	cfg.DataDir = "." // in one process, the server's side is this directory
 	cfg.Stores = stores
-	// A few tasks per thread keep every core busy. Run sizes each job's
-	// splits (embeddedBlock); a worker reads a split a chunk at a time, so
-	// its reads stay in the CPU's caches.
+	// A few tasks per thread keep every core busy. Splits are a chunk unless
+	// Run sizes them for the job (blockOf); a count job's worker reads its
+	// splits of local files embeddedRead bytes at a time, a top job's a
+	// chunk at a time, so that the reads stay in the CPU's caches.
 	cfg.Window = 2*runtime.GOMAXPROCS(0) + 4
 	cfg.BlockSize = cfg.ChunkSize
 	cfg.FileReadSize = embeddedRead
@@ -96,6 +97,22 @@ func embeddedBlock(total int64, least, threads int) int {
 	return int(min(max(b, int64(least)), coordinator.DefaultBlockSize))
 }
 
+// blockOf is the split size of a job that names none, 0 to leave it to the
+// coordinator: about eight splits per thread for a count job of local files
+// (embeddedBlock), the chunk size (as streams are cut) when the job names
+// one. A job with URLs keeps the coordinator's: a block size in the request
+// would apply to its objects too, which take one request per split.
+func (e *embedded) blockOf(job client.Job) int {
+	least := max(cmp.Or(job.ChunkSize, e.chunk), 64<<10) // reading a split's last line costs little
+	switch {
+	case job.Query.Spec.Count != nil && len(job.URLs) == 0:
+		return embeddedBlock(knownBytes(job.Documents), least, e.threads)
+	case job.ChunkSize > 0:
+		return least
+	}
+	return 0
+}
+
 // knownBytes is the sum of the documents' sizes that are known.
 func knownBytes(docs []client.Document) int64 {
 	var n int64
@@ -117,10 +134,7 @@ func (e *embedded) Run(ctx context.Context, job client.Job, onProgress func(clie
 		return nil, usagef("%s: s3:// inputs need credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL or --s3-endpoint for a server other than AWS)", job.URLs[0])
 	}
 	if job.BlockSize == 0 {
-		job.BlockSize = max(cmp.Or(job.ChunkSize, e.chunk), 64<<10)
-		if job.Query.Spec.Count != nil {
-			job.BlockSize = embeddedBlock(knownBytes(job.Documents), job.BlockSize, e.threads)
-		}
+		job.BlockSize = e.blockOf(job)
 	}
 	stored, err := e.coord.ServerInputs(job.ServerPaths, job.Hidden)
 	if err != nil {
