@@ -77,25 +77,51 @@ func ReadRange(src io.ReaderAt, size, lo, hi int64, cfg Config, buf []byte) (dat
 	if err := r.fill(hi - r.base + min(blockSlack, max(hi-lo, 256))); err != nil {
 		return nil, 0, r.store, err
 	}
+	data, offset, err = r.cut(lo, hi)
+	return data, offset, r.store, err
+}
+
+// SliceRange returns the piece of doc, a whole document of size bytes held
+// in memory (a mapped file), that ReadRange would read for the nominal
+// range [lo, hi), without copying it. A doc shorter than size fails with
+// ErrShrunk.
+func SliceRange(doc []byte, size, lo, hi int64, cfg Config) (data []byte, offset int64, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, 0, err
+	}
+	if lo < 0 || lo >= hi || hi > size {
+		return nil, 0, fmt.Errorf("range [%d, %d) of a %d-byte document does not exist", lo, hi, size)
+	}
+	if int64(len(doc)) < size {
+		return nil, 0, fmt.Errorf("map document at byte offset %d: %w", len(doc), ErrShrunk)
+	}
+	r := blockReader{cfg: cfg, size: size, buf: doc[:size]} // read whole: fill has nothing to do
+	return r.cut(lo, hi)
+}
+
+// cut finds the piece of the nominal range [lo, hi) in the bytes read so
+// far, reading on as needed: it starts right after the first cut point at
+// or after byte lo-1 and ends right after the first at or after hi-1.
+func (r *blockReader) cut(lo, hi int64) ([]byte, int64, error) {
 	start := int64(0) // the first range starts at the document's start
 	if lo > 0 {
 		// The first cut point at or after lo-1 ends the range before. If it
 		// is not before hi-1, it is this range's end too: the range is empty.
-		i := r.indexCut(r.buf[:hi-1-r.base])
+		i := r.indexCut(r.buf[lo-1-r.base : hi-1-r.base])
 		if i < 0 {
-			return r.buf[:0], lo, r.store, nil // inside a line that began in an earlier range
+			return r.buf[lo-r.base : lo-r.base], lo, nil // inside a line that began in an earlier range
 		}
-		start = r.base + int64(i) + 1
+		start = lo + int64(i)
 	}
-	end := size
-	if hi < size {
+	end := r.size
+	if hi < r.size {
 		i, err := r.findCut(hi-1-r.base, hi)
 		if err != nil {
-			return nil, 0, r.store, err
+			return nil, 0, err
 		}
 		end = i + 1
 	}
-	return r.buf[start-r.base : end-r.base], start, r.store, nil
+	return r.buf[start-r.base : end-r.base], start, nil
 }
 
 // pageSize is the page size that page-cache copies are aligned to.
@@ -165,7 +191,10 @@ func (r *blockReader) fill(n int64) error {
 func (r *blockReader) findCut(from, nominal int64) (int64, error) {
 	limit := nominal + int64(r.cfg.MaxLine) // the last offset a cut may have
 	for {
-		if i := r.indexCut(r.buf[from:]); i >= 0 {
+		// A cut past limit is refused whatever it is, so the search stops
+		// there: in a whole mapped document, the rest may be long.
+		upto := min(int64(len(r.buf)), limit+1-r.base)
+		if i := r.indexCut(r.buf[from:upto]); i >= 0 {
 			return r.checkCut(r.base+from+int64(i), nominal, limit)
 		}
 		if int64(len(r.buf)) >= r.size-r.base {
@@ -174,7 +203,7 @@ func (r *blockReader) findCut(from, nominal int64) (int64, error) {
 		if r.base+int64(len(r.buf)) > limit {
 			return r.checkCut(limit+1, nominal, limit)
 		}
-		from = int64(len(r.buf))
+		from = upto
 		if err := r.fill(int64(len(r.buf)) + max(int64(r.cfg.Size), blockSlack)); err != nil {
 			return 0, err
 		}

@@ -256,3 +256,53 @@ func TestReadRangePageAligned(t *testing.T) {
 		t.Errorf("a large enough buffer was not reused: cap %d -> %d", before, cap(used))
 	}
 }
+
+// TestSliceRangeMatchesReadRange: a document held whole in memory gives,
+// for any range, what ReadRange reads from it: the same bytes at the same
+// offset, or the same error (a line too long); held shorter than planned,
+// every range fails with ErrShrunk.
+func TestSliceRangeMatchesReadRange(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for trial := range 6000 {
+		doc := randomDoc(rng)
+		if len(doc) == 0 {
+			continue
+		}
+		cfg := randomConfig(rng)
+		size := int64(len(doc))
+		held := doc
+		if trial%10 == 0 {
+			held = doc[:rng.IntN(len(doc))] // shrank since it was measured
+		}
+		for range 8 {
+			lo := rng.Int64N(size)
+			hi := lo + 1 + rng.Int64N(size-lo)
+			got, gotOff, err := SliceRange(held, size, lo, hi, cfg)
+			if len(held) < len(doc) {
+				if !errors.Is(err, ErrShrunk) {
+					t.Fatalf("range [%d, %d) of a %d-byte document held as %d bytes: got error %v, want ErrShrunk", lo, hi, size, len(held), err)
+				}
+				continue
+			}
+			want, wantOff, _, wantErr := ReadRange(bytes.NewReader(doc), size, lo, hi, cfg, nil)
+			if (err != nil) != (wantErr != nil) || errors.Is(err, ErrLineTooLong) != errors.Is(wantErr, ErrLineTooLong) {
+				t.Fatalf("%+v, range [%d, %d) of %q: got error %v, ReadRange's %v", cfg, lo, hi, doc, err, wantErr)
+			}
+			if err == nil && (string(got) != string(want) || len(want) > 0 && gotOff != wantOff) {
+				t.Fatalf("%+v, range [%d, %d) of %q: got %q at %d, ReadRange's %q at %d", cfg, lo, hi, doc, got, gotOff, want, wantOff)
+			}
+		}
+	}
+}
+
+// TestSliceRangeLongLineBounded: in a large document with no cut point, a
+// range's end is looked for only MaxLine bytes on, not to the document's
+// end, and fails as a line too long.
+func TestSliceRangeLongLineBounded(t *testing.T) {
+	doc := bytes.Repeat([]byte("x"), 1<<20)
+	cfg := Config{Size: 64, MaxLine: 128}
+	_, _, err := SliceRange(doc, int64(len(doc)), 0, 64, cfg)
+	if !errors.Is(err, ErrLineTooLong) {
+		t.Fatalf("got %v, want ErrLineTooLong", err)
+	}
+}

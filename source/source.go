@@ -29,6 +29,21 @@ type Object interface {
 	Close() error
 }
 
+// InPlace is an Object whose bytes can be read where they lie, without a
+// copy: a local file mapped into memory.
+type InPlace interface {
+	Object
+	// Mapped returns the whole document as it was opened, mapped into
+	// memory, valid until Close. A document truncated meanwhile raises a
+	// fault (SIGBUS) where its lost pages are touched: readers run under
+	// debug.SetPanicOnFault. An error means it cannot be mapped: read it
+	// with ReadAt instead.
+	Mapped() ([]byte, error)
+	// Check returns an error wrapping ErrChanged if the document is no
+	// longer the version it was opened at, as a ReadAt would.
+	Check() error
+}
+
 // Stream returns obj's bytes from start to end: in one request when obj is
 // a RangeStreamer, which sees one version of it even where its Version
 // cannot pin one exactly; else read at offsets, size bytes at a time.

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"time"
+	"unsafe"
 
 	"github.com/tallyhq/tally/chunk"
 	"github.com/tallyhq/tally/count"
@@ -45,6 +47,12 @@ func (e *Engine) readRef(ctx context.Context, prog *count.Program, ref task.Ref)
 	if ref.Whole {
 		return e.readWhole(prog, obj, ref)
 	}
+	if m, ok := obj.(source.InPlace); ok {
+		if doc, err := m.Mapped(); err == nil {
+			return e.readMapped(prog, m, doc, ref)
+		}
+		// Not mappable (an empty file, a file system without maps): read it.
+	}
 	// A store that streams a range (S3) serves the split's reads from one
 	// request, beginning a byte early and going a little past its end, as
 	// chunk.ReadRange reads.
@@ -82,6 +90,63 @@ func (e *Engine) readRef(ctx context.Context, prog *count.Program, ref task.Ref)
 		return prog.Run(nil), nil // no range: an empty text's answer
 	}
 	return total, nil
+}
+
+// readMapped counts the lines of ref's split in doc, its document mapped
+// into memory: the ranges readRef reads, cut in place by chunk.SliceRange
+// as chunk.ReadRange cuts them, without the copy out of the page cache. A
+// file truncated under the map faults where its lost pages are touched; the
+// fault becomes the error of a file that changed while it was read.
+func (e *Engine) readMapped(prog *count.Program, obj source.InPlace, doc []byte, ref task.Ref) (total count.Partial, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if !faultIn(r, doc) {
+				panic(r)
+			}
+			total, err = count.Partial{}, source.ReadError(ref.URL, fmt.Errorf("read the mapped file: %w", chunk.ErrShrunk))
+		}
+	}()
+	scheme := source.Scheme(ref.URL)
+	for lo := ref.Offset; lo < ref.End(); lo += int64(ref.Cut.ReadSize) {
+		hi := min(lo+int64(ref.Cut.ReadSize), ref.End())
+		data, _, err := chunk.SliceRange(doc, ref.Size, lo, hi, ref.Cut.Config())
+		if err != nil {
+			return count.Partial{}, source.ReadError(ref.URL, err)
+		}
+		e.metrics.StoreRead(scheme, len(data))
+		p, err := e.count(prog, data)
+		if err != nil {
+			return count.Partial{}, err
+		}
+		total = merge(total, p)
+		if err := e.checkTable(total); err != nil {
+			return count.Partial{}, err
+		}
+	}
+	// As each ReadAt checks the version after it reads, so does the split
+	// after it is counted: a rewrite in place changes the modification time.
+	if err := obj.Check(); err != nil {
+		total.Freq.Release()
+		return count.Partial{}, err
+	}
+	if total.Counts == nil && total.Freq == nil {
+		return prog.Run(nil), nil
+	}
+	return total, nil
+}
+
+// faultIn reports whether r is the panic of a memory fault inside doc's
+// pages (debug.SetPanicOnFault): any other panic is a bug, not a file that
+// changed, and goes on.
+func faultIn(r any, doc []byte) bool {
+	f, ok := r.(interface{ Addr() uintptr })
+	if !ok || len(doc) == 0 {
+		return false
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(doc)))
+	end := start + uintptr(len(doc)+4095)&^4095
+	return f.Addr() >= start && f.Addr() < end
 }
 
 // checkTable refuses a split's merged table that grew beyond the budget,

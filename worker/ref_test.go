@@ -272,3 +272,52 @@ func TestSplitTopBudget(t *testing.T) {
 		}
 	}
 }
+
+// truncatingOpener opens refs from a volume and cuts the file short right
+// after the worker maps it, as a writer truncating it mid-read would.
+type truncatingOpener struct {
+	v    *file.Volume
+	path string
+	to   int64
+}
+
+func (o truncatingOpener) Open(ctx context.Context, ref task.Ref) (source.Object, error) {
+	obj, err := o.v.Open(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return truncating{InPlace: obj.(source.InPlace), o: o}, nil
+}
+
+type truncating struct {
+	source.InPlace
+	o truncatingOpener
+}
+
+func (t truncating) Mapped() ([]byte, error) {
+	doc, err := t.InPlace.Mapped()
+	if err == nil {
+		err = os.Truncate(t.o.path, t.o.to)
+	}
+	return doc, err
+}
+
+// TestMappedFileTruncated: a file cut short while a worker counts it from
+// its memory map fails the split as an input error (it changed while it was
+// read), never a crash (SIGBUS) or a count of the bytes that are left.
+func TestMappedFileTruncated(t *testing.T) {
+	text := bytes.Repeat([]byte("alpha beta gamma delta\n"), 1<<15) // 736 KiB
+	for _, to := range []int64{0, 4096, int64(len(text)) / 2, int64(len(text)) - 1} {
+		e, v := mustFileEngine(t, 1)
+		info := mustStore(t, v, "a.txt", text)
+		e.SetStorage(task.Storage{SharedRoot: v.Dir()}, source.Mux{"file": truncatingOpener{v: v, path: filepath.Join(v.Dir(), "a.txt"), to: to}})
+		ref := info.Ref()
+		ref.Offset, ref.Length, ref.Cut = 0, info.Size, task.Cut{ReadSize: 64 << 10, MaxLine: 1 << 20}
+		q := query.Job{Spec: query.Spec{Count: &query.Count{Mode: query.Token, Targets: []string{"gamma"}}}}
+		res := e.Process(context.Background(), task.Task{JobID: "j", Query: q, Ref: &ref})
+		if !errors.Is(res.Err, task.ErrInput) {
+			t.Errorf("truncated to %d bytes while mapped: got %v (counts %v), want an input error", to, res.Err, res.Partial.Counts)
+		}
+		t.Logf("truncated to %d bytes: %v", to, res.Err)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/tallyhq/tally/internal/localfile"
@@ -29,6 +30,7 @@ import (
 type Volume struct {
 	dir  string   // absolute and clean
 	root *os.Root // nil for "/": the whole file system, unconfined
+	maps mappings // the files that open objects have mapped
 }
 
 // Open returns a Volume for dir, which must exist.
@@ -113,7 +115,7 @@ func (v *Volume) Open(ctx context.Context, ref task.Ref) (source.Object, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, classify(err))
 	}
-	o := &object{f: f, path: name, size: fi.Size(), version: ref.Version}
+	o := &object{f: f, path: name, size: fi.Size(), version: ref.Version, maps: &v.maps, key: mapKey(fi)}
 	if err := o.check(fi); err != nil {
 		f.Close()
 		return nil, err
@@ -188,10 +190,58 @@ type object struct {
 	path    string // as errors show it: DisplayName
 	size    int64
 	version string // "" when not pinned
+
+	maps *mappings
+	key  string // this version of the file, as the volume's mappings know it
+
+	mu     sync.Mutex // guards mapped
+	mapped *mapping   // nil until Mapped
 }
 
-func (o *object) Size() int64  { return o.size }
-func (o *object) Close() error { return o.f.Close() }
+// mapKey names a version of a file among a volume's mappings: its device
+// too, as inodes are numbered per file system.
+func mapKey(fi fs.FileInfo) string {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return fmt.Sprintf("%d:%s", st.Dev, Version(fi))
+	}
+	return Version(fi)
+}
+
+func (o *object) Size() int64 { return o.size }
+
+func (o *object) Close() error {
+	o.mu.Lock()
+	if o.mapped != nil {
+		o.maps.release(o.key, o.mapped)
+		o.mapped = nil
+	}
+	o.mu.Unlock()
+	return o.f.Close()
+}
+
+// Mapped maps the file, or shares the mapping that another object open on
+// this version holds.
+func (o *object) Mapped() ([]byte, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.mapped == nil {
+		m, err := o.maps.acquire(o.f, o.key, o.size)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.path, err)
+		}
+		o.mapped = m
+	}
+	return o.mapped.data, nil
+}
+
+// Check checks that the file is still the version planned.
+func (o *object) Check() error {
+	fi, err := o.f.Stat()
+	if err != nil {
+		return err
+	}
+	return o.check(fi)
+}
 
 // ReadAt reads, then checks that the file is still the version planned: a
 // rewrite during the read changes its modification time.

@@ -145,3 +145,69 @@ func TestRootVolume(t *testing.T) {
 		obj.Close()
 	}
 }
+
+// TestMapped: objects open on one version of a file share one mapping of
+// it, which goes with the last Close; a rewrite is a new version, mapped
+// anew, and Check reports it to the objects open on the old one.
+func TestMapped(t *testing.T) {
+	v, dir := mustVolume(t)
+	p := filepath.Join(dir, "sub", "a.txt")
+	info, err := v.Stat(p, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustMap := func() (source.InPlace, []byte) {
+		t.Helper()
+		obj, err := v.Open(context.Background(), info.Ref())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := obj.(source.InPlace)
+		doc, err := m.Mapped()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, doc
+	}
+	a, docA := mustMap()
+	b, docB := mustMap()
+	if string(docA) != "the cat\nsat\n" || &docA[0] != &docB[0] {
+		t.Fatalf("got %q at %p and %p, want one mapping of the file", docA, &docA[0], &docB[0])
+	}
+	a.Close()
+	if string(docB) != "the cat\nsat\n" || len(v.maps.by) != 1 {
+		t.Fatalf("after one Close: got %q and %d mappings, want the file still mapped once", docB, len(v.maps.by))
+	}
+	if err := b.Check(); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Minute)
+	if err := os.WriteFile(p, []byte("a dog\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(p, later, later)
+	if err := b.Check(); !errors.Is(err, source.ErrChanged) {
+		t.Fatalf("Check after a rewrite: got %v, want ErrChanged", err)
+	}
+	b.Close()
+	if len(v.maps.by) != 0 {
+		t.Fatalf("after the last Close: %d mappings left", len(v.maps.by))
+	}
+	info, _ = v.Stat(p, "a")
+	c, docC := mustMap()
+	defer c.Close()
+	if string(docC) != "a dog\n" {
+		t.Fatalf("the new version maps as %q", docC)
+	}
+	empty := filepath.Join(dir, "empty.txt")
+	os.WriteFile(empty, nil, 0o644)
+	info, _ = v.Stat(empty, "empty")
+	obj, err := v.Open(context.Background(), info.Ref())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+	if _, err := obj.(source.InPlace).Mapped(); err == nil {
+		t.Fatal("an empty file mapped: want an error, to read it instead")
+	}
+}
