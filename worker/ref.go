@@ -101,10 +101,12 @@ func (e *Engine) readMapped(prog *count.Program, obj source.InPlace, doc []byte,
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			if !faultIn(r, doc) {
+			at, ok := faultAt(r, doc)
+			if !ok {
 				panic(r)
 			}
-			total, err = count.Partial{}, source.ReadError(ref.URL, fmt.Errorf("read the mapped file: %w", chunk.ErrShrunk))
+			// Truncation, nearly always; else the device failed.
+			total, err = count.Partial{}, source.ReadError(ref.URL, fmt.Errorf("the page at byte offset %d of its memory map could not be read: %w", at, chunk.ErrShrunk))
 		}
 	}()
 	scheme := source.Scheme(ref.URL)
@@ -136,17 +138,20 @@ func (e *Engine) readMapped(prog *count.Program, obj source.InPlace, doc []byte,
 	return total, nil
 }
 
-// faultIn reports whether r is the panic of a memory fault inside doc's
-// pages (debug.SetPanicOnFault): any other panic is a bug, not a file that
-// changed, and goes on.
-func faultIn(r any, doc []byte) bool {
+// faultAt returns the offset in doc of the memory fault that r is the panic
+// of (debug.SetPanicOnFault), and false when r is any other panic, or a
+// fault outside doc's pages: a bug, not a file that changed, which goes on.
+func faultAt(r any, doc []byte) (int64, bool) {
 	f, ok := r.(interface{ Addr() uintptr })
 	if !ok || len(doc) == 0 {
-		return false
+		return 0, false
 	}
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(doc)))
 	end := start + uintptr(len(doc)+4095)&^4095
-	return f.Addr() >= start && f.Addr() < end
+	if f.Addr() < start || f.Addr() >= end {
+		return 0, false
+	}
+	return int64(f.Addr() - start), true
 }
 
 // checkTable refuses a split's merged table that grew beyond the budget,
