@@ -35,11 +35,13 @@ var _ encoding.CodecV2 = Codec{}
 // Name is "proto": the codec speaks protobuf, as gRPC's default one does.
 func (Codec) Name() string { return "proto" }
 
-// Marshal encodes v, an OutgoingTask or a protobuf message.
+// Marshal encodes v, an OutgoingTask, an OutgoingUpload or a protobuf message.
 func (Codec) Marshal(v any) (mem.BufferSlice, error) {
 	switch m := v.(type) {
 	case *OutgoingTask:
 		return m.marshal()
+	case *OutgoingUpload:
+		return m.marshal(), nil
 	case proto.Message:
 		size := proto.Size(m)
 		if size <= 1<<minClass {
@@ -121,13 +123,52 @@ func (o *OutgoingTask) marshal() (mem.BufferSlice, error) {
 	head = append(head, fields...)
 	head = protowire.AppendTag(head, taskDataField, protowire.BytesType)
 	head = protowire.AppendVarint(head, uint64(len(o.Data)))
-	if len(o.Data) <= 1<<minClass { // gRPC would not free a buffer this small: copy it
-		head = append(head, o.Data...)
-		o.Abandon()
-		return mem.BufferSlice{mem.SliceBuffer(head)}, nil
+	var msg mem.BufferSlice
+	msg, o.taken = lend(head, o.Data, o.Done)
+	return msg, nil
+}
+
+// lend returns the message head then data, with data as a buffer of its
+// own that gRPC calls done for once it no longer reads it; taken is true
+// then. A small data is copied after head instead, and done called now.
+func lend(head, data []byte, done func()) (msg mem.BufferSlice, taken bool) {
+	if len(data) <= 1<<minClass { // gRPC would not free a buffer this small: copy it
+		head = append(head, data...)
+		done()
+		return mem.BufferSlice{mem.SliceBuffer(head)}, true
 	}
-	o.taken = true
-	return mem.BufferSlice{mem.SliceBuffer(head), mem.NewBuffer(&o.Data, doneFunc(o.Done))}, nil
+	return mem.BufferSlice{mem.SliceBuffer(head), mem.NewBuffer(&data, doneFunc(done))}, true
+}
+
+// OutgoingUpload is a RunJobRequest that carries an upload's data, which
+// Codec sends without copying it first.
+type OutgoingUpload struct {
+	// Data is the data message's data.
+	Data []byte
+	// Done is called once, when gRPC no longer reads Data, as for an
+	// OutgoingTask.
+	Done func()
+
+	taken bool // Marshal handed Data to gRPC, which calls Done
+}
+
+// Abandon calls Done unless Marshal handed Data to gRPC. Call it after the
+// send returns, whatever its error.
+func (o *OutgoingUpload) Abandon() {
+	if !o.taken {
+		o.taken = true
+		o.Done()
+	}
+}
+
+// marshal writes the request as protobuf does: the data field alone.
+func (o *OutgoingUpload) marshal() mem.BufferSlice {
+	head := make([]byte, 0, maxUploadHead)
+	head = protowire.AppendTag(head, uploadDataField, protowire.BytesType)
+	head = protowire.AppendVarint(head, uint64(len(o.Data)))
+	var msg mem.BufferSlice
+	msg, o.taken = lend(head, o.Data, o.Done)
+	return msg
 }
 
 // doneFunc is a mem.BufferPool of one buffer: Put calls it. gRPC puts a

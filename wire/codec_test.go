@@ -347,3 +347,37 @@ func FuzzReceivedUpload(f *testing.F) {
 		got.Release()
 	})
 }
+
+func TestOutgoingUploadIsProtobuf(t *testing.T) {
+	for _, n := range []int{0, 1, 1 << minClass, 1<<minClass + 1, 1 << 20} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			data := text(n)
+			want, err := proto.Marshal(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Data{Data: data}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := 0
+			out := &OutgoingUpload{Data: data, Done: func() { done++ }}
+			got, err := Codec{}.Marshal(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b := got.Materialize(); !bytes.Equal(b, want) {
+				t.Fatalf("got %d bytes unlike protobuf's %d", len(b), len(want))
+			}
+			var back ReceivedUpload
+			if err := (Codec{}).Unmarshal(got, &back); err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := io.ReadAll(&back.Data); !bytes.Equal(b, data) {
+				t.Fatalf("read back %d bytes unlike the %d sent", len(b), len(data))
+			}
+			back.Release()
+			got.Free()
+			out.Abandon()
+			if done != 1 {
+				t.Fatalf("Done called %d times, want 1", done)
+			}
+		})
+	}
+}
