@@ -130,7 +130,7 @@ func Dial(addr string, opts ...Option) (*Client, error) {
 	if o.token != "" {
 		all = append(all, grpc.WithPerRPCCredentials(security.TokenCredentials{Token: o.token, Secure: o.tls.Enabled()}))
 	}
-	conn, err := grpc.NewClient(addr, append(all, o.grpc...)...)
+	conn, err := grpc.NewClient(addr, append(append(all, wire.DialOptions()...), o.grpc...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to coordinator %s: %w", addr, err)
 	}
@@ -314,16 +314,15 @@ func (c *Client) streamError(stream tallyv1.CoordinatorService_RunJobClient, sen
 
 // upload sends every document, then closes the send side.
 func (u *uploader) upload(docs []Document) error {
-	buf := make([]byte, uploadMessageBytes)
 	for _, d := range docs {
-		if err := u.uploadOne(d, buf); err != nil {
+		if err := u.uploadOne(d); err != nil {
 			return err
 		}
 	}
 	return u.stream.CloseSend()
 }
 
-func (u *uploader) uploadOne(d Document, buf []byte) error {
+func (u *uploader) uploadOne(d Document) error {
 	stream := u.stream
 	r, err := d.Open()
 	if err != nil {
@@ -342,13 +341,18 @@ func (u *uploader) uploadOne(d Document, buf []byte) error {
 	}
 	for {
 		// One Read per message: a slow source (a pipe) is sent as it arrives.
-		n, err := r.Read(buf)
+		// gRPC writes the message's data from the buffer it was read into
+		// and gives the buffer back once it is written out.
+		buf := wire.Buffers.Get(uploadMessageBytes)
+		n, err := r.Read(*buf)
+		out := &wire.OutgoingUpload{Data: (*buf)[:n], Done: func() { wire.Buffers.Put(buf) }}
 		if n > 0 {
-			// Send serializes the message before returning, so buf can be reused.
-			if serr := stream.Send(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Data{Data: buf[:n]}}); serr != nil {
+			if serr := stream.SendMsg(out); serr != nil {
+				out.Abandon()
 				return serr
 			}
 		}
+		out.Abandon()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}

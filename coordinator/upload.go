@@ -20,8 +20,7 @@ import (
 type upload struct {
 	stream tallyv1.CoordinatorService_RunJobServer
 	idle   *idleTimer              // runs while a receive waits
-	msg    wire.ReceivedUpload     // the last message received, which buf lies in
-	buf    []byte                  // unread data of the current document
+	msg    wire.ReceivedUpload     // the last message received; its Data is the current document's unread data
 	next   *tallyv1.DocumentHeader // header that ended the current document
 	begun  bool                    // a document header has been received
 	ended  bool                    // the client closed its side
@@ -40,7 +39,6 @@ func (s *upload) Next() (Input, error) {
 	}
 	h := s.next
 	s.next = nil
-	s.buf = nil
 	if h.GetLocalPath() != "" {
 		return Input{}, fmt.Errorf("%w: document %q: %w", task.ErrInput, h.GetName(), errLocalPath)
 	}
@@ -51,11 +49,10 @@ func (s *upload) Next() (Input, error) {
 var errLocalPath = errors.New("this coordinator does not read its clients' local paths: upload the document, or name it by server path or url")
 
 func (s *upload) Read(p []byte) (int, error) {
-	for len(s.buf) == 0 {
+	for s.msg.Data.Remaining() == 0 {
 		if s.next != nil || s.ended {
 			return 0, io.EOF
 		}
-		s.msg.Release() // its data is all read
 		s.idle.waiting()
 		err := s.stream.RecvMsg(&s.msg)
 		s.idle.received()
@@ -82,16 +79,14 @@ func (s *upload) Read(p []byte) (int, error) {
 			s.next, s.begun = msg.Document, true
 		case *tallyv1.RunJobRequest_Data:
 			if !s.begun {
+				s.msg.Release()
 				return 0, fmt.Errorf("%w: data sent before any document header", task.ErrInput)
 			}
-			s.buf = msg.Data
 		default:
 			return 0, fmt.Errorf("%w: unexpected %T after the job start", task.ErrInput, msg)
 		}
 	}
-	n := copy(p, s.buf)
-	s.buf = s.buf[n:]
-	return n, nil
+	return s.msg.Data.Read(p)
 }
 
 // errIdle ends a RunJob call whose client sent nothing for Config.IdleTimeout.

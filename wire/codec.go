@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -23,8 +24,8 @@ import (
 //     and OutgoingTask.Done says when it no longer reads them.
 //   - A ReceivedTask keeps its Data in the buffer the message was
 //     gathered into, instead of protobuf's copy of it, and gives it back
-//     to Buffers with Release once the chunk is counted; a ReceivedUpload
-//     does the same for an upload's data.
+//     to Buffers with Release once the chunk is counted. A ReceivedUpload
+//     leaves an upload's data in the buffers of the frames it came in.
 //
 // Any other message is protobuf as gRPC's own codec does it.
 type Codec struct{}
@@ -34,11 +35,13 @@ var _ encoding.CodecV2 = Codec{}
 // Name is "proto": the codec speaks protobuf, as gRPC's default one does.
 func (Codec) Name() string { return "proto" }
 
-// Marshal encodes v, an OutgoingTask or a protobuf message.
+// Marshal encodes v, an OutgoingTask, an OutgoingUpload or a protobuf message.
 func (Codec) Marshal(v any) (mem.BufferSlice, error) {
 	switch m := v.(type) {
 	case *OutgoingTask:
 		return m.marshal()
+	case *OutgoingUpload:
+		return m.marshal(), nil
 	case proto.Message:
 		size := proto.Size(m)
 		if size <= 1<<minClass {
@@ -120,13 +123,52 @@ func (o *OutgoingTask) marshal() (mem.BufferSlice, error) {
 	head = append(head, fields...)
 	head = protowire.AppendTag(head, taskDataField, protowire.BytesType)
 	head = protowire.AppendVarint(head, uint64(len(o.Data)))
-	if len(o.Data) <= 1<<minClass { // gRPC would not free a buffer this small: copy it
-		head = append(head, o.Data...)
-		o.Abandon()
-		return mem.BufferSlice{mem.SliceBuffer(head)}, nil
+	var msg mem.BufferSlice
+	msg, o.taken = lend(head, o.Data, o.Done)
+	return msg, nil
+}
+
+// lend returns the message head then data, with data as a buffer of its
+// own that gRPC calls done for once it no longer reads it; taken is true
+// then. A small data is copied after head instead, and done called now.
+func lend(head, data []byte, done func()) (msg mem.BufferSlice, taken bool) {
+	if len(data) <= 1<<minClass { // gRPC would not free a buffer this small: copy it
+		head = append(head, data...)
+		done()
+		return mem.BufferSlice{mem.SliceBuffer(head)}, true
 	}
-	o.taken = true
-	return mem.BufferSlice{mem.SliceBuffer(head), mem.NewBuffer(&o.Data, doneFunc(o.Done))}, nil
+	return mem.BufferSlice{mem.SliceBuffer(head), mem.NewBuffer(&data, doneFunc(done))}, true
+}
+
+// OutgoingUpload is a RunJobRequest that carries an upload's data, which
+// Codec sends without copying it first.
+type OutgoingUpload struct {
+	// Data is the data message's data.
+	Data []byte
+	// Done is called once, when gRPC no longer reads Data, as for an
+	// OutgoingTask.
+	Done func()
+
+	taken bool // Marshal handed Data to gRPC, which calls Done
+}
+
+// Abandon calls Done unless Marshal handed Data to gRPC. Call it after the
+// send returns, whatever its error.
+func (o *OutgoingUpload) Abandon() {
+	if !o.taken {
+		o.taken = true
+		o.Done()
+	}
+}
+
+// marshal writes the request as protobuf does: the data field alone.
+func (o *OutgoingUpload) marshal() mem.BufferSlice {
+	head := make([]byte, 0, maxUploadHead)
+	head = protowire.AppendTag(head, uploadDataField, protowire.BytesType)
+	head = protowire.AppendVarint(head, uint64(len(o.Data)))
+	var msg mem.BufferSlice
+	msg, o.taken = lend(head, o.Data, o.Done)
+	return msg
 }
 
 // doneFunc is a mem.BufferPool of one buffer: Put calls it. gRPC puts a
@@ -185,37 +227,74 @@ func (r *ReceivedTask) unmarshal(data mem.BufferSlice) error {
 	})
 }
 
-// ReceivedUpload is a RunJobRequest as Codec receives it: an upload's
-// data lies in a buffer of Buffers, which Release gives back.
+// ReceivedUpload is a RunJobRequest as Codec receives it. The data of a
+// data message stays in the buffers gRPC read its frames into: Data reads
+// it from there into the caller's buffer, which spares a copy of every
+// uploaded byte into one buffer first, and frees each frame's buffer once
+// it is read. Request's data is then empty: read it from Data.
 type ReceivedUpload struct {
 	Request *tallyv1.RunJobRequest
-	received
+	// Data reads a data message's data; it is empty for any other message.
+	Data mem.Reader
 }
 
+// Release frees the data not read yet. It is safe to call twice.
+func (r *ReceivedUpload) Release() { r.Data.Close() }
+
 func (r *ReceivedUpload) unmarshal(data mem.BufferSlice) error {
-	return r.decode(data, func(b []byte) (inPlace bool, err error) {
-		r.Request, inPlace, err = splitUpload(b)
-		return inPlace, err
-	})
+	r.Release()
+	r.Request = nil
+	if off, ok := uploadDataOffset(data); ok {
+		r.Request = &tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Data{}}
+		r.Data.Reset(data)
+		var head [maxUploadHead]byte
+		r.Data.Read(head[:off])
+		return nil
+	}
+	// Anything else (a header, or data that protobuf would decode
+	// otherwise: a field repeated, another member of the oneof) is
+	// protobuf's to decode.
+	buf := data.MaterializeToBuffer(Buffers)
+	defer buf.Free()
+	req := &tallyv1.RunJobRequest{}
+	if err := proto.Unmarshal(buf.ReadOnlyData(), req); err != nil {
+		return err
+	}
+	if d, ok := req.GetMessage().(*tallyv1.RunJobRequest_Data); ok {
+		r.Data.Reset(mem.BufferSlice{mem.SliceBuffer(d.Data)})
+		d.Data = nil
+	}
+	r.Request = req
+	return nil
 }
 
 // uploadDataField is the field number of RunJobRequest.data.
 const uploadDataField = 3
 
-// splitUpload decodes a RunJobRequest with its data aliasing b. inPlace is
-// false when it does not: not a data message, or one that protobuf would
-// decode otherwise (a field repeated, or another member of the oneof).
-func splitUpload(b []byte) (req *tallyv1.RunJobRequest, inPlace bool, err error) {
-	req = &tallyv1.RunJobRequest{}
-	rest, data, ok, err := cutField(b, uploadDataField)
-	if err != nil {
-		return nil, false, err
+// maxUploadHead is the most bytes a data field's tag and length take.
+const maxUploadHead = 1 + binary.MaxVarintLen64
+
+// uploadDataOffset returns where the data starts in an encoded
+// RunJobRequest that is exactly one data field: its tag and length, then
+// the data to the end. ok is false for any other message.
+func uploadDataOffset(data mem.BufferSlice) (off int, ok bool) {
+	var head [maxUploadHead]byte
+	n := 0
+	for _, b := range data {
+		if n += copy(head[n:], b.ReadOnlyData()); n == len(head) {
+			break
+		}
 	}
-	if !ok || data == nil || len(rest) > 0 {
-		return req, false, proto.Unmarshal(b, req)
+	num, typ, tagLen := protowire.ConsumeTag(head[:n])
+	if tagLen < 0 || num != uploadDataField || typ != protowire.BytesType {
+		return 0, false
 	}
-	req.Message = &tallyv1.RunJobRequest_Data{Data: data}
-	return req, len(data) > 0, nil
+	size, sizeLen := protowire.ConsumeVarint(head[tagLen:n])
+	if sizeLen < 0 {
+		return 0, false
+	}
+	off = tagLen + sizeLen
+	return off, size == uint64(data.Len()-off)
 }
 
 // splitRequest decodes a ProcessRequest with its task's data aliasing b.

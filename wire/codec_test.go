@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"testing"
 
 	"google.golang.org/grpc/mem"
@@ -187,6 +188,30 @@ func FuzzReceivedTask(f *testing.F) {
 	})
 }
 
+// countingPool is a mem.BufferPool that counts the buffers handed out and
+// not put back.
+type countingPool struct{ out int }
+
+func (p *countingPool) Get(n int) *[]byte {
+	p.out++
+	b := make([]byte, n)
+	return &b
+}
+
+func (p *countingPool) Put(*[]byte) { p.out-- }
+
+// pooledFrames is frames with each frame in a buffer of pool, as gRPC
+// reads them.
+func pooledFrames(b []byte, n int, pool mem.BufferPool) mem.BufferSlice {
+	var s mem.BufferSlice
+	for len(b) > 0 {
+		k := min(n, len(b))
+		s = append(s, mem.Copy(b[:k], pool))
+		b = b[k:]
+	}
+	return s
+}
+
 func TestReceivedUploadDecodesAsProtobuf(t *testing.T) {
 	enc := func(m *tallyv1.RunJobRequest) []byte {
 		b, err := proto.Marshal(m)
@@ -202,7 +227,9 @@ func TestReceivedUploadDecodesAsProtobuf(t *testing.T) {
 		inPlace bool
 	}{
 		"data":          {data, true},
-		"small data":    {enc(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Data{Data: []byte("x")}}), true},
+		"small data":    {enc(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Data{Data: text(2000)}}), true},
+		"tiny data":     {enc(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Data{Data: []byte("x")}}), false}, // below gRPC's pooling
+		"empty data":    {enc(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Data{}}), false},
 		"document":      {doc, false},
 		"data then doc": {append(bytes.Clone(data), doc...), false}, // the oneof's last member wins
 		"doc then data": {append(bytes.Clone(doc), data...), false},
@@ -213,18 +240,34 @@ func TestReceivedUploadDecodesAsProtobuf(t *testing.T) {
 			want := &tallyv1.RunJobRequest{}
 			wantErr := proto.Unmarshal(c.b, want)
 			var got ReceivedUpload
-			err := Codec{}.Unmarshal(frames(c.b, 16<<10), &got)
+			pool := &countingPool{}
+			in := pooledFrames(c.b, 16<<10, pool)
+			err := Codec{}.Unmarshal(in, &got)
+			in.Free() // as gRPC does once Unmarshal returns
 			if (err != nil) != (wantErr != nil) {
 				t.Fatalf("error %v, protobuf's %v", err, wantErr)
 			}
 			if err != nil {
 				return
 			}
+			inPlace := pool.out > 0 // frames still held for Data
+			if d, ok := got.Request.GetMessage().(*tallyv1.RunJobRequest_Data); ok {
+				if d.Data != nil {
+					t.Fatal("a data message kept its data in Request as well")
+				}
+				b, _ := io.ReadAll(&got.Data)
+				d.Data = b
+			} else if got.Data.Remaining() != 0 {
+				t.Fatalf("a %T message has %d bytes of data", got.Request.GetMessage(), got.Data.Remaining())
+			}
 			if !proto.Equal(got.Request, want) {
 				t.Fatalf("got %v, want %v", got.Request, want)
 			}
-			if inPlace := got.buf != nil; inPlace != c.inPlace {
+			if inPlace != c.inPlace {
 				t.Fatalf("kept in place: %v, want %v", inPlace, c.inPlace)
+			}
+			if pool.out != 0 {
+				t.Fatalf("%d frame buffers still held after the data was read", pool.out)
 			}
 			got.Release()
 		})
@@ -273,5 +316,68 @@ func TestDirtyPool(t *testing.T) {
 	huge := p.Get(1<<maxClass + 1)
 	if len(*huge) != 1<<maxClass+1 {
 		t.Fatal("a request above the classes was cut short")
+	}
+}
+
+func FuzzReceivedUpload(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte{0x1a, 0x01, 'x'})
+	f.Add([]byte{0x1a, 0x02, 'x'})
+	f.Add([]byte{0x1a, 0x80, 0x00, 'x'})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want := &tallyv1.RunJobRequest{}
+		wantErr := proto.Unmarshal(b, want)
+		var got ReceivedUpload
+		err := Codec{}.Unmarshal(frames(b, 5), &got)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("error %v, protobuf's %v", err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		data, _ := io.ReadAll(&got.Data)
+		if d, ok := got.Request.GetMessage().(*tallyv1.RunJobRequest_Data); ok {
+			d.Data = data
+		} else if len(data) > 0 {
+			t.Fatalf("a %T message has %d bytes of data", got.Request.GetMessage(), len(data))
+		}
+		if !proto.Equal(got.Request, want) {
+			t.Fatalf("got %v, want %v", got.Request, want)
+		}
+		got.Release()
+	})
+}
+
+func TestOutgoingUploadIsProtobuf(t *testing.T) {
+	for _, n := range []int{0, 1, 1 << minClass, 1<<minClass + 1, 1 << 20} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			data := text(n)
+			want, err := proto.Marshal(&tallyv1.RunJobRequest{Message: &tallyv1.RunJobRequest_Data{Data: data}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := 0
+			out := &OutgoingUpload{Data: data, Done: func() { done++ }}
+			got, err := Codec{}.Marshal(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b := got.Materialize(); !bytes.Equal(b, want) {
+				t.Fatalf("got %d bytes unlike protobuf's %d", len(b), len(want))
+			}
+			var back ReceivedUpload
+			if err := (Codec{}).Unmarshal(got, &back); err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := io.ReadAll(&back.Data); !bytes.Equal(b, data) {
+				t.Fatalf("read back %d bytes unlike the %d sent", len(b), len(data))
+			}
+			back.Release()
+			got.Free()
+			out.Abandon()
+			if done != 1 {
+				t.Fatalf("Done called %d times, want 1", done)
+			}
+		})
 	}
 }

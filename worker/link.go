@@ -64,7 +64,7 @@ func GRPCDialer(creds credentials.TransportCredentials) task.Dialer {
 }
 
 func dialGRPC(ctx context.Context, addr string, creds credentials.TransportCredentials, key []byte) (task.Link, error) {
-	conn, err := grpc.NewClient(addr,
+	conn, err := grpc.NewClient(addr, append([]grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(task.MaxMessageBytes), grpc.MaxCallSendMsgSize(task.MaxMessageBytes),
 			grpc.ForceCodecV2(wire.Codec{})), // sends a chunk's bytes in place
@@ -73,7 +73,8 @@ func dialGRPC(ctx context.Context, addr string, creds credentials.TransportCrede
 		// closing the connection, within about 14 s: after 10 s of silence
 		// (grpc-go's least; it raised the 5 s this once asked for to 10 s,
 		// and workers allow pings every 5 s), and 4 s without an answer.
-		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 4 * time.Second, PermitWithoutStream: true}),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 4 * time.Second, PermitWithoutStream: true})},
+		wire.DialOptions()...)...,
 	)
 	if err != nil {
 		return nil, fmt.Errorf("dial worker %s: %w", addr, err)

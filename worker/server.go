@@ -228,14 +228,14 @@ func (s *Server) Process(stream tallyv1.WorkerService_ProcessServer) error {
 // GRPCOptions are the options of a gRPC server that offers a Server: its
 // codec receives each task into a pooled buffer that the Server gives
 // back once the task is counted (wire.Codec), and its messages may be as
-// large as a task.
+// large as a task; its flow control and write buffer are wire.ServerOptions.
 func GRPCOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{
+	return append([]grpc.ServerOption{
 		grpc.ForceServerCodecV2(wire.Codec{}),
 		experimental.BufferPool(wire.Buffers),
 		grpc.MaxRecvMsgSize(task.MaxMessageBytes),
 		grpc.MaxSendMsgSize(task.MaxMessageBytes),
-	}
+	}, wire.ServerOptions()...)
 }
 
 // receive reads tasks until the stream ends or the server drains, starting
