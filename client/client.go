@@ -130,7 +130,7 @@ func Dial(addr string, opts ...Option) (*Client, error) {
 	if o.token != "" {
 		all = append(all, grpc.WithPerRPCCredentials(security.TokenCredentials{Token: o.token, Secure: o.tls.Enabled()}))
 	}
-	conn, err := grpc.NewClient(addr, append(append(all, wire.DialOptions()...), o.grpc...)...)
+	conn, err := grpc.NewClient(addr, append(append(all, wire.APIDialOptions()...), o.grpc...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to coordinator %s: %w", addr, err)
 	}

@@ -316,7 +316,7 @@ func (c *Coordinator) listen() error {
 	dec := &decoder{}
 	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(maxClientMessage), grpc.Creds(serverCreds), grpc.ForceServerCodecV2(dec.codec()), experimental.BufferPool(wire.Buffers),
 		grpc.KeepaliveEnforcementPolicy(keepaliveClients), grpc.KeepaliveParams(keepaliveServer)},
-		append(wire.ServerOptions(), c.cfg.Metrics.ServerOptions()...)...)
+		append(wire.APIServerOptions(), c.cfg.Metrics.ServerOptions()...)...)
 	policy := security.Policy{Token: c.cfg.Token, Roles: []security.Role{security.RoleClient}, RequireCert: c.cfg.TLS.Mutual()}
 	unary, stream := policy.Interceptors()
 	opts = append(opts, grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
