@@ -215,3 +215,16 @@ func TestLargeTableLeavesHistory(t *testing.T) {
 		return n == 0
 	})
 }
+
+// TestTopReserveWithinBudget: a job whose first chunk projects a table
+// far larger than its budget (many distinct tokens, all repeated in every
+// chunk) reserves only what the budget allows and finishes exactly.
+func TestTopReserveWithinBudget(t *testing.T) {
+	c := MustEmbedded(t, 1, 2, func(c *Config) { c.MaxTopMemory = 8 << 20 })
+	cl := MustClient(t, c)
+	ctx := testCtx(t, 30*time.Second)
+	ds := []doc{{"repeated", bytes.Repeat(distinctTokens(20_000), 40)}}
+	q := topQ(false, false, 0)
+	res := MustRun(t, ctx, cl, client.Job{Query: q, ChunkSize: 256 << 10, Documents: clientDocs(ds)})
+	checkExact(t, res, q, ds)
+}

@@ -212,3 +212,64 @@ func TestRunLimitedTable(t *testing.T) {
 		t.Errorf("within the limit: got over %t and %d tokens, want %d tokens", got.Freq.Over(), got.Freq.Len(), want.Freq.Len())
 	}
 }
+
+// TestReserveKeepsCounts: a table reserved for more entries, or fewer,
+// than it ends with merges to the same counts, and ReserveBytes bounds
+// what Reserve leaves it holding.
+func TestReserveKeepsCounts(t *testing.T) {
+	parts := make([]*Freq, 6)
+	for i := range parts {
+		parts[i] = NewFreq()
+		for j := range 3000 {
+			parts[i].Add([]byte(fmt.Sprintf("t%d", (i*1000+j)%7000)), int64(1+j%3))
+			parts[i].Add([]byte(fmt.Sprintf("a-token-longer-than-sixteen-bytes-%d", j%500)), 1)
+		}
+	}
+	var want Freq
+	for _, p := range parts {
+		want.Merge(p)
+	}
+	for _, n := range []int{0, 1, 100, 7000, 20_000, 1 << 20} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			var f Freq
+			bound := f.ReserveBytes(n)
+			f.Reserve(n)
+			if got := f.Bytes(); got > bound {
+				t.Fatalf("reserved table holds %d bytes, ReserveBytes said at most %d", got, bound)
+			}
+			for i, p := range parts {
+				f.Merge(p)
+				if i == 2 {
+					f.Reserve(n) // again, on a table in use
+				}
+			}
+			if d := diffEntries(f.Top(0), want.Top(0)); d != "" {
+				t.Fatal(d)
+			}
+		})
+	}
+}
+
+func TestExpectDistinct(t *testing.T) {
+	for _, c := range []struct {
+		name            string
+		distinct        int
+		seen, total     int64
+		atLeast, atMost int
+	}{
+		{"nothing seen", 100, 0, 1000, 100, 100},
+		{"no tokens", 0, 1000, 1 << 30, 0, 0},
+		{"all seen", 500, 1000, 1000, 500, 500},
+		{"total unknown", 500, 1000, 0, 500, 500},
+		{"a MiB of 52", 17_469, 1 << 20, 52 << 20, 250_000, 300_000},
+		{"linear bound", 10, 1, 4, 10, 40},
+		{"huge total", 1 << 20, 1, 1 << 62, 1 << 20, 1 << 40},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := ExpectDistinct(c.distinct, c.seen, c.total)
+			if got < c.atLeast || got > c.atMost {
+				t.Fatalf("got %d, want %d to %d", got, c.atLeast, c.atMost)
+			}
+		})
+	}
+}

@@ -86,6 +86,41 @@ func MergeTop(lists [][]Entry, k int) []Entry {
 	return lists[0]
 }
 
+// MergeTopRange writes entries lo to hi of the merge of a and b, each in
+// Top's order and sharing no token (parts of one table), to out[lo:hi].
+// Ranges that tile out make the whole merge, and a caller may write them
+// at once, on several cores: a full table's merge is otherwise a serial
+// pass over all of its entries at the end of a job.
+func MergeTopRange(out, a, b []Entry, lo, hi int) {
+	i := corank(lo, a, b)
+	j := lo - i
+	for n := lo; n < hi; n++ {
+		if j == len(b) || i < len(a) && entryBefore(a[i], b[j]) {
+			out[n] = a[i]
+			i++
+		} else {
+			out[n] = b[j]
+			j++
+		}
+	}
+}
+
+// corank returns how many of the first n entries of the merge of a and b
+// come from a: the fewest i for which b's last entry among them, b[n-i-1],
+// comes before a[i], which holds for every i above it too.
+func corank(n int, a, b []Entry) int {
+	lo, hi := max(0, n-len(b)), min(n, len(a))
+	for lo < hi {
+		i := int(uint(lo+hi) / 2) // lo <= i < hi: a[i] and b[n-i-1] exist
+		if entryBefore(b[n-i-1], a[i]) {
+			hi = i
+		} else {
+			lo = i + 1
+		}
+	}
+	return lo
+}
+
 // mergeTwo merges a and b, in Top's order, up to k entries (all if k <= 0).
 func mergeTwo(a, b []Entry, k int) []Entry {
 	n := len(a) + len(b)

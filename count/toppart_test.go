@@ -86,3 +86,32 @@ func TestTopPartsAtOnce(t *testing.T) {
 		t.Fatal(d)
 	}
 }
+
+// TestMergeTopRange: two parts' lists merged in ranges that tile the
+// output, of every size from one entry to all, are MergeTop of the lists,
+// including when one list is empty or every entry of one comes first.
+func TestMergeTopRange(t *testing.T) {
+	rng := rand.New(rand.NewPCG(33, 34))
+	for trial := range 40 {
+		f := NewFreq()
+		for range []int{0, 1, 7, 300, 2000}[trial%5] {
+			f.Add(fmt.Appendf(nil, "t%d", rng.IntN(5000)), int64(1+rng.IntN(4)))
+		}
+		a, b := f.TopPart(0, 0, 2), f.TopPart(0, 1, 2)
+		if trial%7 == 6 { // all of a before all of b
+			a, b = f.Top(0)[:f.Len()/2], f.Top(0)[f.Len()/2:]
+		}
+		want := MergeTop([][]Entry{a, b}, 0)
+		for _, pieces := range []int{1, 2, 3, 8, len(want)} {
+			for _, lists := range [][2][]Entry{{a, b}, {b, a}} {
+				out := make([]Entry, len(want))
+				for p := range pieces {
+					MergeTopRange(out, lists[0], lists[1], p*len(out)/max(pieces, 1), (p+1)*len(out)/max(pieces, 1))
+				}
+				if d := diffEntries(out, want); d != "" {
+					t.Fatalf("trial %d, %d pieces: %s", trial, pieces, d)
+				}
+			}
+		}
+	}
+}
