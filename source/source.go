@@ -39,6 +39,11 @@ type InPlace interface {
 	// debug.SetPanicOnFault. An error means it cannot be mapped: read it
 	// with ReadAt instead.
 	Mapped() ([]byte, error)
+	// Unmap says that the mapped bytes [lo, hi) will not be read again
+	// through this object: their whole pages leave the memory map now, in
+	// the caller's thread, instead of all of a large file's at once when the
+	// last object closes. A read of them after it maps them again.
+	Unmap(lo, hi int64)
 	// Check returns an error wrapping ErrChanged if the document is no
 	// longer the version it was opened at, as a ReadAt would.
 	Check() error

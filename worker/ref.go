@@ -126,6 +126,7 @@ func (e *Engine) readMapped(prog *count.Program, obj source.InPlace, doc []byte,
 			return count.Partial{}, err
 		}
 	}
+	obj.Unmap(ref.Offset, ref.End())
 	// As each ReadAt checks the version after it reads, so does the split
 	// after it is counted: a rewrite in place changes the modification time.
 	if err := obj.Check(); err != nil {

@@ -234,6 +234,22 @@ func (o *object) Mapped() ([]byte, error) {
 	return o.mapped.data, nil
 }
 
+// Unmap drops the page-table entries of the whole pages of [lo, hi): the
+// file's pages stay in the page cache, and a thread that still reads one
+// (a neighbouring split's) faults it in again.
+func (o *object) Unmap(lo, hi int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.mapped == nil {
+		return
+	}
+	lo = (max(lo, 0) + pageSize - 1) &^ (pageSize - 1)
+	hi = min(hi, int64(len(o.mapped.data))) &^ (pageSize - 1)
+	if lo < hi {
+		dontNeed(o.mapped.data[lo:hi])
+	}
+}
+
 // Check checks that the file is still the version planned.
 func (o *object) Check() error {
 	fi, err := o.f.Stat()

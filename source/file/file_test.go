@@ -1,11 +1,13 @@
 package file
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,5 +211,42 @@ func TestMapped(t *testing.T) {
 	defer obj.Close()
 	if _, err := obj.(source.InPlace).Mapped(); err == nil {
 		t.Fatal("an empty file mapped: want an error, to read it instead")
+	}
+}
+
+// TestUnmap: pages dropped from the map by Unmap read the same when they
+// are touched again, by this object or another sharing the mapping.
+func TestUnmap(t *testing.T) {
+	v, dir := mustVolume(t)
+	p := filepath.Join(dir, "big.txt")
+	text := []byte(strings.Repeat("the cat sat on the mat\n", 1000)) // 23,000 bytes: 5 pages and a part
+	if err := os.WriteFile(p, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	info, err := v.Stat(p, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var objs []source.InPlace
+	var docs [][]byte
+	for range 2 {
+		obj, err := v.Open(context.Background(), info.Ref())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer obj.Close()
+		doc, err := obj.(source.InPlace).Mapped()
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs, docs = append(objs, obj.(source.InPlace)), append(docs, doc)
+	}
+	for _, r := range [][2]int64{{100, 9000}, {0, int64(len(text))}, {-5, 1 << 40}, {9000, 100}} {
+		objs[0].Unmap(r[0], r[1])
+		for i, doc := range docs {
+			if !bytes.Equal(doc, text) {
+				t.Fatalf("after Unmap(%d, %d), object %d reads other bytes", r[0], r[1], i)
+			}
+		}
 	}
 }

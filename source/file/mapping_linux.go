@@ -21,3 +21,11 @@ func mapFile(f *os.File, size int64) ([]byte, error) {
 }
 
 func unmap(data []byte) { _ = syscall.Munmap(data) }
+
+// dontNeed drops data's page-table entries (MADV_DONTNEED), which for a
+// file's shared mapping loses nothing. Unlike munmap it does not take the
+// process's memory map for writing, so threads drop their splits' pages
+// in parallel.
+func dontNeed(data []byte) { _ = syscall.Madvise(data, syscall.MADV_DONTNEED) }
+
+const pageSize = 4096
