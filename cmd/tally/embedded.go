@@ -60,9 +60,11 @@ func startEmbedded(sf storeFlags) (*embedded, error) {
 	cfg.DataDir = "." // in one process, the server's side is this directory
 	cfg.Stores = stores
 	// A few tasks per thread keep every core busy. Splits are a chunk unless
-	// Run sizes them for the job (blockOf); a count job's worker reads its
-	// splits of local files embeddedRead bytes at a time, a top job's a
-	// chunk at a time, so that the reads stay in the CPU's caches.
+	// Run sizes them for the job (blockOf). The worker counts a local file
+	// in place in its memory map; one it cannot map (an empty file, a file
+	// system without maps) it reads a count job's split embeddedRead bytes
+	// at a time, a top job's a chunk at a time, so that the reads stay in
+	// the CPU's caches.
 	cfg.Window = 2*runtime.GOMAXPROCS(0) + 4
 	cfg.BlockSize = cfg.ChunkSize
 	cfg.FileReadSize = embeddedRead
@@ -78,10 +80,12 @@ func startEmbedded(sf storeFlags) (*embedded, error) {
 	return &embedded{coord: coord, volume: stores["file"].(*file.Volume), s3: storage.S3, chunk: cfg.ChunkSize, threads: engine.Threads(), release: release}, nil
 }
 
-// embeddedRead is the size of the worker's reads of a local file's split:
-// with its copy in the page cache's pages, it fits a core's L2 cache (512
-// KiB on AMD Zen 2, 1-2 MiB on recent Intel), where the count then reads
-// it; 1 MiB reads were 10-15% slower on two threads on a Zen 2.
+// embeddedRead is the size of the worker's reads of a local file's split
+// that it cannot map: with its copy in the page cache's pages, it fits a
+// core's L2 cache (512 KiB on AMD Zen 2, 1-2 MiB on recent Intel), where the
+// count then reads it; 1 MiB reads were 10-15% slower on two threads on a
+// Zen 2. A mapped split is counted in ranges of the same size, which cost
+// the same as 64 KiB or 1 MiB ones (Zen 4).
 const embeddedRead = 256 << 10
 
 // embeddedBlock is the split size of a count job over total known bytes of
