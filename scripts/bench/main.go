@@ -155,8 +155,10 @@ type bench struct {
 	// ceiling (1 GiB), coordRSS the coordinator's peak RSS in MiB during the
 	// memory test; 0 when not measured.
 	ceilingMBps, memscanMBps, coordRSS float64
-	rows                               []row
-	notes                              []string
+	// rawHopMBps is one loopback gRPC hop with a raw codec (limits tool).
+	rawHopMBps float64
+	rows       []row
+	notes      []string
 }
 
 // row is one line of the table.
