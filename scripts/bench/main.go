@@ -247,8 +247,18 @@ func (b *bench) once(t tool) (wall, cpu float64, stdout string, err error) {
 	cmd := exec.CommandContext(b.ctx, t.argv[0], t.argv[1:]...)
 	cmd.Dir = b.cfg.work
 	cmd.Env = append(os.Environ(), t.env...)
-	var out, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &stderr
+	// Stdout goes to a file, read once the process has exited: through a
+	// pipe, a tool printing a large table (top -n 0) would wait for this
+	// process to read it, and this process's reading and garbage collection
+	// would share the machine with the next tool.
+	outf, err := os.CreateTemp(b.cfg.work, "stdout-*")
+	if err != nil {
+		return 0, 0, "", err
+	}
+	defer os.Remove(outf.Name())
+	defer outf.Close()
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = outf, &stderr
 	if t.stdin != "" {
 		f, err := os.Open(t.stdin)
 		if err != nil {
@@ -266,11 +276,15 @@ func (b *bench) once(t tool) (wall, cpu float64, stdout string, err error) {
 	start := time.Now()
 	err = cmd.Run()
 	wall = time.Since(start).Seconds()
+	out, rerr := os.ReadFile(outf.Name())
 	if err != nil {
-		return 0, 0, out.String(), fmt.Errorf("%s: %w: %s", strings.Join(t.argv, " "), err, firstLine(stderr.String()))
+		return 0, 0, string(out), fmt.Errorf("%s: %w: %s", strings.Join(t.argv, " "), err, firstLine(stderr.String()))
+	}
+	if rerr != nil {
+		return 0, 0, "", rerr
 	}
 	cpu = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
-	return wall, cpu, out.String(), nil
+	return wall, cpu, string(out), nil
 }
 
 func firstLine(s string) string {
