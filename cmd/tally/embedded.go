@@ -103,18 +103,30 @@ func embeddedBlock(total int64, least, threads int) int {
 
 // blockOf is the split size of a job that names none, 0 to leave it to the
 // coordinator: about eight splits per thread for a count job of local files
-// (embeddedBlock), the chunk size (as streams are cut) when the job names
-// one. A job with URLs keeps the coordinator's: a block size in the request
-// would apply to its objects too, which take one request per split.
-func (e *embedded) blockOf(job client.Job) int {
+// and server paths (embeddedBlock; stored is the server paths' bytes), the
+// chunk size (as streams are cut) when the job names one. A job with URLs
+// keeps the coordinator's: a block size in the request would apply to its
+// objects too, which take one request per split.
+func (e *embedded) blockOf(job client.Job, stored int64) int {
 	least := max(cmp.Or(job.ChunkSize, e.chunk), 64<<10) // reading a split's last line costs little
 	switch {
 	case job.Query.Spec.Count != nil && len(job.URLs) == 0:
-		return embeddedBlock(knownBytes(job.Documents), least, e.threads)
+		return embeddedBlock(knownBytes(job.Documents)+stored, least, e.threads)
 	case job.ChunkSize > 0:
 		return least
 	}
 	return 0
+}
+
+// storedBytes is the sum of the sizes of the stored inputs.
+func storedBytes(inputs []coordinator.Input) int64 {
+	var n int64
+	for _, in := range inputs {
+		if in.Object != nil {
+			n += in.Object.Size
+		}
+	}
+	return n
 }
 
 // knownBytes is the sum of the documents' sizes that are known.
@@ -137,12 +149,12 @@ func (e *embedded) Run(ctx context.Context, job client.Job, onProgress func(clie
 	if len(job.URLs) > 0 && !e.s3 {
 		return nil, usagef("%s: s3:// inputs need credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL or --s3-endpoint for a server other than AWS)", job.URLs[0])
 	}
-	if job.BlockSize == 0 {
-		job.BlockSize = e.blockOf(job)
-	}
 	stored, err := e.coord.ServerInputs(job.ServerPaths, job.Hidden)
 	if err != nil {
 		return nil, err
+	}
+	if job.BlockSize == 0 {
+		job.BlockSize = e.blockOf(job, storedBytes(stored))
 	}
 	objects, err := e.coord.URLInputs(ctx, job.URLs, job.Hidden)
 	if err != nil {

@@ -83,8 +83,8 @@ func TestEmbeddedBlock(t *testing.T) {
 	}
 }
 
-// TestEmbeddedBlockOf: only a count job of local files gets splits sized to
-// it; a job with URLs keeps the coordinator's splits, which its objects
+// TestEmbeddedBlockOf: only a count job of local files and server paths
+// gets splits sized to it; a job with URLs keeps the coordinator's splits, which its objects
 // share (one request each), and a top job keeps the chunk size.
 func TestEmbeddedBlockOf(t *testing.T) {
 	e := &embedded{chunk: 1 << 20, threads: 2}
@@ -92,17 +92,20 @@ func TestEmbeddedBlockOf(t *testing.T) {
 	topQ := query.Job{Spec: query.Spec{Top: &query.Top{}}}
 	big := []client.Document{{Name: "big.txt", Size: 415_144_456}}
 	for _, tc := range []struct {
-		name string
-		job  client.Job
-		want int
+		name   string
+		job    client.Job
+		stored int64
+		want   int
 	}{
-		{"count, local files", client.Job{Query: countQ, Documents: big}, 16 << 20},
-		{"count with a URL", client.Job{Query: countQ, Documents: big, URLs: []string{"s3://b/k"}}, 0},
-		{"count with a URL and a chunk size", client.Job{Query: countQ, URLs: []string{"s3://b/k"}, ChunkSize: 256 << 10}, 256 << 10},
-		{"top, local files", client.Job{Query: topQ, Documents: big}, 0},
-		{"top with a chunk size", client.Job{Query: topQ, Documents: big, ChunkSize: 16 << 10}, 64 << 10},
+		{"count, local files", client.Job{Query: countQ, Documents: big}, 0, 16 << 20},
+		{"count, a server path", client.Job{Query: countQ, ServerPaths: []string{"big.txt"}}, 415_144_456, 16 << 20},
+		{"count, a small server path and a file", client.Job{Query: countQ, ServerPaths: []string{"a.txt"}, Documents: []client.Document{{Name: "b.txt", Size: 32 << 20}}}, 32 << 20, 4 << 20},
+		{"count with a URL", client.Job{Query: countQ, Documents: big, URLs: []string{"s3://b/k"}}, 0, 0},
+		{"count with a URL and a chunk size", client.Job{Query: countQ, URLs: []string{"s3://b/k"}, ChunkSize: 256 << 10}, 0, 256 << 10},
+		{"top, local files", client.Job{Query: topQ, Documents: big}, 0, 0},
+		{"top with a chunk size", client.Job{Query: topQ, Documents: big, ChunkSize: 16 << 10}, 0, 64 << 10},
 	} {
-		if got := e.blockOf(tc.job); got != tc.want {
+		if got := e.blockOf(tc.job, tc.stored); got != tc.want {
 			t.Errorf("%s: got %d, want %d", tc.name, got, tc.want)
 		}
 	}
