@@ -77,12 +77,7 @@ func (e *Engine) readRef(ctx context.Context, prog *count.Program, ref task.Ref)
 		if err != nil {
 			return count.Partial{}, err
 		}
-		p, err := e.count(prog, data)
-		if err != nil {
-			return count.Partial{}, err
-		}
-		total = merge(total, p)
-		if err := e.checkTable(total); err != nil {
+		if total, err = e.add(prog, total, data); err != nil {
 			return count.Partial{}, err
 		}
 	}
@@ -117,12 +112,7 @@ func (e *Engine) readMapped(prog *count.Program, obj source.InPlace, doc []byte,
 			return count.Partial{}, source.ReadError(ref.URL, err)
 		}
 		e.metrics.StoreRead(scheme, len(data))
-		p, err := e.count(prog, data)
-		if err != nil {
-			return count.Partial{}, err
-		}
-		total = merge(total, p)
-		if err := e.checkTable(total); err != nil {
+		if total, err = e.add(prog, total, data); err != nil {
 			return count.Partial{}, err
 		}
 	}
@@ -192,15 +182,24 @@ func (e *Engine) readWhole(prog *count.Program, obj source.Object, ref task.Ref)
 		if err != nil {
 			return count.Partial{}, source.ReadError(ref.URL, err)
 		}
-		p, err := e.count(prog, c.Data)
-		if err != nil {
-			return count.Partial{}, err
-		}
-		total = merge(total, p)
-		if err := e.checkTable(total); err != nil {
+		if total, err = e.add(prog, total, c.Data); err != nil {
 			return count.Partial{}, err
 		}
 	}
+}
+
+// add counts data and merges its answer into total, within the engine's
+// budget for a split's table.
+func (e *Engine) add(prog *count.Program, total count.Partial, data []byte) (count.Partial, error) {
+	p, err := e.count(prog, data)
+	if err != nil {
+		return count.Partial{}, err
+	}
+	total = merge(total, p)
+	if err := e.checkTable(total); err != nil {
+		return count.Partial{}, err
+	}
+	return total, nil
 }
 
 // merge adds p into total, taking p's table for the first piece instead of
