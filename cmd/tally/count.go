@@ -178,8 +178,8 @@ func runJob(ctx context.Context, e env, jf jobFlags, q query.Job, paths []string
 	var onProgress func(client.Progress)
 	if jf.showProgress(e) {
 		var total int64 // server paths and URLs are sized by the coordinator, as it lists them
-		if len(urls) == 0 && len(jf.serverPaths) == 0 {
-			total = knownSize(docs)
+		if sum, all := docBytes(docs); all && len(urls) == 0 && len(jf.serverPaths) == 0 {
+			total = sum
 		}
 		bar := newProgressLine(e.stderr, total)
 		defer bar.done()
@@ -193,17 +193,18 @@ func runJob(ctx context.Context, e env, jf jobFlags, q query.Job, paths []string
 	return res, skipped, err
 }
 
-// knownSize is the documents' total size, or 0 when some size is unknown
-// (stdin, a compressed file).
-func knownSize(docs []client.Document) int64 {
-	var total int64
+// docBytes is the sum of the documents' sizes that are known, and whether
+// all are (stdin and a compressed file are not).
+func docBytes(docs []client.Document) (sum int64, all bool) {
+	all = true
 	for _, d := range docs {
 		if d.Size <= 0 {
-			return 0
+			all = false
+			continue
 		}
-		total += d.Size
+		sum += d.Size
 	}
-	return total
+	return sum, all
 }
 
 // checkFormat settles --format and its --json synonym.

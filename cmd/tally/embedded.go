@@ -111,7 +111,8 @@ func (e *embedded) blockOf(job client.Job, stored int64) int {
 	least := max(cmp.Or(job.ChunkSize, e.chunk), 64<<10) // reading a split's last line costs little
 	switch {
 	case job.Query.Spec.Count != nil && len(job.URLs) == 0:
-		return embeddedBlock(knownBytes(job.Documents)+stored, least, e.threads)
+		known, _ := docBytes(job.Documents)
+		return embeddedBlock(known+stored, least, e.threads)
 	case job.ChunkSize > 0:
 		return least
 	}
@@ -125,15 +126,6 @@ func storedBytes(inputs []coordinator.Input) int64 {
 		if in.Object != nil {
 			n += in.Object.Size
 		}
-	}
-	return n
-}
-
-// knownBytes is the sum of the documents' sizes that are known.
-func knownBytes(docs []client.Document) int64 {
-	var n int64
-	for _, d := range docs {
-		n += max(d.Size, 0)
 	}
 	return n
 }
