@@ -81,10 +81,7 @@ func (e *Engine) readRef(ctx context.Context, prog *count.Program, ref task.Ref)
 			return count.Partial{}, err
 		}
 	}
-	if total.Counts == nil && total.Freq == nil {
-		return prog.Run(nil), nil // no range: an empty text's answer
-	}
-	return total, nil
+	return answer(prog, total), nil // no range: an empty text's answer
 }
 
 // readMapped counts the lines of ref's split in doc, its document mapped
@@ -123,10 +120,7 @@ func (e *Engine) readMapped(prog *count.Program, obj source.InPlace, doc []byte,
 		total.Freq.Release()
 		return count.Partial{}, err
 	}
-	if total.Counts == nil && total.Freq == nil {
-		return prog.Run(nil), nil
-	}
-	return total, nil
+	return answer(prog, total), nil
 }
 
 // faultAt returns the offset in doc of the memory fault that r is the panic
@@ -174,10 +168,7 @@ func (e *Engine) readWhole(prog *count.Program, obj source.Object, ref task.Ref)
 	for {
 		c, err := cr.Next()
 		if errors.Is(err, io.EOF) {
-			if total.Counts == nil && total.Freq == nil {
-				return prog.Run(nil), nil // an empty text's answer: counts of 0, an empty table
-			}
-			return total, nil
+			return answer(prog, total), nil
 		}
 		if err != nil {
 			return count.Partial{}, source.ReadError(ref.URL, err)
@@ -200,6 +191,15 @@ func (e *Engine) add(prog *count.Program, total count.Partial, data []byte) (cou
 		return count.Partial{}, err
 	}
 	return total, nil
+}
+
+// answer is a split's total, or an empty text's answer (counts of 0, an
+// empty table) when it had no text to count.
+func answer(prog *count.Program, total count.Partial) count.Partial {
+	if total.Counts == nil && total.Freq == nil {
+		return prog.Run(nil)
+	}
+	return total
 }
 
 // merge adds p into total, taking p's table for the first piece instead of
