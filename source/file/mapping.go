@@ -15,6 +15,9 @@ type mapping struct {
 	refs int // guarded by mappings.mu
 }
 
+// pageSize is the unit in which pages leave a mapping (Unmap).
+var pageSize = int64(os.Getpagesize())
+
 // mappings are a Volume's files mapped into memory, by version.
 type mappings struct {
 	mu sync.Mutex // guards by and every mapping's refs

@@ -27,5 +27,3 @@ func unmap(data []byte) { _ = syscall.Munmap(data) }
 // process's memory map for writing, so threads drop their splits' pages
 // in parallel.
 func dontNeed(data []byte) { _ = syscall.Madvise(data, syscall.MADV_DONTNEED) }
-
-const pageSize = 4096

@@ -14,5 +14,3 @@ func mapFile(*os.File, int64) ([]byte, error) {
 func unmap([]byte) {}
 
 func dontNeed([]byte) {}
-
-const pageSize = 4096
