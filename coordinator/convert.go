@@ -10,7 +10,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tallyv1 "github.com/tallyhq/tally/proto/tally/v1"
-	"github.com/tallyhq/tally/query"
 	"github.com/tallyhq/tally/task"
 	"github.com/tallyhq/tally/wire"
 )
@@ -157,10 +156,3 @@ func jobError(s Snapshot) error {
 	return toStatus(fmt.Errorf("job %s failed: %w", s.ID, s.Err), codes.Aborted)
 }
 
-// entries is the frequency table of a snapshot's result, for size checks.
-func entries(s Snapshot) []query.Entry {
-	if s.Result == nil {
-		return nil
-	}
-	return s.Result.Top
-}

@@ -78,12 +78,13 @@ type Config struct {
 	// of a local file; BlockSize is then that of files.
 	RemoteBlockSize int
 	// FileReadSize, when set, is the size of a worker's reads of a split of
-	// a local file (file://) in a count job, instead of the chunk size. A
-	// read whose copy stays in the core's L2 cache is scanned from there:
-	// 256 KiB reads counted 10-15% faster on two threads than 1 MiB ones on
-	// a Zen 2 with 512 KiB of L2 (docs/performance.md). A top job keeps
-	// chunk-size reads: it was 25% slower with 256 KiB ones. Embedded mode
-	// sets it.
+	// a local file (file://) in a count job, instead of the chunk size: the
+	// ranges a mapped split is counted in, and the reads of a file that
+	// cannot be mapped. A read whose copy stays in the core's L2 cache is
+	// scanned from there: 256 KiB reads counted 10-15% faster on two
+	// threads than 1 MiB ones on a Zen 2 with 512 KiB of L2
+	// (docs/performance.md). A top job keeps chunk-size reads: it was 25%
+	// slower with 256 KiB ones. Embedded mode sets it.
 	FileReadSize int
 	// MinBlock is the smallest split a job may ask for: each split is a
 	// task, and a read of the store, of its own.
