@@ -155,4 +155,3 @@ func jobError(s Snapshot) error {
 	}
 	return toStatus(fmt.Errorf("job %s failed: %w", s.ID, s.Err), codes.Aborted)
 }
-
